@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
+/*
+ * Retry statistics per (syscall, errno), in a fixed-size table that lives in
+ * ordinary memory (ptrace supervisor), in a shared mapping written by every
+ * process of a run (preload library), or in the kernel module. Counters are
+ * updated with relaxed atomic adds, slots are claimed with one compare-and-swap,
+ * so the table can be written from signal handlers and many processes at once
+ * without locks or allocation.
+ *
+ * A call is counted under the errno of its first failed attempt:
+ *   calls      calls whose first attempt failed with errno (failures seen)
+ *   attempts   attempts those calls made (first attempts + retries)
+ *   retries    re-executions
+ *   recovered  calls that finally succeeded after at least one retry
+ *   gave_up    calls that retried and still returned an error (schedule exhausted,
+ *              deadline, or a signal ended the wait)
+ *   passed     calls returned at once: no rule, a `never` rule, or a guard
+ *   would_retry calls observe mode (or --dry-run) would have retried
+ *   budget     calls passed through because the retry budget was spent
+ *   interrupted calls whose wait a signal ended (a subset of gave_up)
+ *   injected   attempts failed by injection instead of being executed
+ *   wait_ns    time spent waiting between attempts
+ */
+#ifndef FTSC_ABI_STATS_H
+#define FTSC_ABI_STATS_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include <stdint.h>
+#endif
+
+#define FTSC_STATS_MAGIC 0x5354415443535446ULL /* "FTSCSTAT" */
+#define FTSC_STATS_VERSION 1u
+#define FTSC_STATS_SLOTS 1024u /* a power of two */
+
+/* Slot key: (nr << 12 | errno) + 1, so that 0 marks a free slot. */
+#define FTSC_STATS_KEY(nr, err) ((uint32_t)((((uint32_t)(nr)) << 12) | ((uint32_t)(err)&0xfffu)) + 1u)
+#define FTSC_STATS_KEY_NR(key) ((int)(((key)-1u) >> 12))
+#define FTSC_STATS_KEY_ERRNO(key) ((int)(((key)-1u) & 0xfffu))
+
+struct ftsc_stats_slot {
+  uint32_t key;
+  uint32_t reserved;
+  uint64_t calls;
+  uint64_t attempts;
+  uint64_t retries;
+  uint64_t recovered;
+  uint64_t gave_up;
+  uint64_t passed;
+  uint64_t would_retry;
+  uint64_t budget;
+  uint64_t interrupted;
+  uint64_t injected;
+  uint64_t wait_ns;
+};
+
+struct ftsc_stats {
+  uint64_t magic;   /* FTSC_STATS_MAGIC */
+  uint32_t version; /* FTSC_STATS_VERSION */
+  uint32_t n_slots; /* FTSC_STATS_SLOTS */
+  uint64_t dropped; /* calls not counted because every slot was taken */
+  uint64_t budget_trips; /* times a process's retry budget ran out */
+  struct ftsc_stats_slot slots[FTSC_STATS_SLOTS];
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(struct ftsc_stats_slot) == 96, "ftsc_stats_slot layout changed");
+static_assert(sizeof(struct ftsc_stats) == 32 + 96 * 1024, "ftsc_stats layout changed");
+#else
+_Static_assert(sizeof(struct ftsc_stats_slot) == 96, "ftsc_stats_slot layout changed");
+_Static_assert(sizeof(struct ftsc_stats) == 32 + 96 * 1024, "ftsc_stats layout changed");
+#endif
+
+static inline void ftsc_stats_init(struct ftsc_stats* s) {
+  uint32_t i;
+  s->magic = FTSC_STATS_MAGIC;
+  s->version = FTSC_STATS_VERSION;
+  s->n_slots = FTSC_STATS_SLOTS;
+  s->dropped = 0;
+  s->budget_trips = 0;
+  for (i = 0; i < FTSC_STATS_SLOTS; i++) {
+    struct ftsc_stats_slot zero = {0};
+    s->slots[i] = zero;
+  }
+}
+
+/* The slot for (nr, err), claimed on first use; NULL (and `dropped` counted) when full. */
+static inline struct ftsc_stats_slot* ftsc_stats_slot_for(struct ftsc_stats* s, long nr, long err) {
+  uint32_t key = FTSC_STATS_KEY(nr, err);
+  uint32_t h = (key * 2654435761u) & (FTSC_STATS_SLOTS - 1u);
+  uint32_t probe;
+  for (probe = 0; probe < FTSC_STATS_SLOTS; probe++) {
+    struct ftsc_stats_slot* slot = &s->slots[(h + probe) & (FTSC_STATS_SLOTS - 1u)];
+    uint32_t seen = __atomic_load_n(&slot->key, __ATOMIC_ACQUIRE);
+    if (seen == key) return slot;
+    if (seen == 0) {
+      uint32_t expected = 0;
+      if (__atomic_compare_exchange_n(&slot->key, &expected, key, 0, __ATOMIC_ACQ_REL,
+                                      __ATOMIC_ACQUIRE))
+        return slot;
+      if (expected == key) return slot;
+    }
+  }
+  __atomic_fetch_add(&s->dropped, 1, __ATOMIC_RELAXED);
+  return (struct ftsc_stats_slot*)0;
+}
+
+static inline void ftsc_stats_add(uint64_t* counter, uint64_t n) {
+  __atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+}
+
+#endif /* FTSC_ABI_STATS_H */

@@ -1,0 +1,21 @@
+// Durations as policies write them: "10ms", "1.5s", "250us", "2m".
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace ftsc::core {
+
+using Nanos = std::chrono::nanoseconds;
+
+// Parses a non-negative decimal number followed by a unit (ns, us, ms, s, m, h).
+// The error message says what is wrong; the caller adds where.
+Result<Nanos> parse_duration(std::string_view text);
+
+// The shortest exact form: 10ms, 1.5s, 250us, 0s.
+std::string format_duration(Nanos d);
+
+}  // namespace ftsc::core

@@ -1,0 +1,40 @@
+// Result<T>: a value or an Error. Recoverable failures are values in ftsc;
+// exceptions are reserved for fatal user errors caught at the CLI boundary.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "core/source_loc.h"
+
+namespace ftsc::core {
+
+struct Error {
+  std::string message;  // what happened, to what
+  SourceLoc where;      // file:line, a flag, or empty
+  std::string hint;     // what to do next (may be empty)
+};
+
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  const Error& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+}  // namespace ftsc::core

@@ -1,0 +1,37 @@
+// Runs a real process and captures what it printed and how it ended.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ftsc::test {
+
+struct ProcessResult {
+  int exit_code = -1;  // exit status, or 128+N when killed by signal N
+  std::string out;
+  std::string err;
+};
+
+// Runs argv[0] with argv (no shell), stdin from /dev/null or `input`,
+// and returns its exit status and output. Aborts the test run if it cannot spawn.
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input = {});
+
+// Runs the ftsc binary under test with these arguments.
+ProcessResult run_ftsc(const std::vector<std::string>& args, const std::string& input = {});
+
+// A fresh temporary directory, removed with its contents when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  // Writes `content` to path()/name and returns the full path.
+  std::string write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+}  // namespace ftsc::test
