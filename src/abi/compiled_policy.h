@@ -67,9 +67,9 @@ enum ftsc_decision {
 #define FTSC_SC_GUARD_SOCK_SNDTIMEO (1u << 7)  /* the fd is a socket with SO_SNDTIMEO set */
 #define FTSC_SC_GUARD_TIMEOUT_ARG (1u << 8)    /* the timeout argument is not NULL */
 #define FTSC_SC_GUARD_ALWAYS (1u << 9)         /* protocol errnos are always protocol */
-#define FTSC_SC_GUARDS                                                                  \
+#define FTSC_SC_GUARDS                                                                     \
   (FTSC_SC_GUARD_NONBLOCK_FD | FTSC_SC_GUARD_NONBLOCK_FLAGS | FTSC_SC_GUARD_NONBLOCK_CMD | \
-   FTSC_SC_GUARD_SOCK_RCVTIMEO | FTSC_SC_GUARD_SOCK_SNDTIMEO | FTSC_SC_GUARD_TIMEOUT_ARG |  \
+   FTSC_SC_GUARD_SOCK_RCVTIMEO | FTSC_SC_GUARD_SOCK_SNDTIMEO | FTSC_SC_GUARD_TIMEOUT_ARG | \
    FTSC_SC_GUARD_ALWAYS)
 
 /* What engines need to know about one syscall, from the knowledge base. */
@@ -85,8 +85,8 @@ struct ftsc_syscall {
 
 /* ftsc_schedule: the delays before retry 1, 2, ... */
 struct ftsc_schedule {
-  uint32_t n_delays;   /* retries allowed: at most FTSC_DELAYS_MAX */
-  uint32_t jitter_ppm; /* each delay is drawn from [d*(1-j), d*(1+j)], j in millionths */
+  uint32_t n_delays;    /* retries allowed: at most FTSC_DELAYS_MAX */
+  uint32_t jitter_ppm;  /* each delay is drawn from [d*(1-j), d*(1+j)], j in millionths */
   uint64_t deadline_ns; /* 0: none; else no retry starts later than this after the first failure */
   uint64_t delay_ns[FTSC_DELAYS_MAX];
 };
@@ -153,7 +153,8 @@ FTSC_STATIC_ASSERT(sizeof(struct ftsc_syscall) == 24, "ftsc_syscall layout chang
 FTSC_STATIC_ASSERT(sizeof(struct ftsc_schedule) == 272, "ftsc_schedule layout changed");
 FTSC_STATIC_ASSERT(sizeof(struct ftsc_inject) == 32, "ftsc_inject layout changed");
 FTSC_STATIC_ASSERT(sizeof(struct ftsc_target) == 288, "ftsc_target layout changed");
-FTSC_STATIC_ASSERT(sizeof(struct ftsc_policy) == 48 + 288 + 512 * 24 + 64 * 272 + 32 * 32 + 512 * 256,
+FTSC_STATIC_ASSERT(sizeof(struct ftsc_policy) ==
+                       48 + 288 + 512 * 24 + 64 * 272 + 32 * 32 + 512 * 256,
                    "ftsc_policy layout changed: bump FTSC_POLICY_VERSION");
 
 /* O(1) lookup of the cell for (nr, err); err is positive. */
@@ -174,11 +175,14 @@ static inline uint64_t ftsc_mix64(uint64_t x) {
 
 /* Does injection i fire on attempt `attempt` (1-based, per syscall per process)? */
 static inline int ftsc_inject_fires(const struct ftsc_inject* in, uint64_t attempt) {
-  if (attempt < in->first || attempt > in->last) return 0;
-  if ((attempt - in->first) % in->step != 0) return 0;
+  if (attempt < in->first || attempt > in->last)
+    return 0;
+  if ((attempt - in->first) % in->step != 0)
+    return 0;
   if (in->flags & FTSC_INJ_PROBABILITY) {
     uint64_t h = ftsc_mix64(in->seed ^ ftsc_mix64(((uint64_t)in->nr << 48) ^ attempt));
-    if ((uint32_t)(h >> 32) >= in->p_scaled && in->p_scaled != 0xffffffffu) return 0;
+    if ((uint32_t)(h >> 32) >= in->p_scaled && in->p_scaled != 0xffffffffu)
+      return 0;
   }
   return 1;
 }
@@ -187,8 +191,7 @@ static inline int ftsc_inject_fires(const struct ftsc_inject* in, uint64_t attem
  * The first matching injection in plan order wins. */
 static inline int ftsc_policy_inject(const struct ftsc_policy* p, long nr, uint64_t attempt) {
   uint32_t i;
-  if (nr < 0 || (unsigned long)nr >= FTSC_NR_LIMIT ||
-      !(p->syscalls[nr].flags & FTSC_SC_INJECT))
+  if (nr < 0 || (unsigned long)nr >= FTSC_NR_LIMIT || !(p->syscalls[nr].flags & FTSC_SC_INJECT))
     return 0;
   for (i = 0; i < p->n_injects && i < FTSC_INJECTS_MAX; i++) {
     if (p->injects[i].nr == nr && ftsc_inject_fires(&p->injects[i], attempt))
@@ -201,7 +204,8 @@ static inline int ftsc_policy_inject(const struct ftsc_policy* p, long nr, uint6
 static inline int ftsc_is_protocol_errno(const struct ftsc_syscall* sc, long err) {
   unsigned i;
   for (i = 0; i < FTSC_PROTOCOL_ERRNOS && sc->protocol_errnos[i]; i++)
-    if (sc->protocol_errnos[i] == err) return 1;
+    if (sc->protocol_errnos[i] == err)
+      return 1;
   return 0;
 }
 
@@ -222,18 +226,30 @@ enum ftsc_policy_invalid {
 
 static inline const char* ftsc_policy_validate_message(int code) {
   switch (code) {
-    case FTSC_POLICY_OK: return "valid";
-    case FTSC_POLICY_BAD_LENGTH: return "blob length does not match the compiled policy size";
-    case FTSC_POLICY_BAD_MAGIC: return "not a compiled ftsc policy (bad magic)";
-    case FTSC_POLICY_BAD_VERSION: return "compiled policy has another ABI version";
-    case FTSC_POLICY_BAD_SIZE: return "compiled policy size field is wrong";
-    case FTSC_POLICY_BAD_COUNTS: return "schedule or injection count out of range";
-    case FTSC_POLICY_BAD_SCHEDULE: return "a backoff schedule is out of range";
-    case FTSC_POLICY_BAD_CELL: return "a cell refers to a schedule that does not exist";
-    case FTSC_POLICY_BAD_INJECT: return "an injection is out of range";
-    case FTSC_POLICY_BAD_SYSCALL: return "a syscall entry is out of range";
-    case FTSC_POLICY_BAD_TARGET: return "the target section is malformed";
-    default: return "unknown validation error";
+    case FTSC_POLICY_OK:
+      return "valid";
+    case FTSC_POLICY_BAD_LENGTH:
+      return "blob length does not match the compiled policy size";
+    case FTSC_POLICY_BAD_MAGIC:
+      return "not a compiled ftsc policy (bad magic)";
+    case FTSC_POLICY_BAD_VERSION:
+      return "compiled policy has another ABI version";
+    case FTSC_POLICY_BAD_SIZE:
+      return "compiled policy size field is wrong";
+    case FTSC_POLICY_BAD_COUNTS:
+      return "schedule or injection count out of range";
+    case FTSC_POLICY_BAD_SCHEDULE:
+      return "a backoff schedule is out of range";
+    case FTSC_POLICY_BAD_CELL:
+      return "a cell refers to a schedule that does not exist";
+    case FTSC_POLICY_BAD_INJECT:
+      return "an injection is out of range";
+    case FTSC_POLICY_BAD_SYSCALL:
+      return "a syscall entry is out of range";
+    case FTSC_POLICY_BAD_TARGET:
+      return "the target section is malformed";
+    default:
+      return "unknown validation error";
   }
 }
 
@@ -241,15 +257,20 @@ static inline const char* ftsc_policy_validate_message(int code) {
  * an ftsc_policy_invalid code. len is the number of bytes the caller has. */
 static inline int ftsc_policy_validate(const struct ftsc_policy* p, uint64_t len) {
   uint32_t i, j;
-  if (len != sizeof(*p)) return FTSC_POLICY_BAD_LENGTH;
-  if (p->magic != FTSC_POLICY_MAGIC) return FTSC_POLICY_BAD_MAGIC;
-  if (p->version != FTSC_POLICY_VERSION) return FTSC_POLICY_BAD_VERSION;
-  if (p->size != sizeof(*p)) return FTSC_POLICY_BAD_SIZE;
+  if (len != sizeof(*p))
+    return FTSC_POLICY_BAD_LENGTH;
+  if (p->magic != FTSC_POLICY_MAGIC)
+    return FTSC_POLICY_BAD_MAGIC;
+  if (p->version != FTSC_POLICY_VERSION)
+    return FTSC_POLICY_BAD_VERSION;
+  if (p->size != sizeof(*p))
+    return FTSC_POLICY_BAD_SIZE;
   if (p->n_schedules > FTSC_SCHEDULES_MAX || p->n_injects > FTSC_INJECTS_MAX)
     return FTSC_POLICY_BAD_COUNTS;
   for (i = 0; i < p->n_schedules; i++) {
     const struct ftsc_schedule* s = &p->schedules[i];
-    if (s->n_delays > FTSC_DELAYS_MAX || s->jitter_ppm > 1000000u) return FTSC_POLICY_BAD_SCHEDULE;
+    if (s->n_delays > FTSC_DELAYS_MAX || s->jitter_ppm > 1000000u)
+      return FTSC_POLICY_BAD_SCHEDULE;
   }
   for (i = 0; i < FTSC_NR_LIMIT; i++) {
     const struct ftsc_syscall* sc = &p->syscalls[i];

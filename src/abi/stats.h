@@ -35,7 +35,8 @@
 #define FTSC_STATS_SLOTS 1024u /* a power of two */
 
 /* Slot key: (nr << 12 | errno) + 1, so that 0 marks a free slot. */
-#define FTSC_STATS_KEY(nr, err) ((uint32_t)((((uint32_t)(nr)) << 12) | ((uint32_t)(err)&0xfffu)) + 1u)
+#define FTSC_STATS_KEY(nr, err) \
+  ((uint32_t)((((uint32_t)(nr)) << 12) | ((uint32_t)(err)&0xfffu)) + 1u)
 #define FTSC_STATS_KEY_NR(key) ((int)(((key)-1u) >> 12))
 #define FTSC_STATS_KEY_ERRNO(key) ((int)(((key)-1u) & 0xfffu))
 
@@ -56,10 +57,10 @@ struct ftsc_stats_slot {
 };
 
 struct ftsc_stats {
-  uint64_t magic;   /* FTSC_STATS_MAGIC */
-  uint32_t version; /* FTSC_STATS_VERSION */
-  uint32_t n_slots; /* FTSC_STATS_SLOTS */
-  uint64_t dropped; /* calls not counted because every slot was taken */
+  uint64_t magic;        /* FTSC_STATS_MAGIC */
+  uint32_t version;      /* FTSC_STATS_VERSION */
+  uint32_t n_slots;      /* FTSC_STATS_SLOTS */
+  uint64_t dropped;      /* calls not counted because every slot was taken */
   uint64_t budget_trips; /* times a process's retry budget ran out */
   struct ftsc_stats_slot slots[FTSC_STATS_SLOTS];
 };
@@ -73,33 +74,36 @@ _Static_assert(sizeof(struct ftsc_stats) == 32 + 96 * 1024, "ftsc_stats layout c
 #endif
 
 static inline void ftsc_stats_init(struct ftsc_stats* s) {
-  uint32_t i;
   s->magic = FTSC_STATS_MAGIC;
   s->version = FTSC_STATS_VERSION;
   s->n_slots = FTSC_STATS_SLOTS;
   s->dropped = 0;
   s->budget_trips = 0;
-  for (i = 0; i < FTSC_STATS_SLOTS; i++) {
-    struct ftsc_stats_slot zero = {0};
-    s->slots[i] = zero;
-  }
+  /* Not `= {0}`: C++ warns about the members it leaves to zero-initialisation. */
+  __builtin_memset(s->slots, 0, sizeof(s->slots));
 }
 
-/* The slot for (nr, err), claimed on first use; NULL (and `dropped` counted) when full. */
+/* The slot for (nr, err), claimed on first use; NULL (and `dropped` counted) when full.
+ * NULL (not counted) for a pair the key cannot hold: nr outside 0..2^20-2 or err
+ * outside 0..4095 would alias another pair's key or wrap to 0, the free marker. */
 static inline struct ftsc_stats_slot* ftsc_stats_slot_for(struct ftsc_stats* s, long nr, long err) {
-  uint32_t key = FTSC_STATS_KEY(nr, err);
-  uint32_t h = (key * 2654435761u) & (FTSC_STATS_SLOTS - 1u);
-  uint32_t probe;
+  uint32_t key, h, probe;
+  if (nr < 0 || nr >= 0xfffffL || err < 0 || err > 0xfffL)
+    return (struct ftsc_stats_slot*)0;
+  key = FTSC_STATS_KEY(nr, err);
+  h = (key * 2654435761u) & (FTSC_STATS_SLOTS - 1u);
   for (probe = 0; probe < FTSC_STATS_SLOTS; probe++) {
     struct ftsc_stats_slot* slot = &s->slots[(h + probe) & (FTSC_STATS_SLOTS - 1u)];
     uint32_t seen = __atomic_load_n(&slot->key, __ATOMIC_ACQUIRE);
-    if (seen == key) return slot;
+    if (seen == key)
+      return slot;
     if (seen == 0) {
       uint32_t expected = 0;
       if (__atomic_compare_exchange_n(&slot->key, &expected, key, 0, __ATOMIC_ACQ_REL,
                                       __ATOMIC_ACQUIRE))
         return slot;
-      if (expected == key) return slot;
+      if (expected == key)
+        return slot;
     }
   }
   __atomic_fetch_add(&s->dropped, 1, __ATOMIC_RELAXED);

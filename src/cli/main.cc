@@ -1,1 +1,37 @@
-int main() { return 0; }
+// ftsc: fault-tolerant system calls. Parses the command line, runs the verb,
+// and turns fatal user errors into one clear line and an exit status.
+#include <cstdio>
+#include <exception>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "cli/common.h"
+#include "cli/verbs.h"
+
+int main(int argc, char** argv) {
+  using namespace ftsc::cli;
+  CLI::App app{
+      "ftsc: fault-tolerant system calls. Retries syscalls that fail with transient "
+      "errors, driven by an explicit retry policy.",
+      "ftsc"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "ftsc " FTSC_VERSION);
+  Action action;
+  register_policy_verb(app, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  try {
+    return action ? action() : kExitUsage;
+  } catch (const UserError& e) {
+    fmt::print(stderr, "ftsc: {}{}\n", e.message, e.hint.empty() ? "" : " (" + e.hint + ")");
+    return e.exit_code;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "ftsc: internal error: {}\n", e.what());
+    return kExitFindings;
+  }
+}

@@ -10,11 +10,13 @@ std::string format_diagnostic(const Diagnostic& d) {
                                                          : "note";
   std::string out;
   std::string where = d.where.str();
-  if (!where.empty()) out += where + ": ";
+  if (!where.empty())
+    out += where + ": ";
   out += level;
   out += ": ";
   out += d.message;
-  if (!d.hint.empty()) out += " (" + d.hint + ")";
+  if (!d.hint.empty())
+    out += " (" + d.hint + ")";
   return out;
 }
 

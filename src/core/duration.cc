@@ -22,14 +22,16 @@ constexpr std::array<Unit, 6> kUnits = {{{"ns", 1},
                                          {"h", 3'600'000'000'000}}};
 
 Error duration_error(std::string_view text, std::string message) {
-  return Error{fmt::format("malformed duration '{}': {}", text, message), {},
-               "write a number and a unit, e.g. '10ms', '1.5s' (units: ns, us, ms, s, m, h)"};
+  return Error{fmt::format("malformed duration '{}': {}", text, message),
+               {},
+               "write a number and a unit, e.g. '10ms' or '1.5s'; units: ns, us, ms, s, m, h"};
 }
 
 }  // namespace
 
 Result<Nanos> parse_duration(std::string_view text) {
-  if (text.empty()) return duration_error(text, "it is empty");
+  if (text.empty())
+    return duration_error(text, "it is empty");
   size_t i = 0;
   int64_t whole = 0;
   int digits = 0;
@@ -54,13 +56,16 @@ Result<Nanos> parse_duration(std::string_view text) {
     }
   }
   if (digits == 0) {
-    if (!text.empty() && text[0] == '-') return duration_error(text, "it is negative");
+    if (!text.empty() && text[0] == '-')
+      return duration_error(text, "it is negative");
     return duration_error(text, "it does not start with a number");
   }
   std::string_view unit = text.substr(i);
-  if (unit.empty()) return duration_error(text, "it has no unit");
+  if (unit.empty())
+    return duration_error(text, "it has no unit");
   for (const Unit& u : kUnits) {
-    if (u.name != unit) continue;
+    if (u.name != unit)
+      continue;
     if (whole > std::numeric_limits<int64_t>::max() / u.ns)
       return duration_error(text, "it is too long");
     int64_t ns = whole * u.ns;
@@ -75,10 +80,13 @@ Result<Nanos> parse_duration(std::string_view text) {
 
 std::string format_duration(Nanos d) {
   int64_t ns = d.count();
-  if (ns == 0) return "0s";
+  if (ns == 0)
+    return "0s";
   for (auto it = kUnits.rbegin(); it != kUnits.rend(); ++it) {
-    if (it->ns > ns && it->name != "ns") continue;
-    if (ns % it->ns == 0) return fmt::format("{}{}", ns / it->ns, it->name);
+    if (it->ns > ns && it->name != "ns")
+      continue;
+    if (ns % it->ns == 0)
+      return fmt::format("{}{}", ns / it->ns, it->name);
     // One fraction digit when it is exact (1.5s), else fall to a smaller unit.
     if ((ns * 10) % it->ns == 0 && it->ns >= 10)
       return fmt::format("{}.{}{}", ns / it->ns, (ns % it->ns) * 10 / it->ns, it->name);

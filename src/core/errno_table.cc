@@ -31,13 +31,15 @@ struct Table {
   Table() {
     for (int v = 1; v < kScanLimit; ++v) {
       const char* n = strerrorname_np(v);
-      if (n == nullptr) continue;
+      if (n == nullptr)
+        continue;
       names.push_back({v, n});
       by_name.emplace(n, v);
       spellings.emplace_back(n);
     }
     for (const Alias& a : kAliases) {
-      if (by_name.emplace(a.name, a.value).second) spellings.push_back(a.name);
+      if (by_name.emplace(a.name, a.value).second)
+        spellings.push_back(a.name);
     }
   }
 };
@@ -49,14 +51,19 @@ const Table& table() {
 
 }  // namespace
 
-const std::vector<ErrnoName>& all_errnos() { return table().names; }
+const std::vector<ErrnoName>& all_errnos() {
+  return table().names;
+}
 
-const std::vector<std::string_view>& errno_spellings() { return table().spellings; }
+const std::vector<std::string_view>& errno_spellings() {
+  return table().spellings;
+}
 
 std::optional<int> errno_value(std::string_view name) {
   const Table& t = table();
   auto it = t.by_name.find(name);
-  if (it == t.by_name.end()) return std::nullopt;
+  if (it == t.by_name.end())
+    return std::nullopt;
   return it->second;
 }
 

@@ -22,25 +22,25 @@ struct SyscallTraits {
   std::string name;
 
   // From the man page (data/man_errnos.tsv).
-  std::string man_page;             // e.g. "accept.2" for accept4; "" when there is none
-  std::vector<int> documented;      // errnos its ERRORS section names, sorted, unique
+  std::string man_page;         // e.g. "accept.2" for accept4; "" when there is none
+  std::vector<int> documented;  // errnos its ERRORS section names, sorted, unique
 
   // From data/traits.toml; defaults describe a call with no special traits.
-  int fd_arg = -1;       // argument index holding the fd
-  int flags_arg = -1;    // argument index holding flags or a command
-  int timeout_arg = -1;  // argument index holding a timeout pointer
-  uint64_t nonblock_mask = 0;        // flags_arg bits meaning "do not block" (MSG_DONTWAIT ...)
+  int fd_arg = -1;                     // argument index holding the fd
+  int flags_arg = -1;                  // argument index holding flags or a command
+  int timeout_arg = -1;                // argument index holding a timeout pointer
+  uint64_t nonblock_mask = 0;          // flags_arg bits meaning "do not block" (MSG_DONTWAIT ...)
   std::vector<int32_t> nonblock_cmds;  // flags_arg values meaning "do not block" (F_SETLK ...)
-  std::vector<int> protocol_errnos;  // errnos that are the program's protocol when a guard holds
-  uint16_t guards = 0;               // FTSC_SC_GUARD_* bits (abi/compiled_policy.h)
-  bool never_retry = false;          // close, exit, rt_sigreturn ...
+  std::vector<int> protocol_errnos;    // errnos that are the program's protocol when a guard holds
+  uint16_t guards = 0;                 // FTSC_SC_GUARD_* bits (abi/compiled_policy.h)
+  bool never_retry = false;            // close, exit, rt_sigreturn ...
   std::string never_reason;
   bool idempotent_on_failure = true;  // false: a failed call may have had side effects
   std::string side_effect_note;
   bool writes_back_on_failure = false;  // memory written even when the call fails
   std::string writes_back_note;
-  std::string eintr_note;       // non-empty when EINTR/restart has a special meaning
-  std::vector<int> transient;   // errnos plausibly transient for this call
+  std::string eintr_note;      // non-empty when EINTR/restart has a special meaning
+  std::vector<int> transient;  // errnos plausibly transient for this call
 
   bool documents(int err) const;
   bool is_transient(int err) const;
@@ -52,8 +52,7 @@ class KnowledgeBase {
   static const KnowledgeBase& builtin();
 
   // Parses the two data files. traits_name is used in error messages.
-  static Result<KnowledgeBase> parse(std::string_view man_errnos_tsv,
-                                     std::string_view traits_toml,
+  static Result<KnowledgeBase> parse(std::string_view man_errnos_tsv, std::string_view traits_toml,
                                      std::string_view traits_name = "traits.toml");
 
   // Every x86_64 syscall (libseccomp's list), with defaults where the data is silent.

@@ -14,11 +14,12 @@ BackoffSpec BackoffSpec::paper_default() {
 }
 
 std::vector<Nanos> BackoffSpec::expand() const {
-  if (form == Form::kList) return delays;
+  if (form == Form::kList)
+    return delays;
   std::vector<Nanos> out;
   long double d = static_cast<long double>(base.count());
-  const long double limit = cap.count() > 0 ? static_cast<long double>(cap.count())
-                                            : static_cast<long double>(INT64_MAX);
+  const long double limit =
+      cap.count() > 0 ? static_cast<long double>(cap.count()) : static_cast<long double>(INT64_MAX);
   for (int i = 0; i < attempts; ++i) {
     long double v = std::min(d, limit);
     out.emplace_back(static_cast<int64_t>(std::llround(v)));
@@ -27,6 +28,8 @@ std::vector<Nanos> BackoffSpec::expand() const {
   return out;
 }
 
-const char* mode_name(Mode m) { return m == Mode::kObserve ? "observe" : "enforce"; }
+const char* mode_name(Mode m) {
+  return m == Mode::kObserve ? "observe" : "enforce";
+}
 
 }  // namespace ftsc::core

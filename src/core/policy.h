@@ -42,11 +42,11 @@ struct BackoffSpec {
 
 // One rule: these syscalls, on these errnos, retry (or never), with this schedule.
 struct RuleSpec {
-  std::vector<Named> syscalls;        // "openat", "%file"
-  std::vector<Named> retry;           // errnos to retry
-  std::vector<Named> never;           // errnos never to retry
-  std::vector<Named> undecided;       // a matrix's `?` cells
-  std::vector<Named> not_applicable;  // a matrix's `-` cells (informational)
+  std::vector<Named> syscalls;         // "openat", "%file"
+  std::vector<Named> retry;            // errnos to retry
+  std::vector<Named> never;            // errnos never to retry
+  std::vector<Named> undecided;        // a matrix's `?` cells
+  std::vector<Named> not_applicable;   // a matrix's `-` cells (informational)
   std::optional<BackoffSpec> backoff;  // else the policy's default
   std::optional<double> jitter;        // fraction 0..1; else the default
   std::optional<Nanos> deadline;       // else the default
@@ -69,8 +69,8 @@ struct TargetSpec {
 struct InjectSpec {
   std::vector<Named> syscalls;
   Named error;
-  uint32_t first = 1;           // attempts counted from 1, per syscall per process
-  uint32_t last = UINT32_MAX;   // UINT32_MAX: no end
+  uint32_t first = 1;          // attempts counted from 1, per syscall per process
+  uint32_t last = UINT32_MAX;  // UINT32_MAX: no end
   uint32_t step = 1;
   std::optional<double> probability;  // 0..1
   uint64_t seed = 0;

@@ -12,7 +12,8 @@ struct SourceLoc {
 
   // "policy.toml:12", "--retry", or "" when nothing is known.
   std::string str() const {
-    if (line > 0) return file + ":" + std::to_string(line);
+    if (line > 0)
+      return file + ":" + std::to_string(line);
     return file;
   }
 };

@@ -9,9 +9,13 @@ namespace {
 // Optimal string alignment distance, case-insensitive.
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  for (size_t i = 0; i <= a.size(); ++i)
+    d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j)
+    d[0][j] = j;
+  auto lower = [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  };
   for (size_t i = 1; i <= a.size(); ++i) {
     for (size_t j = 1; j <= b.size(); ++j) {
       size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
@@ -28,7 +32,8 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::optional<std::string> closest_match(std::string_view word,
                                          const std::vector<std::string_view>& candidates) {
-  if (word.empty()) return std::nullopt;
+  if (word.empty())
+    return std::nullopt;
   size_t best = SIZE_MAX;
   std::string_view best_name;
   for (std::string_view c : candidates) {
@@ -40,7 +45,8 @@ std::optional<std::string> closest_match(std::string_view word,
   }
   // A third of the word, at least one edit and at most three, reads as a typo.
   size_t allowed = std::clamp<size_t>(word.size() / 3, 1, 3);
-  if (best == SIZE_MAX || best > allowed) return std::nullopt;
+  if (best == SIZE_MAX || best > allowed)
+    return std::nullopt;
   return std::string(best_name);
 }
 

@@ -31,7 +31,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid;
   int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
@@ -44,7 +45,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
     std::abort();
   }
   // Input is small in tests; a pipe buffer holds it.
-  if (!input.empty() && write(in_pipe[1], input.data(), input.size()) < 0) perror("write");
+  if (!input.empty() && write(in_pipe[1], input.data(), input.size()) < 0)
+    perror("write");
   close(in_pipe[1]);
 
   ProcessResult result;
@@ -53,11 +55,13 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   int open_fds = 2;
   while (open_fds > 0) {
     if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR)
+        continue;
       break;
     }
     for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      if (fds[i].fd < 0 || fds[i].revents == 0)
+        continue;
       char buf[4096];
       ssize_t n = read(fds[i].fd, buf, sizeof buf);
       if (n > 0) {

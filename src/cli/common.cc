@@ -1,0 +1,101 @@
+#include "cli/common.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/checker.h"
+#include "core/knowledge_base.h"
+
+namespace ftsc::cli {
+
+void add_policy_flag_options(CLI::App* cmd, PolicyOptions& opts) {
+  cmd->add_option("--retry", opts.flags.retry,
+                  "Retry rule SYSCALL[,SYSCALL...]=ERRNO[,ERRNO...] (repeatable, %group allowed)")
+      ->type_name("SPEC");
+  cmd->add_option("--backoff", opts.flags.backoff, "Default delays, e.g. 10ms,50ms,100ms")
+      ->type_name("DELAYS");
+  cmd->add_option("--inject", opts.flags.inject,
+                  "Inject SYSCALL[,...]:error=ERRNO[:when=EXPR][:p=P][:seed=N] (repeatable)")
+      ->type_name("SPEC");
+  cmd->add_option("--table", opts.table, "Which table of a matrix file to use (1-based)")
+      ->check(CLI::PositiveNumber)
+      ->type_name("N");
+}
+
+std::string read_file(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    int err = errno;
+    throw UserError{fmt::format("cannot read {} '{}': {}", what, path, std::strerror(err)),
+                    "check the path"};
+  }
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad())
+    throw UserError{fmt::format("cannot read {} '{}'", what, path), {}};
+  return s.str();
+}
+
+void write_output(const std::string& path, std::string_view content) {
+  if (path.empty() || path == "-") {
+    fwrite(content.data(), 1, content.size(), stdout);
+    fflush(stdout);
+    return;
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  out.close();
+  if (!out) {
+    int err = errno;
+    throw UserError{fmt::format("cannot write '{}': {}", path, std::strerror(err)),
+                    "check that the directory exists and is writable"};
+  }
+}
+
+core::LoadedPolicy load_policy(const PolicyOptions& opts) {
+  core::LoadedPolicy loaded;
+  if (!opts.file.empty()) {
+    std::string text = read_file(opts.file, "policy");
+    loaded = core::parse_policy_text(text, opts.file, core::PolicyFormat::kAuto, opts.table);
+  } else if (opts.flags.empty()) {
+    throw UserError{"no policy given", "name a policy file, or give rules with --retry",
+                    kExitUsage};
+  } else if (opts.table != 0) {
+    throw UserError{"--table needs a matrix file", {}, kExitUsage};
+  }
+  std::vector<core::Diagnostic> more = core::apply_policy_flags(loaded.spec, opts.flags);
+  loaded.diags.insert(loaded.diags.end(), more.begin(), more.end());
+  return loaded;
+}
+
+int print_diagnostics(const std::vector<core::Diagnostic>& diags, FILE* to) {
+  int errors = 0;
+  for (const core::Diagnostic& d : diags) {
+    fmt::print(to, "{}\n", core::format_diagnostic(d));
+    if (d.severity == core::Severity::kError)
+      ++errors;
+  }
+  return errors;
+}
+
+core::EffectivePolicy load_effective_policy(const PolicyOptions& opts) {
+  core::LoadedPolicy loaded = load_policy(opts);
+  if (core::has_errors(loaded.diags)) {
+    int errors = print_diagnostics(loaded.diags, stderr);
+    throw UserError{fmt::format("the policy has {} error{}", errors, errors == 1 ? "" : "s"),
+                    "run `ftsc policy check` for every finding"};
+  }
+  core::Resolved r = core::resolve(loaded.spec, core::KnowledgeBase::builtin());
+  if (core::has_errors(r.diags)) {
+    int errors = print_diagnostics(r.diags, stderr);
+    throw UserError{fmt::format("the policy has {} error{}", errors, errors == 1 ? "" : "s"),
+                    "run `ftsc policy check` for every finding"};
+  }
+  return std::move(r.policy);
+}
+
+}  // namespace ftsc::cli

@@ -1,0 +1,54 @@
+// Helpers every verb shares: reading inputs, printing findings, exit codes.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "core/diagnostic.h"
+#include "core/effective_policy.h"
+#include "core/policy_source.h"
+
+namespace ftsc::cli {
+
+// Exit codes: like a compiler's, with usage errors apart.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFindings = 1;  // bad input or a policy with errors
+inline constexpr int kExitUsage = 2;     // a malformed command line
+
+// A fatal user error, caught in main(): printed as "ftsc: MESSAGE (HINT)".
+struct UserError {
+  std::string message;
+  std::string hint;
+  int exit_code = kExitFindings;
+};
+
+// The options that say which policy a verb works on.
+struct PolicyOptions {
+  std::string file;  // may be empty when flags give the rules
+  int table = 0;
+  core::PolicyFlags flags;
+};
+
+// Adds --retry, --backoff, --inject and --table to a command.
+void add_policy_flag_options(CLI::App* cmd, PolicyOptions& opts);
+
+// Reads a whole file; throws UserError saying what could not be read and why.
+std::string read_file(const std::string& path, const char* what);
+// Writes a whole file (or stdout for "-" or ""); throws UserError on failure.
+void write_output(const std::string& path, std::string_view content);
+
+// Loads the policy the options name: the file, then the flags. Throws
+// UserError when there is neither.
+core::LoadedPolicy load_policy(const PolicyOptions& opts);
+
+// Prints findings, one line each, to the stream; returns the number of errors.
+int print_diagnostics(const std::vector<core::Diagnostic>& diags, FILE* to);
+
+// Loads, resolves and checks; prints errors to stderr and throws UserError
+// (exit 1) if the policy has any.
+core::EffectivePolicy load_effective_policy(const PolicyOptions& opts);
+
+}  // namespace ftsc::cli

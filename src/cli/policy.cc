@@ -1,0 +1,227 @@
+// `ftsc policy`: check, show and explain a policy; convert between TOML and the
+// paper's retry matrix; compile it into the block engines read.
+#include <fmt/format.h>
+
+#include "cli/common.h"
+#include "cli/verbs.h"
+#include "core/checker.h"
+#include "core/compiler.h"
+#include "core/errno_table.h"
+#include "core/knowledge_base.h"
+#include "core/matrix.h"
+#include "core/policy_report.h"
+#include "core/policy_toml.h"
+#include "core/suggest.h"
+#include "core/syscall_table.h"
+
+namespace ftsc::cli {
+namespace {
+
+struct PolicyVerbOptions {
+  PolicyOptions policy;
+  std::string output;
+  std::string syscall;
+  std::string error;
+  bool dry_run = false;
+  std::string group;
+};
+
+std::string policy_name(const PolicyOptions& o) {
+  return o.file.empty() ? "command line" : o.file;
+}
+
+int run_check(const PolicyVerbOptions& o) {
+  core::LoadedPolicy loaded = load_policy(o.policy);
+  std::vector<core::Diagnostic> diags = loaded.diags;
+  size_t rules = loaded.spec.rules.size();
+  size_t cells = 0;
+  if (!core::has_errors(loaded.diags)) {
+    core::CheckResult r = core::check_policy(loaded.spec, core::KnowledgeBase::builtin());
+    diags.insert(diags.end(), r.diags.begin(), r.diags.end());
+    cells = r.policy.cells.size();
+  }
+  int errors = print_diagnostics(diags, stdout);
+  size_t warnings = std::count_if(diags.begin(), diags.end(), [](const core::Diagnostic& d) {
+    return d.severity == core::Severity::kWarning;
+  });
+  if (errors > 0) {
+    fmt::print("{}: {} error{}, {} warning{}\n", policy_name(o.policy), errors,
+               errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
+    return kExitFindings;
+  }
+  fmt::print("{}: ok, {} rule{}, {} cell{}, {} warning{}\n", policy_name(o.policy), rules,
+             rules == 1 ? "" : "s", cells, cells == 1 ? "" : "s", warnings,
+             warnings == 1 ? "" : "s");
+  return kExitOk;
+}
+
+int run_show(const PolicyVerbOptions& o) {
+  core::EffectivePolicy p = load_effective_policy(o.policy);
+  write_output("", core::render_policy_table(p, core::KnowledgeBase::builtin()));
+  return kExitOk;
+}
+
+int resolve_or_explain(std::string_view token, bool is_syscall) {
+  auto v = is_syscall ? core::resolve_syscall_token(token) : core::resolve_errno_token(token);
+  if (v)
+    return *v;
+  std::vector<std::string_view> names;
+  if (is_syscall) {
+    for (const core::SyscallName& s : core::all_syscalls())
+      names.push_back(s.name);
+  } else {
+    names = core::errno_spellings();
+  }
+  std::string hint = core::did_you_mean(token, names);
+  throw UserError{fmt::format("unknown {} '{}'", is_syscall ? "syscall" : "errno", token),
+                  hint.empty() ? (is_syscall ? "give an x86_64 syscall name or number"
+                                             : "give an errno name such as ENOENT, or a number")
+                               : hint};
+}
+
+int run_explain(const PolicyVerbOptions& o) {
+  core::EffectivePolicy p = load_effective_policy(o.policy);
+  int nr = resolve_or_explain(o.syscall, true);
+  int err = resolve_or_explain(o.error, false);
+  write_output("", core::explain_cell(p, core::KnowledgeBase::builtin(), nr, err));
+  return kExitOk;
+}
+
+int run_import(const PolicyVerbOptions& o) {
+  PolicyOptions in = o.policy;
+  std::string text = read_file(in.file, "matrix");
+  core::LoadedPolicy loaded =
+      core::parse_policy_text(text, in.file, core::PolicyFormat::kMatrix, in.table);
+  if (core::has_errors(loaded.diags)) {
+    print_diagnostics(loaded.diags, stderr);
+    throw UserError{"the matrix cannot be imported", {}};
+  }
+  core::Resolved r = core::resolve(loaded.spec, core::KnowledgeBase::builtin());
+  if (core::has_errors(r.diags)) {
+    print_diagnostics(r.diags, stderr);
+    throw UserError{"the matrix names unknown syscalls or errnos",
+                    "fix the names and import again"};
+  }
+  write_output(o.output, core::write_policy_toml(loaded.spec));
+  return kExitOk;
+}
+
+int run_export(const PolicyVerbOptions& o) {
+  core::EffectivePolicy p = load_effective_policy(o.policy);
+  std::string out = fmt::format(
+      "# {} exported by ftsc as a retry matrix (y retry, n never, ? undecided, - no rule);\n"
+      "# backoff schedules, injections and the target are not part of this format.\n",
+      policy_name(o.policy));
+  out += core::format_matrix(core::to_matrix(p));
+  write_output(o.output, out);
+  return kExitOk;
+}
+
+int run_compile(const PolicyVerbOptions& o) {
+  core::EffectivePolicy p = load_effective_policy(o.policy);
+  core::CompileOptions copts;
+  copts.dry_run = o.dry_run;
+  auto compiled = core::compile(p, core::KnowledgeBase::builtin(), copts);
+  if (!compiled)
+    throw UserError{compiled.error().message, compiled.error().hint};
+  if (o.output.empty() || o.output == "-")
+    throw UserError{"the compiled policy is binary", "write it to a file with -o FILE", kExitUsage};
+  write_output(o.output, core::policy_bytes(**compiled));
+  return kExitOk;
+}
+
+int run_groups(const PolicyVerbOptions& o) {
+  const core::KnowledgeBase& kb = core::KnowledgeBase::builtin();
+  std::vector<std::string_view> names = kb.group_names();
+  if (!o.group.empty()) {
+    std::string_view g = o.group[0] == '%' ? std::string_view(o.group).substr(1) : o.group;
+    const std::vector<int>* members = kb.group(g);
+    if (!members) {
+      throw UserError{fmt::format("unknown group '{}'", o.group), core::did_you_mean(g, names)};
+    }
+    for (int nr : *members)
+      fmt::print("{}\n", core::syscall_name(nr));
+    return kExitOk;
+  }
+  for (std::string_view n : names)
+    fmt::print("%{:<10} {:>3} syscalls  {}\n", n, kb.group(n)->size(), kb.group_description(n));
+  return kExitOk;
+}
+
+int run_syscalls(const PolicyVerbOptions&) {
+  const core::KnowledgeBase& kb = core::KnowledgeBase::builtin();
+  fmt::print("# man-pages {}: syscall, number, man page, documented errnos\n",
+             kb.man_pages_version());
+  for (const core::SyscallTraits& t : kb.syscalls()) {
+    std::string errs;
+    for (int e : t.documented)
+      errs += fmt::format(" {}", core::errno_name(e));
+    fmt::print("{:<24} {:>3}  {:<20}{}\n", t.name, t.nr, t.man_page.empty() ? "-" : t.man_page,
+               errs);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_policy_verb(CLI::App& app, Action& action) {
+  auto opts = std::make_shared<PolicyVerbOptions>();
+  CLI::App* policy = app.add_subcommand("policy", "Check, show and convert retry policies");
+  policy->require_subcommand(1);
+
+  auto bind = [&action, opts](CLI::App* cmd, int (*run)(const PolicyVerbOptions&)) {
+    cmd->callback([&action, opts, run] { action = [opts, run] { return run(*opts); }; });
+  };
+
+  CLI::App* check = policy->add_subcommand(
+      "check", "Check a policy: exit 0 when clean, 1 on errors; findings carry file:line");
+  check->add_option("file", opts->policy.file, "Policy file (TOML or retry matrix)");
+  add_policy_flag_options(check, opts->policy);
+  bind(check, run_check);
+
+  CLI::App* show = policy->add_subcommand("show", "Print the effective retry matrix");
+  show->add_option("file", opts->policy.file, "Policy file (TOML or retry matrix)");
+  add_policy_flag_options(show, opts->policy);
+  bind(show, run_show);
+
+  CLI::App* explain =
+      policy->add_subcommand("explain", "Say what happens when SYSCALL fails with ERRNO, and why");
+  explain->add_option("file", opts->policy.file, "Policy file (TOML or retry matrix)")->required();
+  explain->add_option("syscall", opts->syscall, "Syscall name or number")->required();
+  explain->add_option("errno", opts->error, "Errno name or number")->required();
+  add_policy_flag_options(explain, opts->policy);
+  bind(explain, run_explain);
+
+  CLI::App* import = policy->add_subcommand(
+      "import", "Convert a retry matrix (the paper's tab-separated format) into a TOML policy");
+  import->add_option("matrix", opts->policy.file, "Matrix file")->required();
+  import->add_option("--table", opts->policy.table, "Which table of the file (1-based)")
+      ->check(CLI::PositiveNumber);
+  import->add_option("-o,--output", opts->output, "Write the TOML here (default: stdout)");
+  bind(import, run_import);
+
+  CLI::App* exp = policy->add_subcommand("export", "Write a policy as a retry matrix");
+  exp->add_option("file", opts->policy.file, "Policy file (TOML or retry matrix)");
+  exp->add_option("-o,--output", opts->output, "Write the matrix here (default: stdout)");
+  add_policy_flag_options(exp, opts->policy);
+  bind(exp, run_export);
+
+  CLI::App* comp =
+      policy->add_subcommand("compile", "Compile a policy into the binary block the engines read");
+  comp->add_option("file", opts->policy.file, "Policy file (TOML or retry matrix)");
+  comp->add_option("-o,--output", opts->output, "Output file")->required();
+  comp->add_flag("--dry-run", opts->dry_run, "Decide and count, never retry (observe mode)");
+  add_policy_flag_options(comp, opts->policy);
+  bind(comp, run_compile);
+
+  CLI::App* groups =
+      policy->add_subcommand("groups", "List syscall groups, or one group's members");
+  groups->add_option("group", opts->group, "A group, e.g. %file");
+  bind(groups, run_groups);
+
+  CLI::App* sys = policy->add_subcommand(
+      "syscalls", "List x86_64 syscalls with the errnos their man pages document");
+  bind(sys, run_syscalls);
+}
+
+}  // namespace ftsc::cli

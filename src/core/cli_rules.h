@@ -1,0 +1,20 @@
+// The command-line rule grammar of DESIGN.md:
+//   --retry SYSCALL[,SYSCALL...]=ERRNO[,ERRNO...]   (%group names allowed)
+//   --backoff DELAY[,DELAY...]                       (e.g. 10ms,50ms,100ms)
+// Both parse into the same model as a policy file.
+#pragma once
+
+#include <string_view>
+
+#include "core/policy.h"
+#include "core/result.h"
+
+namespace ftsc::core {
+
+// One --retry value as a rule (origin "--retry", where = the flag).
+Result<RuleSpec> parse_retry_flag(std::string_view text);
+
+// One --backoff value as a list schedule.
+Result<BackoffSpec> parse_backoff_flag(std::string_view text);
+
+}  // namespace ftsc::core
