@@ -22,8 +22,10 @@
 #define FTSC_ABI_COMPILED_POLICY_H
 
 #ifdef __KERNEL__
+#include <linux/errno.h>
 #include <linux/types.h>
 #else
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #endif
@@ -198,6 +200,11 @@ static inline int ftsc_policy_inject(const struct ftsc_policy* p, long nr, uint6
       return p->injects[i].error;
   }
   return 0;
+}
+
+/* Errors that always mean a bug in the program: never retried, whatever a policy says. */
+static inline int ftsc_is_program_bug_errno(long err) {
+  return err == EFAULT || err == EBADF || err == ENOSYS;
 }
 
 /* Is err one of the syscall's protocol errnos (subject to its guards)? */

@@ -21,12 +21,6 @@ uint64_t window_number(int64_t now_ns, uint64_t window_ns) {
 // now + delay stay within int64_t.
 constexpr uint64_t kMaxDelayNs = static_cast<uint64_t>(INT64_MAX) / 4;
 
-// The same list as effective_policy.h's is_program_bug_errno(), kept here so
-// that the engines' hot path does not link the policy model.
-bool program_bug_errno(int err) {
-  return err == EFAULT || err == EBADF || err == ENOSYS;
-}
-
 Decision give_back(Reason r) {
   return Decision{Action::kReturn, r, 0, 0};
 }
@@ -253,7 +247,7 @@ Decision RetryUnit::decide_failure(CallState& call, const SyscallArgs& args, int
 
   if (sc != nullptr && (sc->flags & FTSC_SC_NEVER_RETRY))
     return give_back(Reason::kNeverRetrySyscall);
-  if (program_bug_errno(err))
+  if (ftsc_is_program_bug_errno(err))
     return give_back(Reason::kProgramBug);
 
   const uint8_t cell = ftsc_policy_cell(&policy_, nr, err);

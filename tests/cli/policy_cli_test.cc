@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "abi/compiled_policy.h"
-#include "support/run_process.h"
+#include "cli/run_ftsc.h"
 
 namespace ftsc::test {
 namespace {

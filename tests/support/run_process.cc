@@ -35,7 +35,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid;
-  int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(in_pipe[0]);
   close(out_pipe[1]);
@@ -78,12 +78,6 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
-}
-
-ProcessResult run_ftsc(const std::vector<std::string>& args, const std::string& input) {
-  std::vector<std::string> argv{FTSC_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run_process(argv, input);
 }
 
 TempDir::TempDir() {

@@ -12,12 +12,9 @@ struct ProcessResult {
   std::string err;
 };
 
-// Runs argv[0] with argv (no shell), stdin from /dev/null or `input`,
-// and returns its exit status and output. Aborts the test run if it cannot spawn.
+// Runs argv[0] (searched in PATH when it has no slash) with argv (no shell), stdin from /dev/null
+// or `input`, and returns its exit status and output. Aborts the test run if it cannot spawn.
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input = {});
-
-// Runs the ftsc binary under test with these arguments.
-ProcessResult run_ftsc(const std::vector<std::string>& args, const std::string& input = {});
 
 // A fresh temporary directory, removed with its contents when the object dies.
 class TempDir {

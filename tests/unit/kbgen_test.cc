@@ -2,11 +2,7 @@
 // the generator makes of the installed man pages, and the generator's rules
 // (redirects, NAME sections, ERRORS parsing, errors) hold on a small man
 // directory written here.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,7 +14,7 @@
 #include <string>
 #include <vector>
 
-extern char** environ;
+#include "support/run_process.h"
 
 namespace {
 
@@ -26,70 +22,8 @@ namespace fs = std::filesystem;
 
 const std::string kManDir = "/usr/share/man/man2";
 
-struct ProcessRun {
-  int exit_code = -1;  // 128+N when killed by signal N
-  std::string out;
-  std::string err;
-};
-
-// Runs argv (no shell) and collects its output.
-ProcessRun run(const std::vector<std::string>& argv) {
-  ProcessRun r;
-  int out_pipe[2];
-  int err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ADD_FAILURE() << "pipe2: " << std::strerror(errno);
-    return r;
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  std::vector<char*> args;
-  for (const std::string& a : argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  if (rc != 0) {
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    ADD_FAILURE() << "cannot run " << argv[0] << ": " << std::strerror(rc);
-    return r;
-  }
-  struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&r.out, &r.err};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR)
-        continue;
-      break;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0)
-        continue;
-      char buf[65536];
-      ssize_t n = read(fds[i].fd, buf, sizeof(buf));
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
+using ftsc::test::ProcessResult;
+using ftsc::test::run_process;
 
 std::string read_file(const fs::path& path) {
   std::ifstream f(path, std::ios::binary);
@@ -161,19 +95,19 @@ class Kbgen : public ::testing::Test {
     fs::remove_all(root_, ec);
   }
 
-  static bool have_gzip() { return run({"gzip", "--version"}).exit_code == 0; }
+  static bool have_gzip() { return run_process({"gzip", "--version"}).exit_code == 0; }
 
   // Writes man2/name and gzips it to man2/name.gz.
   void page(const std::string& name, const std::string& text) {
     write_file(man2_ / name, text);
-    ProcessRun r = run({"gzip", "-n", "-f", (man2_ / name).string()});
+    ProcessResult r = run_process({"gzip", "-n", "-f", (man2_ / name).string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
-  ProcessRun kbgen(const std::vector<std::string>& extra = {}) {
+  ProcessResult kbgen(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {FTSC_KBGEN_BINARY, "--man-dir", man2_.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    return run(argv);
+    return run_process(argv);
   }
 
   fs::path root_;
@@ -190,7 +124,7 @@ TEST_F(Kbgen, CheckedInTableMatchesGenerator) {
   if (!fs::exists(kManDir + "/write.2.gz") && !fs::exists(kManDir + "/write.2")) {
     GTEST_SKIP() << "manpages-dev is not installed (" << kManDir << "/write.2.gz is missing)";
   }
-  ProcessRun r = run({FTSC_KBGEN_BINARY});
+  ProcessResult r = run_process({FTSC_KBGEN_BINARY});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string checked_in = read_file(fs::path(FTSC_SOURCE_DIR) / "data/man_errnos.tsv");
   if (version_of(r.out) != version_of(checked_in)) {
@@ -260,7 +194,7 @@ TEST_F(Kbgen, GeneratesFromRedirectsNameSectionsAndReferences) {
              ".TH close 2 2099-01-01 \"Linux man-pages 9.99\"\n.SH ERRORS\n.TP\n.B EBADF\nbad.\n");
   // open.2 is missing: its row says "-".
 
-  ProcessRun r = kbgen();
+  ProcessResult r = kbgen();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(version_of(r.out), "9.99");
   EXPECT_EQ(r.out.rfind("# ftsc knowledge base: errnos each x86_64 syscall's man page", 0), 0u);
@@ -289,7 +223,7 @@ TEST_F(Kbgen, GeneratesFromRedirectsNameSectionsAndReferences) {
 
   // -o writes the same table to a file.
   fs::path out = root_ / "out.tsv";
-  ProcessRun to_file = kbgen({"-o", out.string()});
+  ProcessResult to_file = kbgen({"-o", out.string()});
   ASSERT_EQ(to_file.exit_code, 0) << to_file.err;
   EXPECT_EQ(to_file.out, "");
   EXPECT_EQ(read_file(out), r.out);
@@ -303,13 +237,13 @@ TEST_F(Kbgen, FollowsSymbolicLinks) {
        ".TH accept 2 2099-01-01 \"Linux man-pages 9.99\"\n.SH NAME\naccept, accept4 \\- x\n"
        ".SH ERRORS\n.TP\n.B ECONNABORTED\nx\n");
   fs::create_symlink("accept.2.gz", man2_ / "accept4.2.gz");
-  ProcessRun r = kbgen();
+  ProcessResult r = kbgen();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(row(r.out, "accept4"), "accept4\t288\taccept.2\tECONNABORTED");
 }
 
 TEST_F(Kbgen, FailsOnMissingDirectory) {
-  ProcessRun r = run({FTSC_KBGEN_BINARY, "--man-dir", (root_ / "nothere").string()});
+  ProcessResult r = run_process({FTSC_KBGEN_BINARY, "--man-dir", (root_ / "nothere").string()});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("nothere"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
@@ -319,7 +253,7 @@ TEST_F(Kbgen, FailsOnMissingDirectory) {
 TEST_F(Kbgen, FailsOnBrokenRedirect) {
   FTSC_REQUIRE_GZIP();
   page("write.2", ".so man2/nothere.2\n");
-  ProcessRun r = kbgen();
+  ProcessResult r = kbgen();
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("redirects"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("nothere.2"), std::string::npos) << r.err;
@@ -331,7 +265,7 @@ TEST_F(Kbgen, FailsOnUnreadablePage) {
   std::string gz = read_file(man2_ / "read.2.gz");
   write_file(man2_ / "read.2.gz", gz.substr(0, gz.size() / 2));  // a truncated gzip stream
   fs::path out = root_ / "out.tsv";
-  ProcessRun r = kbgen({"-o", out.string()});
+  ProcessResult r = kbgen({"-o", out.string()});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("read.2.gz"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("cannot read"), std::string::npos) << r.err;
@@ -340,16 +274,16 @@ TEST_F(Kbgen, FailsOnUnreadablePage) {
 
 TEST_F(Kbgen, FailsOnDanglingLink) {
   fs::create_symlink("gone.2.gz", man2_ / "read.2.gz");
-  ProcessRun r = kbgen();
+  ProcessResult r = kbgen();
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("missing file"), std::string::npos) << r.err;
 }
 
 TEST_F(Kbgen, RejectsBadArguments) {
-  ProcessRun r = run({FTSC_KBGEN_BINARY, "--frobnicate"});
+  ProcessResult r = run_process({FTSC_KBGEN_BINARY, "--frobnicate"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("usage"), std::string::npos) << r.err;
-  EXPECT_EQ(run({FTSC_KBGEN_BINARY, "-o"}).exit_code, 2);
+  EXPECT_EQ(run_process({FTSC_KBGEN_BINARY, "-o"}).exit_code, 2);
 }
 
 }  // namespace
