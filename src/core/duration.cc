@@ -69,11 +69,12 @@ Result<Nanos> parse_duration(std::string_view text) {
     if (whole > std::numeric_limits<int64_t>::max() / u.ns)
       return duration_error(text, "it is too long");
     int64_t ns = whole * u.ns;
-    // The fraction is applied in integer arithmetic so that "1.5s" is exact.
     long double f = static_cast<long double>(frac) * static_cast<long double>(u.ns) /
                     static_cast<long double>(frac_scale);
-    ns += static_cast<int64_t>(std::llround(f));
-    return Nanos(ns);
+    int64_t frac_ns = static_cast<int64_t>(std::llround(f));  // below u.ns
+    if (ns > std::numeric_limits<int64_t>::max() - frac_ns)
+      return duration_error(text, "it is too long");
+    return Nanos(ns + frac_ns);
   }
   return duration_error(text, fmt::format("unknown unit '{}'", unit));
 }
@@ -88,7 +89,7 @@ std::string format_duration(Nanos d) {
     if (ns % it->ns == 0)
       return fmt::format("{}{}", ns / it->ns, it->name);
     // One fraction digit when it is exact (1.5s), else fall to a smaller unit.
-    if ((ns * 10) % it->ns == 0 && it->ns >= 10)
+    if (it->ns >= 10 && ns % (it->ns / 10) == 0)
       return fmt::format("{}.{}{}", ns / it->ns, (ns % it->ns) * 10 / it->ns, it->name);
   }
   return fmt::format("{}ns", ns);
