@@ -7,7 +7,8 @@
  * so the table can be written from signal handlers and many processes at once
  * without locks or allocation.
  *
- * A call is counted under the errno of its first failed attempt:
+ * A call is counted under the errno of its first failed attempt, and ends in
+ * exactly one of recovered, gave_up, passed, would_retry and budget:
  *   calls      calls whose first attempt failed with errno (failures seen)
  *   attempts   attempts those calls made (first attempts + retries)
  *   retries    re-executions
@@ -16,7 +17,8 @@
  *              deadline, or a signal ended the wait)
  *   passed     calls returned at once: no rule, a `never` rule, or a guard
  *   would_retry calls observe mode (or --dry-run) would have retried
- *   budget     calls passed through because the retry budget was spent
+ *   budget     calls the spent retry budget stopped, at their first failure or
+ *              after earlier retries
  *   interrupted calls whose wait a signal ended (a subset of gave_up)
  *   injected   attempts failed by injection instead of being executed
  *   wait_ns    time spent waiting between attempts

@@ -62,6 +62,7 @@ class Linter {
   }
 
   void lint_rule(int r, const RuleSpec& rule) {
+    said_.clear();
     for (const Named& n : rule.retry) {
       auto err = resolve_errno_token(n.text);
       if (!err || is_program_bug_errno(*err))
@@ -128,17 +129,17 @@ class Linter {
         warn(where,
              fmt::format("no syscall of {} documents {}: this retry has no effect", group, ename),
              "check the errno, or name the syscalls that return it");
-      if (!side_effects.empty())
+      if (!side_effects.empty() && once("side effects", -1))
         warn(where,
-             fmt::format("retrying {} through {} includes calls that may have had side effects "
+             fmt::format("retries through {} include calls that may have had side effects "
                          "when they failed: {}",
-                         ename, group, join_names(side_effects)),
+                         group, join_names(side_effects)),
              "name the syscalls you mean instead of the group");
-      if (!writes_back.empty())
+      if (!writes_back.empty() && once("writes back", -1))
         warn(where,
-             fmt::format("retrying {} through {} includes calls that write memory even when "
+             fmt::format("retries through {} include calls that write memory even when "
                          "they fail: {}",
-                         ename, group, join_names(writes_back)),
+                         group, join_names(writes_back)),
              "see `ftsc policy explain` for each");
       if (err == EINTR)
         warn(where,
@@ -179,16 +180,16 @@ class Linter {
                        t.man_page, ename, t.name),
            "check the errno; the man page lists what the call returns");
     }
-    if (!t.idempotent_on_failure)
+    if (!t.idempotent_on_failure && once("side effects", t.nr))
       warn(where,
-           fmt::format("{} may have had side effects when it failed ({}): a retry repeats them",
-                       t.name, t.side_effect_note),
-           "retry it only where the failure leaves nothing behind");
-    if (t.writes_back_on_failure)
+           fmt::format("{} may have had side effects when it failed: {}", t.name,
+                       t.side_effect_note),
+           "a retry repeats the call on top of them; retry it only where a failure leaves nothing "
+           "behind");
+    if (t.writes_back_on_failure && once("writes back", t.nr))
       warn(where,
-           fmt::format("{} writes memory even when it fails ({}): the retried call sees what "
-                       "the failed attempt left",
-                       t.name, t.writes_back_note));
+           fmt::format("{} writes memory even when it fails: {}", t.name, t.writes_back_note),
+           "the retried call starts from what the failed attempt left");
     if (err == EINTR) {
       std::string msg = fmt::format(
           "retrying EINTR for {} changes programs that use signals to interrupt or "
@@ -204,9 +205,13 @@ class Linter {
                        ename, t.name, ename, describe_guards(t)));
   }
 
+  // Facts about a syscall (not about an errno) are said once per rule.
+  bool once(const char* kind, int nr) { return said_.emplace(kind, nr).second; }
+
   const EffectivePolicy& p_;
   const KnowledgeBase& kb_;
   std::vector<Diagnostic> out_;
+  std::set<std::pair<std::string, int>> said_;
 };
 
 }  // namespace

@@ -110,10 +110,13 @@ std::string render_policy_table(const EffectivePolicy& p, const KnowledgeBase& k
         width[j] = std::max(width[j], s.size());
       }
     }
-    out += "\n" + fmt::format("{:<{}}", "syscall", first);
-    for (size_t j = 0; j < errs.size(); ++j)
-      out += fmt::format("  {:<{}}", errno_name(errs[j]), width[j]);
     out += "\n";
+    std::string header = fmt::format("{:<{}}", "syscall", first);
+    for (size_t j = 0; j < errs.size(); ++j)
+      header += fmt::format("  {:<{}}", errno_name(errs[j]), width[j]);
+    while (!header.empty() && header.back() == ' ')
+      header.pop_back();
+    out += header + "\n";
     for (size_t i = 0; i < nrs.size(); ++i) {
       std::string line = fmt::format("{:<{}}", syscall_name(nrs[i]), first);
       for (size_t j = 0; j < errs.size(); ++j)
@@ -144,9 +147,10 @@ std::string render_policy_table(const EffectivePolicy& p, const KnowledgeBase& k
         used = true;
     if (!used)
       continue;
-    out += fmt::format("  {}{}: {}\n", several_schedules ? schedule_label(static_cast<int>(i)) : "",
-                       static_cast<int>(i) == p.default_schedule ? " default" : "",
-                       p.schedules[i].describe());
+    std::string label = several_schedules ? schedule_label(static_cast<int>(i)) : "";
+    if (static_cast<int>(i) == p.default_schedule)
+      label += label.empty() ? "default" : " (default)";
+    out += fmt::format("  {}: {}\n", label, p.schedules[i].describe());
   }
   if (!p.spec.injects.empty()) {
     out += "\ninjections (attempts fail without running; counted per syscall per process):\n";

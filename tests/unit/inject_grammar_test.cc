@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include <cstdint>
 #include <string>
 
@@ -114,6 +116,11 @@ struct Bad {
   const char* message_part;
   const char* hint_part;
 };
+
+// Test names show the input, not the parameter's bytes.
+void PrintTo(const Bad& b, std::ostream* os) {
+  *os << '"' << b.text << '"';
+}
 
 class InjectGrammarErrors : public ::testing::TestWithParam<Bad> {};
 
