@@ -2,6 +2,9 @@
 // and turns fatal user errors into one clear line and an exit status.
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -18,9 +21,26 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "ftsc " FTSC_VERSION);
   Action action;
+  // `ftsc run [OPTIONS] -- COMMAND...`: what follows `--` is the command's,
+  // untouched by option parsing.
+  std::vector<std::string> command;
+  int parsed = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) != "run")
+      continue;
+    for (int j = i + 1; j < argc; ++j) {
+      if (std::string_view(argv[j]) == "--") {
+        parsed = j;
+        command.assign(argv + j + 1, argv + argc);
+        break;
+      }
+    }
+    break;
+  }
   register_policy_verb(app, action);
+  register_run_verb(app, action, parsed < argc ? &command : nullptr);
   try {
-    app.parse(argc, argv);
+    app.parse(parsed, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;

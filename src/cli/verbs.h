@@ -2,6 +2,8 @@
 #pragma once
 
 #include <functional>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -12,5 +14,10 @@ using Action = std::function<int()>;
 
 // `ftsc policy ...`: check, show, explain, import, export, compile, groups, syscalls.
 void register_policy_verb(CLI::App& app, Action& action);
+
+// `ftsc run [options] -- CMD ARGS...`: run a command under a policy.
+// command is what followed `--` on the command line, or null when there was
+// no `--` (then the first positional argument starts the command).
+void register_run_verb(CLI::App& app, Action& action, const std::vector<std::string>* command);
 
 }  // namespace ftsc::cli

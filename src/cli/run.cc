@@ -1,0 +1,152 @@
+// `ftsc run`: run a command under a policy with an engine, pass its exit
+// status through, and report what was retried.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "cli/common.h"
+#include "cli/verbs.h"
+#include "core/compiler.h"
+#include "core/knowledge_base.h"
+#include "core/stats_report.h"
+#include "ptrace/supervisor.h"
+
+namespace ftsc::cli {
+namespace {
+
+// ftsc's own failure (it could not set up the run), as timeout(1) and env(1) do.
+constexpr int kExitSetupFailed = 125;
+
+struct RunOptions {
+  PolicyOptions policy;
+  std::string engine = "ptrace";
+  std::string stats_json;
+  std::string metrics;
+  bool verbose = false;
+  bool dry_run = false;
+  std::vector<std::string> command;
+};
+
+[[noreturn]] void exec_directly(const std::vector<std::string>& command) {
+  std::vector<char*> args;
+  for (const std::string& a : command)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  execvp(args[0], args.data());
+  int err = errno;
+  fmt::print(stderr, "ftsc: cannot execute '{}': {}\n", command[0], std::strerror(err));
+  _exit(err == ENOENT ? 127 : 126);
+}
+
+// Dies the way the command died, so that a shell sees the same status.
+int reraise(int sig) {
+  struct rlimit no_core {};
+  setrlimit(RLIMIT_CORE, &no_core);  // the command already dumped its own core
+  signal(sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  raise(sig);
+  return 128 + sig;  // a signal whose default action is not to terminate
+}
+
+void report(const RunOptions& o, const ftsc_stats& stats) {
+  auto snapshot = core::read_stats(stats);
+  if (!snapshot) {
+    fmt::print(stderr, "ftsc: cannot read statistics: {}\n", snapshot.error().message);
+    return;
+  }
+  core::StatsRow total = snapshot->total();
+  bool notable = total.retries || total.injected || total.gave_up || total.budget ||
+                 total.would_retry || snapshot->dropped;
+  if (notable || o.verbose)
+    fmt::print(stderr, "{}", core::format_stats_table(*snapshot));
+  if (!o.stats_json.empty())
+    write_output(o.stats_json, core::format_stats_json(*snapshot));
+  if (!o.metrics.empty())
+    write_output(o.metrics, core::format_stats_prometheus(*snapshot));
+}
+
+int run_command(const RunOptions& o) {
+  if (o.engine != "ptrace")
+    throw UserError{fmt::format("engine '{}' is not available in this version", o.engine),
+                    "use --engine ptrace", kExitUsage};
+  if (pid_t outer = ptrace::enclosing_supervisor()) {
+    // One layer handles each call: the outer ftsc already traces this tree.
+    fmt::print(stderr,
+               "ftsc: already running under ftsc (pid {}); running '{}' directly, so only the "
+               "outer ftsc's policy applies\n",
+               outer, o.command[0]);
+    exec_directly(o.command);
+  }
+  core::EffectivePolicy policy;
+  if (o.policy.file.empty() && o.policy.flags.empty()) {
+    policy = core::resolve(core::PolicySpec{}, core::KnowledgeBase::builtin()).policy;
+    if (o.verbose)
+      fmt::print(stderr, "ftsc: no policy given: nothing will be retried\n");
+  } else {
+    policy = load_effective_policy(o.policy);
+  }
+  core::CompileOptions copts;
+  copts.dry_run = o.dry_run;
+  auto compiled = core::compile(policy, core::KnowledgeBase::builtin(), copts);
+  if (!compiled)
+    throw UserError{compiled.error().message, compiled.error().hint};
+
+  ptrace::Options popts;
+  popts.dry_run = o.dry_run;
+  popts.verbosity = o.verbose ? 1 : 0;
+  ptrace::Supervisor supervisor(**compiled, popts);
+  auto outcome = supervisor.run(o.command);
+  if (!outcome)
+    throw UserError{outcome.error().message, outcome.error().hint, kExitSetupFailed};
+  report(o, supervisor.stats());
+  if (outcome->exec_failed) {
+    fmt::print(stderr, "ftsc: cannot execute '{}': {}\n", o.command[0],
+               std::strerror(outcome->exec_errno));
+    return outcome->exit_code;
+  }
+  if (outcome->signaled)
+    return reraise(outcome->term_signal);
+  return outcome->exit_code;
+}
+
+}  // namespace
+
+void register_run_verb(CLI::App& app, Action& action, const std::vector<std::string>* command) {
+  auto opts = std::make_shared<RunOptions>();
+  CLI::App* run =
+      app.add_subcommand("run", "Run a command, retrying its failed syscalls as the policy says");
+  run->add_option("--policy", opts->policy.file, "Policy file (TOML or retry matrix)")
+      ->type_name("FILE");
+  add_policy_flag_options(run, opts->policy);
+  run->add_option("--engine", opts->engine, "Engine: ptrace")
+      ->check(CLI::IsMember({"ptrace", "preload", "auto", "kmod"}));
+  run->add_option("--stats", opts->stats_json, "Write statistics as JSON to FILE")
+      ->type_name("FILE");
+  run->add_option("--metrics", opts->metrics, "Write statistics as Prometheus text to FILE")
+      ->type_name("FILE");
+  run->add_flag("-v,--verbose", opts->verbose, "Log every retry, and always print the summary");
+  run->add_flag("--dry-run", opts->dry_run, "Decide and count, never wait or retry");
+  // Everything from the command on belongs to the command, options included.
+  run->prefix_command();
+  run->callback([run, &action, opts, command] {
+    opts->command = run->remaining();
+    if (command != nullptr) {
+      if (!opts->command.empty())
+        throw CLI::ExtrasError("COMMAND", run->remaining());
+      opts->command = *command;
+    }
+    if (opts->command.empty())
+      throw CLI::ValidationError("COMMAND",
+                                 "no command given: ftsc run [OPTIONS] -- COMMAND [ARGS...]");
+    action = [opts] { return run_command(*opts); };
+  });
+}
+
+}  // namespace ftsc::cli

@@ -1,0 +1,653 @@
+// The ptrace supervisor.
+//
+// How it works. The command starts as a child that stops itself; the
+// supervisor attaches with PTRACE_SEIZE (options: TRACESECCOMP, TRACESYSGOOD,
+// EXITKILL, TRACECLONE, TRACEFORK, TRACEVFORK, TRACEEXEC), lets it go on, and
+// the child installs a seccomp-bpf filter (seccomp_filter.h) that returns
+// SECCOMP_RET_TRACE for the policy's syscalls only, then execs the command.
+// Every other syscall runs without a stop. For a traced call:
+//
+//   seccomp stop   the call is entering. The supervisor records its number,
+//                  arguments and registers, decides whether this attempt is
+//                  injected (then it skips the call by setting the syscall
+//                  number to -1: no side effect), and resumes with
+//                  PTRACE_SYSCALL so that the exit stop shows the result.
+//   exit stop      the result is known. The retry unit (core/retry_unit.h)
+//                  decides: return it to the program (PTRACE_CONT), or retry.
+//   retry          the thread itself waits: its registers are set to run
+//                  poll(NULL, 0, delay_ms) at the same `syscall` instruction
+//                  (rip rewound by 2), so that it sleeps in the kernel where
+//                  a signal interrupts it, while the supervisor and every other
+//                  thread go on. When the poll ends on its timeout, the
+//                  original registers are restored with rip rewound and the
+//                  syscall number put back (an injected attempt left -1 in
+//                  orig_rax), so the very same call runs again and stops at
+//                  the filter again. When a signal ended the poll, the program
+//                  gets the last error and the signal is delivered.
+//
+// It relies on ptrace(2) (PTRACE_GET_SYSCALL_INFO, Linux 5.3), seccomp(2)'s
+// SECCOMP_RET_TRACE (the seccomp stop comes after the syscall-entry stop since
+// Linux 4.8, so PTRACE_SYSCALL from it leads to the exit stop), and
+// proc(5)'s fdinfo and pidfd_getfd(2) (Linux 5.6) for the run-time guards.
+// It cannot follow a program that uses ptrace itself (its tracees are ours),
+// and syscalls made through other entry points (int 0x80, io_uring) are not
+// seen.
+#include "ptrace/supervisor.h"
+
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "arch/x86_64.h"
+#include "core/errno_table.h"
+#include "core/retry_unit.h"
+#include "core/syscall_table.h"
+#include "ptrace/seccomp_filter.h"
+#include "ptrace/tracee_probe.h"
+
+namespace ftsc::ptrace {
+namespace {
+
+constexpr unsigned kPtraceOptions = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACESYSGOOD |
+                                    PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
+                                    PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC;
+
+int64_t now_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+core::Error setup_error(std::string what, int err, std::string hint = {}) {
+  return core::Error{fmt::format("{}: {}", what, std::strerror(err)), {}, std::move(hint)};
+}
+
+// The main child of the supervisor (for signal forwarding from handlers).
+volatile sig_atomic_t g_main_pid = 0;
+
+// SIGINT, SIGTERM, SIGHUP, SIGQUIT sent to ftsc go to the program. A
+// terminal's Ctrl-C or Ctrl-\ (si_code SI_KERNEL) already reached the
+// program's process group, so it is not sent twice.
+void forward_signal(int sig, siginfo_t* info, void*) {
+  pid_t pid = g_main_pid;
+  if (pid > 0 && info != nullptr && info->si_code != SI_KERNEL)
+    kill(pid, sig);
+}
+
+bool is_stop_signal(int sig) {
+  return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+// One traced thread.
+struct Thread {
+  pid_t tid = 0;
+  pid_t tgid = 0;
+  enum class Phase {
+    kRunning,   // not in a traced call
+    kInCall,    // between the seccomp stop and the exit stop of an attempt
+    kSleeping,  // running the injected poll() of a backoff
+  } phase = Phase::kRunning;
+  bool attached = false;  // its first stop (the attach stop) has been seen
+  bool retrying = false;  // the next seccomp stop of `call.nr` at `entry` continues `call`
+  core::CallState call;
+  core::SyscallArgs args;
+  arch::Regs entry{};      // registers at the seccomp stop of the first attempt
+  arch::Regs last_exit{};  // registers at the exit stop of the last failed attempt
+  int injected = 0;        // errno injected into the current attempt
+  int64_t sleep_start = 0;
+};
+
+// Per process: the retry budget and the injection attempt counters.
+struct Process {
+  core::RetryBudget budget;
+  core::AttemptCounters counters;
+};
+
+}  // namespace
+
+class Supervisor::Impl {
+ public:
+  Impl(const ftsc_policy& policy, Options options)
+      : policy_(policy),
+        options_(options),
+        stats_(std::make_unique<ftsc_stats>()),
+        unit_(policy, stats_.get(), core::RetryUnitOptions{options.dry_run}) {
+    ftsc_stats_init(stats_.get());
+  }
+
+  core::Result<Outcome> run(const std::vector<std::string>& argv);
+  const ftsc_stats& stats() const { return *stats_; }
+
+ private:
+  core::Result<pid_t> start(const std::vector<std::string>& argv, int* exec_error_fd);
+  void loop();
+  void on_stop(pid_t tid, int status);
+  void on_seccomp_stop(Thread& t);
+  void on_syscall_stop(Thread& t);
+  void on_attempt_exit(Thread& t);
+  void on_sleep_exit(Thread& t);
+  void on_exec(Thread& t);
+  void end_wait_for_signal(Thread& t);
+  void resume(Thread& t, int sig = 0);
+  Thread& thread(pid_t tid);
+  Process& process(pid_t tgid);
+  void forget(pid_t tid);
+  void log_decision(const Thread& t, long result, const core::Decision& d);
+  bool get_regs(Thread& t, arch::Regs& regs);
+  bool set_regs(Thread& t, const arch::Regs& regs);
+
+  const ftsc_policy& policy_;
+  Options options_;
+  std::unique_ptr<ftsc_stats> stats_;
+  core::RetryUnit unit_;
+  std::map<pid_t, Thread> threads_;
+  std::map<pid_t, std::unique_ptr<Process>> processes_;
+  pid_t main_pid_ = 0;
+  bool main_exec_seen_ = false;
+  bool main_done_ = false;
+  int main_status_ = 0;
+  bool warned_foreign_seccomp_ = false;
+  bool warned_ptrace_ = false;
+};
+
+Thread& Supervisor::Impl::thread(pid_t tid) {
+  auto [it, inserted] = threads_.try_emplace(tid);
+  if (inserted) {
+    it->second.tid = tid;
+    it->second.tgid = tgid_of(tid);
+    if (it->second.tgid <= 0)
+      it->second.tgid = tid;
+  }
+  return it->second;
+}
+
+Process& Supervisor::Impl::process(pid_t tgid) {
+  auto& p = processes_[tgid];
+  if (!p)
+    p = std::make_unique<Process>();
+  return *p;
+}
+
+void Supervisor::Impl::forget(pid_t tid) {
+  auto it = threads_.find(tid);
+  if (it == threads_.end())
+    return;
+  pid_t tgid = it->second.tgid;
+  threads_.erase(it);
+  if (tid == tgid) {
+    bool others = false;
+    for (const auto& [id, t] : threads_)
+      if (t.tgid == tgid)
+        others = true;
+    if (!others)
+      processes_.erase(tgid);
+  }
+}
+
+bool Supervisor::Impl::get_regs(Thread& t, arch::Regs& regs) {
+  return ::ptrace(PTRACE_GETREGS, t.tid, nullptr, &regs) == 0;
+}
+
+bool Supervisor::Impl::set_regs(Thread& t, const arch::Regs& regs) {
+  return ::ptrace(PTRACE_SETREGS, t.tid, nullptr, &regs) == 0;
+}
+
+void Supervisor::Impl::resume(Thread& t, int sig) {
+  // A thread between a traced call's entry and exit needs the exit stop.
+  int request = t.phase == Thread::Phase::kRunning ? PTRACE_CONT : PTRACE_SYSCALL;
+  // ESRCH: the thread was killed meanwhile; its exit is reported by waitpid.
+  ::ptrace(static_cast<__ptrace_request>(request), t.tid, nullptr,
+           reinterpret_cast<void*>(static_cast<intptr_t>(sig)));
+}
+
+core::Result<pid_t> Supervisor::Impl::start(const std::vector<std::string>& argv,
+                                            int* exec_error_fd) {
+  auto filter = build_filter(policy_);
+  if (!filter)
+    return filter.error();
+
+  int err_pipe[2];
+  if (pipe2(err_pipe, O_CLOEXEC) != 0)
+    return setup_error("cannot create a pipe", errno);
+
+  std::vector<char*> args;
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::string supervisor = std::to_string(getpid());
+
+  pid_t pid = fork();
+  if (pid < 0)
+    return setup_error("cannot fork", errno);
+  if (pid == 0) {
+    // The child: wait to be attached, filter, exec. Only async-signal-safe
+    // work and the filter load (the parent is single-threaded) happen here.
+    close(err_pipe[0]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    setenv(kSupervisorEnv, supervisor.c_str(), 1);
+    raise(SIGSTOP);
+    int err = load_filter(*filter.value());
+    if (err == 0) {
+      execvp(args[0], args.data());
+      err = errno;
+    } else {
+      err = -err;  // a negative code says the filter failed, not exec
+    }
+    ssize_t ignored = write(err_pipe[1], &err, sizeof err);
+    (void)ignored;
+    _exit(127);
+  }
+  close(err_pipe[1]);
+  *exec_error_fd = err_pipe[0];
+
+  int status = 0;
+  if (waitpid(pid, &status, WSTOPPED) != pid || !WIFSTOPPED(status)) {
+    int err = errno;
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    return setup_error("the command's process did not start", err);
+  }
+  if (::ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(uintptr_t{kPtraceOptions})) !=
+      0) {
+    int err = errno;
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    return setup_error("cannot trace the command (PTRACE_SEIZE)", err,
+                       "ptrace may be restricted here (see /proc/sys/kernel/yama/ptrace_scope, "
+                       "containers without CAP_SYS_PTRACE); --engine preload needs no ptrace");
+  }
+  main_pid_ = pid;
+  g_main_pid = pid;
+  Thread& t = thread(pid);
+  t.tgid = pid;
+  kill(pid, SIGCONT);
+  return pid;
+}
+
+void Supervisor::Impl::loop() {
+  for (;;) {
+    int status = 0;
+    pid_t tid = waitpid(-1, &status, __WALL);
+    if (tid < 0) {
+      if (errno == EINTR)
+        continue;
+      break;  // ECHILD: every tracee is gone
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      if (tid == main_pid_) {
+        main_done_ = true;
+        main_status_ = status;
+      }
+      forget(tid);
+      continue;
+    }
+    if (WIFSTOPPED(status))
+      on_stop(tid, status);
+  }
+}
+
+void Supervisor::Impl::on_stop(pid_t tid, int status) {
+  Thread& t = thread(tid);
+  int sig = WSTOPSIG(status);
+  int event = status >> 16;
+
+  if (sig == (SIGTRAP | 0x80)) {
+    on_syscall_stop(t);
+    return;
+  }
+  switch (event) {
+    case PTRACE_EVENT_SECCOMP:
+      on_seccomp_stop(t);
+      return;
+    case PTRACE_EVENT_CLONE:
+    case PTRACE_EVENT_FORK:
+    case PTRACE_EVENT_VFORK: {
+      unsigned long child = 0;
+      ::ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &child);
+      if (child > 0) {
+        Thread& c = thread(static_cast<pid_t>(child));
+        c.tgid = event == PTRACE_EVENT_CLONE ? tgid_of(c.tid) : c.tid;
+        if (c.tgid <= 0)
+          c.tgid = c.tid;
+      }
+      resume(t);
+      return;
+    }
+    case PTRACE_EVENT_EXEC:
+      on_exec(t);
+      return;
+    case PTRACE_EVENT_STOP:
+      if (!t.attached) {
+        t.attached = true;  // the stop of a newly attached tracee
+        resume(t);
+      } else if (is_stop_signal(sig)) {
+        // A group-stop (job control): stay stopped until SIGCONT, without
+        // blocking the supervisor.
+        ::ptrace(PTRACE_LISTEN, tid, nullptr, nullptr);
+      } else {
+        resume(t);
+      }
+      return;
+    default:
+      break;
+  }
+  // A signal-delivery stop: deliver the signal. The SIGSTOP/SIGCONT pair that
+  // starts the main child belongs to ftsc, not to the program.
+  if (tid == main_pid_ && !main_exec_seen_ && (sig == SIGSTOP || sig == SIGCONT))
+    sig = 0;
+  t.attached = true;
+  if (t.phase == Thread::Phase::kSleeping && signal_ends_wait(tid, sig))
+    end_wait_for_signal(t);
+  resume(t, sig);
+}
+
+void Supervisor::Impl::end_wait_for_signal(Thread& t) {
+  // The program gets the last error of its call, then handles the signal:
+  // with rax holding that error rather than a restart code, the kernel does
+  // not restart anything.
+  core::Decision d = unit_.on_interrupted(t.call, now_ns() - t.sleep_start);
+  if (options_.verbosity > 0)
+    log_decision(t, -t.call.last_errno, d);
+  set_regs(t, t.last_exit);
+  t.phase = Thread::Phase::kRunning;
+}
+
+void Supervisor::Impl::on_exec(Thread& t) {
+  // The thread that called execve now has the thread group's id; every other
+  // thread of the group is gone (execve(2)).
+  unsigned long former = 0;
+  ::ptrace(PTRACE_GETEVENTMSG, t.tid, nullptr, &former);
+  pid_t tgid = t.tid;
+  for (auto it = threads_.begin(); it != threads_.end();) {
+    if (it->second.tgid == tgid && it->first != t.tid)
+      it = threads_.erase(it);
+    else
+      ++it;
+  }
+  Thread& self = thread(t.tid);
+  self.tgid = tgid;
+  self.phase = Thread::Phase::kRunning;
+  self.retrying = false;
+  self.attached = true;
+  if (self.tid == main_pid_)
+    main_exec_seen_ = true;
+  resume(self);
+}
+
+void Supervisor::Impl::on_seccomp_stop(Thread& t) {
+  struct __ptrace_syscall_info info {};
+  if (::ptrace(PTRACE_GET_SYSCALL_INFO, t.tid, reinterpret_cast<void*>(sizeof info), &info) <= 0 ||
+      info.op != PTRACE_SYSCALL_INFO_SECCOMP) {
+    resume(t);
+    return;
+  }
+  long nr = static_cast<long>(info.seccomp.nr);
+  if (info.seccomp.ret_data != kFilterMarker) {
+    // The program's own filter asked for a tracer: let the call run.
+    if (!warned_foreign_seccomp_) {
+      warned_foreign_seccomp_ = true;
+      fmt::print(options_.log,
+                 "ftsc: [pid {}] the program's own seccomp filter traces {}; ftsc lets such "
+                 "calls run\n",
+                 t.tid, core::syscall_name(static_cast<int>(nr)));
+    }
+    resume(t);
+    return;
+  }
+  if (nr == SYS_ptrace) {
+    if (!warned_ptrace_) {
+      warned_ptrace_ = true;
+      fmt::print(options_.log,
+                 "ftsc: [pid {}] the program calls ptrace, which cannot work under the ptrace "
+                 "engine (ftsc already traces its processes); use --engine preload for it\n",
+                 t.tid);
+    }
+    if (!(policy_.syscalls[nr].flags & (FTSC_SC_IN_POLICY | FTSC_SC_INJECT))) {
+      resume(t);
+      return;
+    }
+  }
+  if (t.phase == Thread::Phase::kSleeping) {  // the backoff poll itself is filtered
+    resume(t);
+    return;
+  }
+  arch::Regs regs;
+  if (!get_regs(t, regs))
+    return;
+  bool continues = t.retrying && t.call.nr == nr && arch::ip(regs) == arch::ip(t.entry);
+  if (!continues) {
+    uint64_t seed = static_cast<uint64_t>(now_ns()) ^ (static_cast<uint64_t>(t.tid) << 32);
+    unit_.begin_call(t.call, nr, &process(t.tgid).budget, seed);
+    t.entry = regs;
+    t.args.nr = nr;
+    for (int i = 0; i < 6; ++i)
+      t.args.args[i] = info.seccomp.args[i];
+  }
+  t.retrying = false;
+  t.injected = 0;
+  if (policy_.syscalls[nr].flags & FTSC_SC_INJECT) {
+    t.injected = unit_.inject(t.call, process(t.tgid).counters.next(nr));
+    if (t.injected != 0) {
+      arch::skip_syscall(regs);
+      arch::set_result(regs, -t.injected);
+      set_regs(t, regs);
+    }
+  }
+  t.phase = Thread::Phase::kInCall;
+  resume(t);
+}
+
+void Supervisor::Impl::on_syscall_stop(Thread& t) {
+  // From a seccomp stop the next syscall stop is the exit; the backoff's
+  // poll, which the filter does not stop, shows its entry first.
+  struct __ptrace_syscall_info info {};
+  if (::ptrace(PTRACE_GET_SYSCALL_INFO, t.tid, reinterpret_cast<void*>(sizeof info), &info) > 0 &&
+      info.op != PTRACE_SYSCALL_INFO_EXIT) {
+    resume(t);
+    return;
+  }
+  if (t.phase == Thread::Phase::kInCall) {
+    on_attempt_exit(t);
+  } else if (t.phase == Thread::Phase::kSleeping) {
+    on_sleep_exit(t);
+  } else {
+    resume(t);
+  }
+}
+
+void Supervisor::Impl::on_attempt_exit(Thread& t) {
+  arch::Regs regs;
+  if (!get_regs(t, regs))
+    return;
+  long result = t.injected != 0 ? -t.injected : arch::result(regs);
+  TraceeProbe probe(t.tid, t.tgid);
+  core::Decision d = unit_.on_result(t.call, t.args, result, probe, now_ns());
+  if (options_.verbosity > 0)
+    log_decision(t, result, d);
+
+  if (t.injected != 0) {
+    arch::set_result(regs, -t.injected);
+    regs.orig_rax = static_cast<uint64_t>(t.args.nr);
+  }
+  if (d.action == core::Action::kReturn) {
+    if (t.injected != 0)
+      set_regs(t, regs);
+    t.phase = Thread::Phase::kRunning;
+    resume(t);
+    return;
+  }
+  t.last_exit = regs;
+  if (d.delay_ns <= 0) {
+    arch::Regs again = t.entry;
+    arch::rewind_to_syscall(again, t.args.nr);
+    set_regs(t, again);
+    t.retrying = true;
+    t.phase = Thread::Phase::kRunning;
+    resume(t);
+    return;
+  }
+  // Sleep in the tracee: poll(NULL, 0, ms) at the same syscall instruction.
+  arch::Regs sleep = regs;
+  arch::rewind_to_syscall(sleep, SYS_poll);
+  arch::set_arg(sleep, 0, 0);
+  arch::set_arg(sleep, 1, 0);
+  int64_t ms = (d.delay_ns + 999'999) / 1'000'000;
+  arch::set_arg(sleep, 2, static_cast<uint64_t>(ms > INT32_MAX ? INT32_MAX : ms));
+  set_regs(t, sleep);
+  t.phase = Thread::Phase::kSleeping;
+  t.sleep_start = now_ns();
+  resume(t);
+}
+
+void Supervisor::Impl::on_sleep_exit(Thread& t) {
+  arch::Regs regs;
+  if (!get_regs(t, regs))
+    return;
+  int64_t waited = now_ns() - t.sleep_start;
+  long r = arch::result(regs);
+  if (r < 0) {
+    // A signal interrupted the poll. Whether it ends the wait is decided at
+    // its delivery stop, which comes next (end_wait_for_signal). If it does
+    // not end the wait (an ignored signal: under ptrace those interrupt
+    // sleeps too), the kernel restarts the poll through restart_syscall for
+    // the remaining time, and its exit stop lands here again.
+    resume(t);
+    return;
+  }
+  unit_.on_waited(t.call, waited);
+  arch::Regs again = t.entry;
+  arch::rewind_to_syscall(again, t.args.nr);
+  set_regs(t, again);
+  t.retrying = true;
+  t.phase = Thread::Phase::kRunning;
+  resume(t);
+}
+
+void Supervisor::Impl::log_decision(const Thread& t, long result, const core::Decision& d) {
+  std::string_view name = core::syscall_name(static_cast<int>(t.args.nr));
+  auto arg = [&](int i) {
+    uint64_t v = t.args.args[i];
+    // Registers do not say a type: small numbers in decimal (an int's -1 or
+    // AT_FDCWD as the negative number it is), everything else in hex.
+    if (v < (1ull << 31))
+      return fmt::format("{}", v);
+    if (v < (1ull << 32) && static_cast<int32_t>(v) > -4096)
+      return fmt::format("{}", static_cast<int32_t>(v));
+    if (static_cast<int64_t>(v) < 0 && static_cast<int64_t>(v) > -4096)
+      return fmt::format("{}", static_cast<int64_t>(v));
+    return fmt::format("{:#x}", v);
+  };
+  std::string call = fmt::format("{}({}, {}, ...)", name, arg(0), arg(1));
+  std::string res = result < 0 ? fmt::format("-{}", core::errno_name(static_cast<int>(-result)))
+                               : fmt::format("{}", result);
+  if (result < 0 && core::errno_name(static_cast<int>(-result)).empty())
+    res = fmt::format("{}", result);
+  std::string what;
+  if (d.action == core::Action::kRetry) {
+    uint8_t cell = ftsc_policy_cell(&policy_, t.args.nr, t.call.last_errno);
+    uint32_t n = policy_.schedules[FTSC_CELL_SCHEDULE(cell)].n_delays;
+    what =
+        fmt::format("retry {}/{} in {}ms", t.call.retries, n, (d.delay_ns + 500'000) / 1'000'000);
+  } else {
+    what = core::reason_name(d.reason);
+  }
+  if (t.injected != 0 && result == -t.injected)
+    what = "injected, " + what;
+  fmt::print(options_.log, "ftsc: [pid {}] {} = {}, {}\n", t.tid, call, res, what);
+}
+
+core::Result<Outcome> Supervisor::Impl::run(const std::vector<std::string>& argv) {
+  int exec_error_fd = -1;
+  struct sigaction fwd {
+  }, old[4];
+  fwd.sa_sigaction = forward_signal;
+  fwd.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&fwd.sa_mask);
+  const int forwarded[4] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+  for (int i = 0; i < 4; ++i)
+    sigaction(forwarded[i], &fwd, &old[i]);
+
+  auto started = start(argv, &exec_error_fd);
+  if (!started) {
+    for (int i = 0; i < 4; ++i)
+      sigaction(forwarded[i], &old[i], nullptr);
+    return started.error();
+  }
+  loop();
+  g_main_pid = 0;
+  for (int i = 0; i < 4; ++i)
+    sigaction(forwarded[i], &old[i], nullptr);
+
+  Outcome out;
+  int err = 0;
+  ssize_t n = read(exec_error_fd, &err, sizeof err);
+  close(exec_error_fd);
+  if (n == sizeof err && err != 0) {
+    if (err < 0)
+      return setup_error("cannot install the seccomp filter in the command's process", -err,
+                         "seccomp may be disabled here; --engine preload needs no seccomp");
+    out.exec_failed = true;
+    out.exec_errno = err;
+    out.exit_code = err == ENOENT ? 127 : 126;
+    return out;
+  }
+  if (!main_done_)
+    return core::Error{"lost track of the command's process", {}, {}};
+  if (WIFSIGNALED(main_status_)) {
+    out.signaled = true;
+    out.term_signal = WTERMSIG(main_status_);
+    out.exit_code = 128 + out.term_signal;
+  } else {
+    out.exit_code = WEXITSTATUS(main_status_);
+  }
+  return out;
+}
+
+Supervisor::Supervisor(const ftsc_policy& policy, Options options)
+    : impl_(std::make_unique<Impl>(policy, options)) {}
+Supervisor::~Supervisor() = default;
+
+core::Result<Outcome> Supervisor::run(const std::vector<std::string>& argv) {
+  return impl_->run(argv);
+}
+
+const ftsc_stats& Supervisor::stats() const {
+  return impl_->stats();
+}
+
+pid_t enclosing_supervisor() {
+  const char* env = getenv(kSupervisorEnv);
+  if (env == nullptr)
+    return 0;
+  pid_t claimed = static_cast<pid_t>(atoi(env));
+  if (claimed <= 0)
+    return 0;
+  // Trust the variable only when that process really traces us.
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("TracerPid:", 0) == 0) {
+      pid_t tracer = static_cast<pid_t>(atoi(line.c_str() + 10));
+      return tracer == claimed ? claimed : 0;
+    }
+  }
+  return 0;
+}
+
+}  // namespace ftsc::ptrace

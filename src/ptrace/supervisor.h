@@ -1,0 +1,63 @@
+// The ptrace engine: a supervisor process that runs a command under a
+// compiled policy and retries failed syscalls for every thread and every
+// child process, whatever the binary (dynamic, static, raw `syscall`
+// instructions).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "abi/compiled_policy.h"
+#include "abi/stats.h"
+#include "core/result.h"
+
+namespace ftsc::ptrace {
+
+struct Options {
+  bool dry_run = false;  // decide and count, never retry
+  int verbosity = 0;     // 1: log every retry, injection and give-up
+  FILE* log = stderr;    // where logs go ("ftsc: [pid N] ...")
+};
+
+// How the command ended.
+struct Outcome {
+  bool exec_failed = false;  // the command could not be executed (exit_code 126/127)
+  int exec_errno = 0;
+  bool signaled = false;  // the command died by signal term_signal
+  int term_signal = 0;
+  int exit_code = 0;  // the exit status, or 128 + signal
+};
+
+class Supervisor {
+ public:
+  // policy must be valid and outlive the supervisor.
+  Supervisor(const ftsc_policy& policy, Options options);
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  // Runs argv (argv[0] is searched in PATH) to its end and that of every
+  // process it started. Errors are setup failures (no ptrace permission, a
+  // seccomp filter that cannot be installed ...), never the command's own.
+  core::Result<Outcome> run(const std::vector<std::string>& argv);
+
+  // Statistics of the run so far (abi/stats.h).
+  const ftsc_stats& stats() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Is this process already supervised by an ftsc (the one-layer rule)? Then
+// its `pid` is returned, else 0.
+pid_t enclosing_supervisor();
+
+// The environment variable that names the supervisor of a process tree.
+inline constexpr const char* kSupervisorEnv = "FTSC_SUPERVISOR_PID";
+
+}  // namespace ftsc::ptrace

@@ -1,0 +1,34 @@
+// Run-time guard checks on a traced thread's file descriptors: O_NONBLOCK
+// from /proc/TID/fdinfo (proc(5)), socket timeouts through a duplicate of the
+// fd taken with pidfd_getfd(2).
+#pragma once
+
+#include <sys/types.h>
+
+#include "core/retry_unit.h"
+
+namespace ftsc::ptrace {
+
+class TraceeProbe final : public core::GuardProbe {
+ public:
+  TraceeProbe(pid_t tid, pid_t tgid) : tid_(tid), tgid_(tgid) {}
+  bool fd_nonblocking(int fd) override;
+  bool socket_timeout(int fd, bool send) override;
+
+ private:
+  pid_t tid_;
+  pid_t tgid_;
+};
+
+// Would signal sig, about to be delivered to thread tid, run a handler or end
+// the process? (signal(7): caught, or not ignored and a default action that
+// terminates.) Ignored signals, those whose default is to be ignored (SIGCHLD,
+// SIGURG, SIGWINCH, SIGCONT) and stop signals do not end a backoff wait.
+// Under ptrace even ignored signals interrupt a sleep and are reported to the
+// tracer, so the supervisor asks this before it ends a wait.
+bool signal_ends_wait(pid_t tid, int sig);
+
+// The thread group (process) id of a thread, from /proc/TID/status; -1 if unknown.
+pid_t tgid_of(pid_t tid);
+
+}  // namespace ftsc::ptrace
