@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -27,6 +28,10 @@ void add_policy_flag_options(CLI::App* cmd, PolicyOptions& opts) {
 }
 
 std::string read_file(const std::string& path, const char* what) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw UserError{fmt::format("cannot read {} '{}': it is a directory", what, path),
+                    "name a file"};
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     int err = errno;

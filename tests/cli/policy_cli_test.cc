@@ -30,10 +30,14 @@ TEST(PolicyCli, CheckCleanExampleExitsZero) {
 }
 
 TEST(PolicyCli, CheckEveryShippedExample) {
-  for (const auto& entry : std::filesystem::directory_iterator(kSource + "/examples")) {
+  int checked = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(kSource + "/examples")) {
+    if (!entry.is_regular_file()) continue;
+    ++checked;
     ProcessResult r = run_ftsc({"policy", "check", entry.path().string()});
     EXPECT_EQ(r.exit_code, 0) << entry.path() << "\n" << r.out << r.err;
   }
+  EXPECT_GE(checked, 10);
 }
 
 TEST(PolicyCli, CheckReportsErrorsWithFileLineAndSuggestion) {
@@ -102,6 +106,9 @@ TEST(PolicyCli, MissingFileAndUsageErrors) {
   ProcessResult missing = run_ftsc({"policy", "check", "/nonexistent/policy.toml"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_CONTAINS(missing.err, "cannot read policy '/nonexistent/policy.toml'");
+  ProcessResult dir = run_ftsc({"policy", "check", kSource + "/examples"});
+  EXPECT_EQ(dir.exit_code, 1);
+  EXPECT_CONTAINS(dir.err, "it is a directory");
 
   EXPECT_EQ(run_ftsc({}).exit_code, 2);
   EXPECT_EQ(run_ftsc({"nosuchverb"}).exit_code, 2);
