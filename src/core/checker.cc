@@ -165,7 +165,8 @@ class Linter {
   void lint_explicit(const SyscallTraits& t, int err, const SourceLoc& where) {
     const std::string_view ename = errno_name(err);
     if (t.never_retry) {
-      if (!once("never retried", t.nr)) return;
+      if (!once("never retried", t.nr))
+        return;
       warn(
           where,
           fmt::format("{} is never retried ({}); this retry has no effect", t.name, t.never_reason),

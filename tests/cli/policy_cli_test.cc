@@ -32,7 +32,8 @@ TEST(PolicyCli, CheckCleanExampleExitsZero) {
 TEST(PolicyCli, CheckEveryShippedExample) {
   int checked = 0;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(kSource + "/examples")) {
-    if (!entry.is_regular_file()) continue;
+    if (!entry.is_regular_file())
+      continue;
     ++checked;
     ProcessResult r = run_ftsc({"policy", "check", entry.path().string()});
     EXPECT_EQ(r.exit_code, 0) << entry.path() << "\n" << r.out << r.err;
