@@ -99,6 +99,20 @@ TEST_F(Robustness, TermToFtscReachesTheProgram) {
   EXPECT_TRUE(gone(program));
 }
 
+TEST_F(Robustness, TerminalCtrlCReachesTheProgramOnce) {
+  // script(1) runs ftsc on a pseudo-terminal; the ^C typed into it makes the
+  // terminal send SIGINT to the foreground process group, ftsc included.
+  if (access("/usr/bin/script", X_OK) != 0)
+    GTEST_SKIP() << "script(1) is not installed";
+  std::string inner =
+      std::string(FTSC_BINARY) + " run --retry openat=ENOENT -- " + prog("sigint_count");
+  ProcessResult r = run_process(
+      {"sh", "-c", "(sleep 1.2; printf '\\003') | script -qec '" + inner + "' /dev/null"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "ready")) << r.out;
+  EXPECT_TRUE(contains(r.out, "sigint 1\r\n")) << r.out;
+}
+
 TEST_F(Robustness, KillingFtscKillsTheProgram) {
   TempDir dir;
   std::string pidfile = dir.path() + "/pid";
