@@ -26,6 +26,7 @@
 #include "core/errno_table.h"
 #include "core/suggest.h"
 #include "core/syscall_table.h"
+#include "core/toml_util.h"
 #include "data/embedded.h"
 
 namespace ftsc::core {
@@ -129,35 +130,6 @@ Error error_at(std::string_view file, int line, std::string message, std::string
   return e;
 }
 
-int line_of(const toml::node& n) {
-  return static_cast<int>(n.source().begin.line);
-}
-
-const char* type_name(const toml::node& n) {
-  switch (n.type()) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a floating-point number";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    default:
-      return "nothing";
-  }
-}
-
 // ---- man_errnos.tsv ---------------------------------------------------------
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
@@ -254,11 +226,11 @@ class TraitsParser {
                                    std::vector<int>& members, std::string& description);
 
   Error err(const toml::node& at, std::string message, std::string hint = {}) const {
-    return error_at(file_, line_of(at), std::move(message), std::move(hint));
+    return error_at(file_, toml_line(at), std::move(message), std::move(hint));
   }
   Error wrong_type(const toml::node& at, std::string_view what, std::string_view expected) const {
-    return err(at,
-               std::string(what) + " must be " + std::string(expected) + ", not " + type_name(at));
+    return err(at, std::string(what) + " must be " + std::string(expected) + ", not " +
+                       toml_type_name(at));
   }
 
   std::optional<Error> arg_index(const toml::node& v, std::string_view what, int& out) const;
@@ -345,7 +317,7 @@ std::optional<Error> TraitsParser::parse_syscall(std::string_view name, const to
   SyscallTraits& t = syscalls_[index_by_nr_[*nr]];
   const std::string where = " of syscall '" + std::string(name) + "'";
   std::optional<Error> e;
-  int guards_line = line_of(node);
+  int guards_line = toml_line(node);
   bool has_nonblock_flags = false;
   bool has_nonblock_cmds = false;
   for (const auto& [key, value] : *table) {
@@ -408,7 +380,7 @@ std::optional<Error> TraitsParser::parse_syscall(std::string_view name, const to
           t.guards = static_cast<uint16_t>(t.guards | g->value);
         }
       }
-      guards_line = line_of(value);
+      guards_line = toml_line(value);
     } else if (k == "never_retry") {
       e = text(value, what, t.never_reason);
       t.never_retry = true;
@@ -459,7 +431,7 @@ std::optional<Error> TraitsParser::parse_syscall(std::string_view name, const to
     return error_at(file_, guards_line, "'guards'" + where + " need 'protocol_errnos'");
   }
   if (t.guards == 0 && !t.protocol_errnos.empty()) {
-    return error_at(file_, line_of(node),
+    return error_at(file_, toml_line(node),
                     "'protocol_errnos'" + where + " need 'guards' saying when they apply");
   }
   if ((has_nonblock_flags && (t.guards & FTSC_SC_GUARD_NONBLOCK_FLAGS) == 0) ||
@@ -470,7 +442,7 @@ std::optional<Error> TraitsParser::parse_syscall(std::string_view name, const to
   }
   if (t.never_retry && !t.transient.empty()) {
     return error_at(
-        file_, line_of(node),
+        file_, toml_line(node),
         "syscall '" + std::string(name) + "' is never_retry but lists transient errnos");
   }
   return std::nullopt;

@@ -23,6 +23,7 @@
 #include "abi/compiled_policy.h"
 #include "core/inject_grammar.h"
 #include "core/suggest.h"
+#include "core/toml_util.h"
 
 namespace ftsc::core {
 namespace {
@@ -66,32 +67,6 @@ std::string misplaced_hint(std::string_view key, std::string_view table) {
   if (table != "[[rule]]" && in(kRuleKeys))
     return fmt::format("'{}' belongs in a [[rule]]", key);
   return {};
-}
-
-std::string type_name(const toml::node& n) {
-  switch (n.type()) {
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a floating-point number";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::none:
-      break;
-  }
-  return "nothing";
 }
 
 // A user's text in a one-line message: control characters become '?', long texts are cut.
@@ -141,7 +116,7 @@ class PolicyReader {
 
   void wrong_type(const toml::node& n, std::string_view key, std::string_view expected,
                   std::string hint) {
-    error(loc(n), fmt::format("'{}' must be {}, found {}", key, expected, type_name(n)),
+    error(loc(n), fmt::format("'{}' must be {}, found {}", key, expected, toml_type_name(n)),
           std::move(hint));
   }
 
@@ -239,9 +214,10 @@ class PolicyReader {
       return Named{std::to_string(i->get()), loc(n)};
     const auto* s = n.as_string();
     if (s == nullptr) {
-      error(loc(n),
-            fmt::format("'{}' must list {} names as strings, found {}", key, what, type_name(n)),
-            fmt::format("write e.g. {} = [\"{}\"]", key, what == "syscall" ? "openat" : "ENOMEM"));
+      error(
+          loc(n),
+          fmt::format("'{}' must list {} names as strings, found {}", key, what, toml_type_name(n)),
+          fmt::format("write e.g. {} = [\"{}\"]", key, what == "syscall" ? "openat" : "ENOMEM"));
       return std::nullopt;
     }
     const std::string& text = s->get();
@@ -455,7 +431,7 @@ class PolicyReader {
     auto one = [&](const toml::node& e) {
       const auto* s = e.as_string();
       if (s == nullptr) {
-        error(loc(e), fmt::format("'inject' must list strings, found {}", type_name(e)),
+        error(loc(e), fmt::format("'inject' must list strings, found {}", toml_type_name(e)),
               "write e.g. inject = [\"openat:error=ENOENT:when=1..2\"]");
         return;
       }
@@ -634,7 +610,7 @@ class PolicyReader {
     for (const toml::node& e : *a) {
       const toml::table* t = e.as_table();
       if (t == nullptr) {
-        error(loc(e), fmt::format("a rule must be a table, found {}", type_name(e)),
+        error(loc(e), fmt::format("a rule must be a table, found {}", toml_type_name(e)),
               "write [[rule]] followed by syscalls = [...] and retry = [...]");
         continue;
       }
