@@ -147,6 +147,15 @@ TEST_F(Robustness, ProgramWithItsOwnTracingSeccompFilterDoesNotHang) {
   EXPECT_TRUE(contains(r.err, "the program's own seccomp filter")) << r.err;
 }
 
+TEST_F(Robustness, OtherArchitecturesEntryPointsAreAllowed) {
+  ProcessResult native = run_process({prog("int80_getpid")});
+  if (native.exit_code != 0)
+    GTEST_SKIP() << "this kernel has no 32-bit entry point: " << native.err;
+  ProcessResult r = run_ftsc({"run", "--retry", "getpid=EAGAIN", "--", prog("int80_getpid")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "int 0x80 ok\n");
+}
+
 TEST_F(Robustness, JobControlStopsAndContinues) {
   pid_t ftsc =
       spawn({FTSC_BINARY, "run", "--retry", "openat=ENOENT", "--", prog("stop_and_continue")});
