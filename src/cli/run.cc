@@ -13,6 +13,7 @@
 #include "core/compiler.h"
 #include "core/knowledge_base.h"
 #include "core/stats_report.h"
+#include "preload/launcher.h"
 #include "ptrace/supervisor.h"
 
 namespace ftsc::cli {
@@ -72,16 +73,74 @@ void report(const RunOptions& o, const ftsc_stats& stats) {
     write_output(o.metrics, core::format_stats_prometheus(*snapshot));
 }
 
+// The command's end, as the user sees it: the summary, then its exit status
+// (or its signal, re-raised).
+template <class Outcome>
+int conclude(const RunOptions& o, const ftsc_stats& stats, const Outcome& outcome) {
+  report(o, stats);
+  if (outcome.exec_failed) {
+    fmt::print(stderr, "ftsc: cannot execute '{}': {}\n", o.command[0],
+               std::strerror(outcome.exec_errno));
+    return outcome.exit_code;
+  }
+  if (outcome.signaled)
+    return reraise(outcome.term_signal);
+  return outcome.exit_code;
+}
+
+int run_ptrace(const RunOptions& o, const ftsc_policy& compiled) {
+  ptrace::Options popts;
+  popts.dry_run = o.dry_run;
+  popts.verbosity = o.verbose ? 1 : 0;
+  ptrace::Supervisor supervisor(compiled, popts);
+  auto outcome = supervisor.run(o.command);
+  if (!outcome)
+    throw UserError{outcome.error().message, outcome.error().hint, kExitSetupFailed};
+  return conclude(o, supervisor.stats(), *outcome);
+}
+
+int run_preload(const RunOptions& o, const ftsc_policy& compiled) {
+  auto loadable = preload::check_loadable(o.command[0]);
+  if (!loadable)
+    throw UserError{loadable.error().message, loadable.error().hint};
+  auto library = preload::find_library();
+  if (!library)
+    throw UserError{library.error().message, library.error().hint, kExitSetupFailed};
+  fmt::print(stderr,
+             "ftsc: the preload engine covers calls through libc's functions only, not raw "
+             "syscall instructions or calls inside libc (such as fopen's open); --engine ptrace "
+             "covers every call\n");
+  if (o.verbose)
+    fmt::print(stderr, "ftsc: preload library {}\n", *library);
+  preload::Options popts;
+  popts.library = *library;
+  popts.log = o.verbose ? stderr : nullptr;
+  preload::Launcher launcher(compiled, popts);
+  auto outcome = launcher.run(o.command);
+  if (!outcome)
+    throw UserError{outcome.error().message, outcome.error().hint, kExitSetupFailed};
+  return conclude(o, launcher.stats(), *outcome);
+}
+
 int run_command(const RunOptions& o) {
-  if (o.engine != "ptrace")
+  if (o.engine != "ptrace" && o.engine != "preload")
     throw UserError{fmt::format("engine '{}' is not available in this version", o.engine),
-                    "use --engine ptrace", kExitUsage};
+                    "use --engine ptrace or --engine preload", kExitUsage};
   if (pid_t outer = ptrace::enclosing_supervisor()) {
     // One layer handles each call: the outer ftsc already traces this tree.
     fmt::print(stderr,
                "ftsc: already running under ftsc (pid {}); running '{}' directly, so only the "
                "outer ftsc's policy applies\n",
                outer, o.command[0]);
+    exec_directly(o.command);
+  }
+  if (preload::active_in_this_process()) {
+    // The same for an outer preload run: its library is in this process and,
+    // through the environment, in the command.
+    fmt::print(stderr,
+               "ftsc: already running under ftsc (the preload engine); running '{}' directly, "
+               "so only the outer ftsc's policy applies\n",
+               o.command[0]);
     exec_directly(o.command);
   }
   core::EffectivePolicy policy;
@@ -98,22 +157,9 @@ int run_command(const RunOptions& o) {
   if (!compiled)
     throw UserError{compiled.error().message, compiled.error().hint};
 
-  ptrace::Options popts;
-  popts.dry_run = o.dry_run;
-  popts.verbosity = o.verbose ? 1 : 0;
-  ptrace::Supervisor supervisor(**compiled, popts);
-  auto outcome = supervisor.run(o.command);
-  if (!outcome)
-    throw UserError{outcome.error().message, outcome.error().hint, kExitSetupFailed};
-  report(o, supervisor.stats());
-  if (outcome->exec_failed) {
-    fmt::print(stderr, "ftsc: cannot execute '{}': {}\n", o.command[0],
-               std::strerror(outcome->exec_errno));
-    return outcome->exit_code;
-  }
-  if (outcome->signaled)
-    return reraise(outcome->term_signal);
-  return outcome->exit_code;
+  if (o.engine == "preload")
+    return run_preload(o, **compiled);
+  return run_ptrace(o, **compiled);
 }
 
 }  // namespace
@@ -125,7 +171,7 @@ void register_run_verb(CLI::App& app, Action& action, const std::vector<std::str
   run->add_option("--policy", opts->policy.file, "Policy file (TOML or retry matrix)")
       ->type_name("FILE");
   add_policy_flag_options(run, opts->policy);
-  run->add_option("--engine", opts->engine, "Engine: ptrace")
+  run->add_option("--engine", opts->engine, "Engine: ptrace or preload")
       ->check(CLI::IsMember({"ptrace", "preload", "auto", "kmod"}));
   run->add_option("--stats", opts->stats_json, "Write statistics as JSON to FILE")
       ->type_name("FILE");

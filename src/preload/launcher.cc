@@ -1,0 +1,487 @@
+// The preload engine's launcher.
+//
+// How it works. ftsc writes the compiled policy into a sealed memfd
+// (memfd_create(2), F_SEAL_WRITE: no process of the run can change it) and
+// creates a second memfd holding an empty statistics table that it maps
+// shared. Both stay close-on-exec in ftsc: the command gets no extra file
+// descriptor. It reaches them by name instead, /proc/FTSC_PID/fd/N (proc(5):
+// opening that link opens the memfd itself), through FTSC_PRELOAD_POLICY and
+// FTSC_PRELOAD_STATS, with LD_PRELOAD naming the library; every process of
+// the run inherits the environment, maps the policy read-only and the table
+// shared, and counts into the same table. With -v a third name,
+// FTSC_PRELOAD_LOG, is the write end of a pipe that receives one binary
+// record per attempt, which a thread of ftsc prints. ftsc forks, execs the command,
+// forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it like the ptrace engine,
+// and, as the run's child subreaper (PR_SET_CHILD_SUBREAPER), waits until the
+// command and every process it left behind are gone before it reads the
+// table.
+//
+// Limits: a process whose credentials no longer allow it to open ftsc's
+// /proc/PID/fd (it changed its uid) or that the loader runs in secure mode
+// (set-user-ID, ld.so(8): LD_PRELOAD is then ignored) runs without the
+// engine; a program that clears its environment before exec drops it too.
+#include "preload/launcher.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <string_view>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/errno_table.h"
+#include "core/retry_unit.h"
+#include "core/syscall_table.h"
+#include "preload/preload_interface.h"
+
+namespace ftsc::preload {
+namespace {
+
+core::Error setup_error(std::string what, int err, std::string hint = {}) {
+  return core::Error{fmt::format("{}: {}", what, std::strerror(err)), {}, std::move(hint)};
+}
+
+// An fd that closes itself.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() { reset(); }
+  Fd(Fd&& o) noexcept : fd_(o.release()) {}
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = o.release();
+    }
+    return *this;
+  }
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset() {
+    if (fd_ >= 0)
+      close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
+
+// The main child (for signal forwarding from handlers).
+volatile sig_atomic_t g_main_pid = 0;
+
+// As the ptrace engine: a terminal's Ctrl-C or Ctrl-\ (si_code SI_KERNEL)
+// already reached the command's process group and is not sent twice.
+void forward_signal(int sig, siginfo_t* info, void*) {
+  pid_t pid = g_main_pid;
+  if (pid > 0 && info != nullptr && info->si_code != SI_KERNEL)
+    kill(pid, sig);
+}
+
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+class SignalForwarding {
+ public:
+  SignalForwarding() {
+    struct sigaction fwd {};
+    fwd.sa_sigaction = forward_signal;
+    fwd.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&fwd.sa_mask);
+    for (size_t i = 0; i < std::size(kForwarded); ++i)
+      sigaction(kForwarded[i], &fwd, &old_[i]);
+  }
+  ~SignalForwarding() {
+    g_main_pid = 0;
+    for (size_t i = 0; i < std::size(kForwarded); ++i)
+      sigaction(kForwarded[i], &old_[i], nullptr);
+  }
+  SignalForwarding(const SignalForwarding&) = delete;
+  SignalForwarding& operator=(const SignalForwarding&) = delete;
+
+ private:
+  struct sigaction old_[std::size(kForwarded)]{};
+};
+
+std::string proc_fd_path(int fd) {
+  return fmt::format("/proc/{}/fd/{}", getpid(), fd);
+}
+
+bool write_all(int fd, const char* data, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, data, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return false;
+    data += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+// argv0 resolved as execvp(3) would, or empty when it finds nothing.
+std::string resolve_command(const std::string& argv0) {
+  if (argv0.empty())
+    return {};
+  if (argv0.find('/') != std::string::npos)
+    return argv0;
+  const char* env = getenv("PATH");
+  std::string_view path = env != nullptr ? env : "/bin:/usr/bin";
+  for (;;) {
+    size_t colon = path.find(':');
+    std::string dir(path.substr(0, colon));
+    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + argv0;
+    struct stat st {};
+    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+    if (colon == std::string_view::npos)
+      return {};
+    path.remove_prefix(colon + 1);
+  }
+}
+
+core::Result<bool> check_file(const std::string& argv0, const std::string& path, int depth) {
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0)
+    return true;  // exec reports it
+  char head[256] = {};
+  ssize_t n = pread(fd.get(), head, sizeof head, 0);
+  if (n < 4)
+    return true;
+  if (head[0] == '#' && head[1] == '!' && depth < 4) {
+    std::string_view line(head + 2, static_cast<size_t>(n) - 2);
+    line = line.substr(0, line.find('\n'));
+    size_t start = line.find_first_not_of(" \t");
+    if (start == std::string_view::npos)
+      return true;
+    line.remove_prefix(start);
+    std::string interpreter(line.substr(0, line.find_first_of(" \t")));
+    return check_file(argv0, interpreter, depth + 1);
+  }
+  if (std::memcmp(head, ELFMAG, SELFMAG) != 0)
+    return true;  // not ELF: exec (or its shell fallback) decides
+  const std::string what =
+      path == argv0 ? fmt::format("'{}'", argv0) : fmt::format("'{}' (run by '{}')", path, argv0);
+  if (head[EI_CLASS] != ELFCLASS64)
+    return core::Error{fmt::format("{} is not a 64-bit program: the preload library cannot load "
+                                   "into it",
+                                   what),
+                       {},
+                       "use --engine ptrace"};
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, head, sizeof eh);
+  if (eh.e_phentsize != sizeof(Elf64_Phdr))
+    return true;
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph;
+    off_t at = static_cast<off_t>(eh.e_phoff + i * sizeof ph);
+    if (pread(fd.get(), &ph, sizeof ph, at) != static_cast<ssize_t>(sizeof ph))
+      return true;
+    if (ph.p_type == PT_INTERP)
+      return true;
+  }
+  return core::Error{
+      fmt::format("{} is statically linked: the preload engine works only in dynamically linked "
+                  "programs (it is loaded by the dynamic loader)",
+                  what),
+      {},
+      "use --engine ptrace, which handles static programs"};
+}
+
+// A register value as a log shows it: small numbers in decimal (an int's -1
+// or AT_FDCWD as the negative number it is), everything else in hex, as the
+// ptrace engine's log does.
+std::string format_arg(uint64_t v) {
+  if (v < (1ull << 31))
+    return fmt::format("{}", v);
+  if (v < (1ull << 32) && static_cast<int32_t>(v) > -4096)
+    return fmt::format("{}", static_cast<int32_t>(v));
+  if (static_cast<int64_t>(v) < 0 && static_cast<int64_t>(v) > -4096)
+    return fmt::format("{}", static_cast<int64_t>(v));
+  return fmt::format("{:#x}", v);
+}
+
+// "ftsc: [pid 123] openat(-100, 0x7ffd..., ...) = -ENOENT, retry 1/10 in 100ms"
+std::string format_record(const ftsc_preload_log& r) {
+  std::string res = fmt::format("{}", r.result);
+  if (r.result < 0 && r.result >= -4095) {
+    std::string_view name = core::errno_name(static_cast<int>(-r.result));
+    if (!name.empty())
+      res = fmt::format("-{}", name);
+  }
+  std::string what;
+  if (r.action == static_cast<uint8_t>(core::Action::kRetry))
+    what = fmt::format("retry {}/{} in {}ms", r.retries, r.n_delays,
+                       (r.delay_ns + 500'000) / 1'000'000);
+  else
+    what = core::reason_name(static_cast<core::Reason>(r.reason));
+  if (r.injected != 0 && r.result == -r.injected)
+    what = "injected, " + what;
+  return fmt::format("ftsc: [pid {}] {}({}, {}, ...) = {}, {}\n", r.tid, core::syscall_name(r.nr),
+                     format_arg(r.args[0]), format_arg(r.args[1]), res, what);
+}
+
+// Prints the records that arrive on a pipe until every writer closed it.
+class LogRelay {
+ public:
+  LogRelay(int read_fd, FILE* to) : thread_([read_fd, to] { relay(read_fd, to); }) {}
+  ~LogRelay() { thread_.join(); }
+  LogRelay(const LogRelay&) = delete;
+  LogRelay& operator=(const LogRelay&) = delete;
+
+ private:
+  static void relay(int fd, FILE* to) {
+    ftsc_preload_log r;
+    for (;;) {
+      ssize_t n = read(fd, &r, sizeof r);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n != static_cast<ssize_t>(sizeof r))
+        return;  // end of the run (or a torn record, which one write(2) never makes)
+      if (r.version == FTSC_PRELOAD_LOG_VERSION)
+        fmt::print(to, "{}", format_record(r));
+    }
+  }
+  std::thread thread_;
+};
+
+}  // namespace
+
+class Launcher::Impl {
+ public:
+  Impl(const ftsc_policy& policy, Options options)
+      : policy_(policy), options_(std::move(options)) {}
+  ~Impl() {
+    if (stats_ != nullptr)
+      munmap(stats_, sizeof(ftsc_stats));
+  }
+
+  core::Result<Outcome> run(const std::vector<std::string>& argv);
+  const ftsc_stats& stats() const { return stats_ != nullptr ? *stats_ : empty_; }
+
+ private:
+  core::Result<bool> create_files();
+
+  const ftsc_policy& policy_;
+  Options options_;
+  Fd policy_fd_;
+  Fd stats_fd_;
+  ftsc_stats* stats_ = nullptr;
+  ftsc_stats empty_{};
+};
+
+core::Result<bool> Launcher::Impl::create_files() {
+  policy_fd_ = Fd(memfd_create("ftsc-policy", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (policy_fd_.get() < 0)
+    return setup_error("cannot create a memfd for the policy", errno);
+  if (!write_all(policy_fd_.get(), reinterpret_cast<const char*>(&policy_), sizeof policy_))
+    return setup_error("cannot write the policy to its memfd", errno);
+  if (fcntl(policy_fd_.get(), F_ADD_SEALS,
+            F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0)
+    return setup_error("cannot seal the policy memfd", errno);
+
+  stats_fd_ = Fd(memfd_create("ftsc-stats", MFD_CLOEXEC));
+  if (stats_fd_.get() < 0)
+    return setup_error("cannot create a memfd for the statistics", errno);
+  if (ftruncate(stats_fd_.get(), sizeof(ftsc_stats)) != 0)
+    return setup_error("cannot size the statistics memfd", errno);
+  void* map =
+      mmap(nullptr, sizeof(ftsc_stats), PROT_READ | PROT_WRITE, MAP_SHARED, stats_fd_.get(), 0);
+  if (map == MAP_FAILED)
+    return setup_error("cannot map the statistics memfd", errno);
+  stats_ = static_cast<ftsc_stats*>(map);
+  ftsc_stats_init(stats_);
+  return true;
+}
+
+core::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) {
+  auto files = create_files();
+  if (!files)
+    return files.error();
+  ftsc_stats_init(&empty_);
+
+  const char* old_preload = getenv("LD_PRELOAD");
+  std::string preload = options_.library;
+  if (old_preload != nullptr && *old_preload != '\0')
+    preload += std::string(":") + old_preload;
+  const std::string policy_path = proc_fd_path(policy_fd_.get());
+  const std::string stats_path = proc_fd_path(stats_fd_.get());
+
+  int err_pipe[2];
+  if (pipe2(err_pipe, O_CLOEXEC) != 0)
+    return setup_error("cannot create a pipe", errno);
+  Fd err_read(err_pipe[0]);
+  Fd err_write(err_pipe[1]);
+  Fd log_read, log_write;
+  std::string log_path;
+  if (options_.log != nullptr) {
+    int log_pipe[2];
+    if (pipe2(log_pipe, O_CLOEXEC) != 0)
+      return setup_error("cannot create a pipe", errno);
+    log_read = Fd(log_pipe[0]);
+    log_write = Fd(log_pipe[1]);
+    log_path = proc_fd_path(log_write.get());
+  }
+
+  std::vector<char*> args;
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+
+  // Processes the command orphans become ftsc's children: their end is the
+  // end of the run, as under the ptrace engine.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  SignalForwarding forwarding;
+  const pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0)
+    return setup_error("cannot fork", errno);
+  if (pid == 0) {
+    // The child: ftsc is single-threaded, so setenv is safe here.
+    err_read.reset();
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(127);
+    for (int sig : kForwarded)
+      signal(sig, SIG_DFL);
+    setenv("LD_PRELOAD", preload.c_str(), 1);
+    setenv(FTSC_PRELOAD_POLICY_ENV, policy_path.c_str(), 1);
+    setenv(FTSC_PRELOAD_STATS_ENV, stats_path.c_str(), 1);
+    if (!log_path.empty())
+      setenv(FTSC_PRELOAD_LOG_ENV, log_path.c_str(), 1);
+    execvp(args[0], args.data());
+    int err = errno;
+    ssize_t ignored = write(err_write.get(), &err, sizeof err);
+    (void)ignored;
+    _exit(err == ENOENT ? 127 : 126);
+  }
+  g_main_pid = pid;
+  err_write.reset();
+  std::unique_ptr<LogRelay> relay;
+  if (log_read.get() >= 0)
+    relay = std::make_unique<LogRelay>(log_read.get(), options_.log);
+
+  bool main_done = false;
+  int main_status = 0;
+  for (;;) {
+    int status = 0;
+    pid_t done = waitpid(-1, &status, 0);
+    if (done < 0) {
+      if (errno == EINTR)
+        continue;
+      break;  // ECHILD: the command and everything it left are gone
+    }
+    if (done == pid && (WIFEXITED(status) || WIFSIGNALED(status))) {
+      main_done = true;
+      main_status = status;
+      g_main_pid = 0;
+    }
+  }
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
+  // Every process of the run is gone: closing ftsc's write end ends the log.
+  log_write.reset();
+  relay.reset();
+
+  Outcome out;
+  int err = 0;
+  if (read(err_read.get(), &err, sizeof err) == static_cast<ssize_t>(sizeof err) && err != 0) {
+    out.exec_failed = true;
+    out.exec_errno = err;
+    out.exit_code = err == ENOENT ? 127 : 126;
+    return out;
+  }
+  if (!main_done)
+    return core::Error{"lost track of the command's process", {}, {}};
+  if (WIFSIGNALED(main_status)) {
+    out.signaled = true;
+    out.term_signal = WTERMSIG(main_status);
+    out.exit_code = 128 + out.term_signal;
+  } else {
+    out.exit_code = WEXITSTATUS(main_status);
+  }
+  return out;
+}
+
+Launcher::Launcher(const ftsc_policy& policy, Options options)
+    : impl_(std::make_unique<Impl>(policy, std::move(options))) {}
+Launcher::~Launcher() = default;
+
+core::Result<Outcome> Launcher::run(const std::vector<std::string>& argv) {
+  return impl_->run(argv);
+}
+
+const ftsc_stats& Launcher::stats() const {
+  return impl_->stats();
+}
+
+core::Result<std::string> find_library() {
+  if (const char* env = getenv("FTSC_PRELOAD_LIBRARY"); env != nullptr && *env != '\0') {
+    if (access(env, R_OK) != 0)
+      return setup_error(fmt::format("cannot use FTSC_PRELOAD_LIBRARY={}", env), errno);
+    return std::string(env);
+  }
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0)
+    return setup_error("cannot find the ftsc binary (/proc/self/exe)", errno);
+  std::string dir(exe, static_cast<size_t>(n));
+  dir.resize(dir.rfind('/'));
+  const std::string candidates[] = {
+      dir + "/" FTSC_PRELOAD_LIBRARY_NAME,
+      dir + "/" FTSC_PRELOAD_INSTALL_DIR_FROM_BIN "/" FTSC_PRELOAD_LIBRARY_NAME,
+  };
+  for (const std::string& candidate : candidates) {
+    if (access(candidate.c_str(), R_OK) == 0) {
+      char resolved[PATH_MAX];
+      const std::string c = realpath(candidate.c_str(), resolved) != nullptr ? resolved : candidate;
+      // LD_PRELOAD separates entries with ':' and spaces.
+      if (c.find_first_of(": \t") != std::string::npos)
+        return core::Error{
+            fmt::format("the preload library's path '{}' contains ':' or a space, which "
+                        "LD_PRELOAD cannot hold",
+                        c),
+            {},
+            "install ftsc in a directory without them, or set FTSC_PRELOAD_LIBRARY"};
+      return c;
+    }
+  }
+  return core::Error{fmt::format("cannot find {} next to {} or in {}", FTSC_PRELOAD_LIBRARY_NAME,
+                                 std::string(exe, static_cast<size_t>(n)),
+                                 dir + "/" FTSC_PRELOAD_INSTALL_DIR_FROM_BIN),
+                     {},
+                     "reinstall ftsc, set FTSC_PRELOAD_LIBRARY, or use --engine ptrace"};
+}
+
+core::Result<bool> check_loadable(const std::string& argv0) {
+  std::string path = resolve_command(argv0);
+  if (path.empty())
+    return true;
+  return check_file(argv0, path, 0);
+}
+
+bool active_in_this_process() {
+  using ActiveFn = int (*)();
+  void* sym = dlsym(RTLD_DEFAULT, FTSC_PRELOAD_ACTIVE_SYMBOL);
+  if (sym == nullptr)
+    return false;
+  ActiveFn fn;
+  std::memcpy(&fn, &sym, sizeof fn);
+  return fn() != 0;
+}
+
+}  // namespace ftsc::preload

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
+/*
+ * What `ftsc run --engine preload` and the preload library agree on: the
+ * library's file name and the environment variables that carry the engine
+ * into every process of a run (inherited across fork and exec).
+ *
+ *   LD_PRELOAD            the library, prepended to any value the user had
+ *   FTSC_PRELOAD_POLICY   a file holding a compiled policy (abi/compiled_policy.h),
+ *                         mapped read-only; `ftsc run` passes a sealed memfd as
+ *                         /proc/PID/fd/N, any `ftsc policy compile` output works too
+ *   FTSC_PRELOAD_STATS    optional: a file holding a struct ftsc_stats (abi/stats.h)
+ *                         that every process maps shared and counts into
+ *   FTSC_PRELOAD_LOG      optional (`ftsc run -v`): a pipe (/proc/PID/fd/N) that
+ *                         receives one struct ftsc_preload_log per attempt of a
+ *                         call the library handles; ftsc prints them
+ *
+ * Plain C, so that tools other than ftsc can set a run up.
+ */
+#ifndef FTSC_PRELOAD_PRELOAD_INTERFACE_H
+#define FTSC_PRELOAD_PRELOAD_INTERFACE_H
+
+#include <stdint.h>
+
+#define FTSC_PRELOAD_LIBRARY_NAME "libftsc-preload.so"
+#define FTSC_PRELOAD_POLICY_ENV "FTSC_PRELOAD_POLICY"
+#define FTSC_PRELOAD_STATS_ENV "FTSC_PRELOAD_STATS"
+#define FTSC_PRELOAD_LOG_ENV "FTSC_PRELOAD_LOG"
+
+/* Exported by the library: 1 when it loaded a valid policy in this process
+ * and handles calls, else 0. `ftsc run` looks it up (dlsym) to keep to one
+ * layer when it runs inside a preload run. */
+#define FTSC_PRELOAD_ACTIVE_SYMBOL "ftsc_preload_active"
+
+#define FTSC_PRELOAD_LOG_VERSION 1u
+
+/* One attempt and the retry unit's decision on it, written to the log pipe
+ * with one write(2): smaller than PIPE_BUF, so records never interleave. */
+struct ftsc_preload_log {
+  uint32_t version; /* FTSC_PRELOAD_LOG_VERSION */
+  int32_t tid;      /* the calling thread */
+  int32_t nr;       /* syscall number */
+  int32_t injected; /* errno injected into this attempt, 0 for none */
+  int64_t result;   /* the attempt's raw result (-errno on failure) */
+  uint64_t args[2]; /* the first two arguments */
+  uint8_t action;   /* core::Action */
+  uint8_t reason;   /* core::Reason */
+  uint16_t reserved;
+  uint32_t retries;  /* retries decided so far */
+  uint32_t n_delays; /* the schedule's length */
+  uint32_t reserved2;
+  int64_t delay_ns; /* the wait before the next attempt */
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(struct ftsc_preload_log) == 64, "ftsc_preload_log layout changed");
+#else
+_Static_assert(sizeof(struct ftsc_preload_log) == 64, "ftsc_preload_log layout changed");
+#endif
+
+#endif /* FTSC_PRELOAD_PRELOAD_INTERFACE_H */

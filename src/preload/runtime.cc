@@ -1,0 +1,571 @@
+// The preload library's run time: initialisation, the retry loop, waiting,
+// guards, statistics.
+//
+// How it works. `ftsc run --engine preload` starts the program with
+// LD_PRELOAD naming this library, so the dynamic loader binds the program's
+// (and its libraries') calls of read, openat, mmap, connect, malloc ... to the
+// wrappers in wrappers.cc and allocator.cc instead of libc's. A wrapper makes
+// the system call itself, at the library's one syscall site (syscall_site.h),
+// and only looks further when the kernel returned an error: then the retry
+// unit (core/retry_unit.h, the same code the ptrace supervisor runs) decides,
+// and this file waits and re-executes the call with its original arguments.
+//
+// Initialisation is lazy and race-free. The wrappers call through a function
+// pointer, g_entry, that starts at bootstrap_entry(): the first call, made by
+// the library's constructor or by anything that runs earlier (another
+// library's constructor, an executable's .preinit_array, the loader), maps
+// the policy named by FTSC_PRELOAD_POLICY read-only, validates it with
+// ftsc_policy_validate(), maps the statistics table named by
+// FTSC_PRELOAD_STATS shared, and switches g_entry to raw_syscall(), or to
+// full_entry() when every attempt must be seen before it runs (the policy
+// injects faults) or after (`ftsc run -v` logs each one). One thread
+// initialises (a compare-and-swap on g_state); a call that meets an
+// initialisation in progress on another thread runs untouched. A missing or
+// invalid policy leaves the library inert: one line on stderr, and every call
+// is the plain syscall.
+//
+// The hot path holds no lock, allocates nothing and never touches errno: a
+// successful call costs the syscall and one branch on its result. Retry state
+// lives on the stack (core::CallState); the per-process state (the retry
+// budget and the injection attempt counters) is lock-free and reset in a fork
+// child (pthread_atfork); the statistics table is a MAP_SHARED mapping that
+// every process of a run, forked or exec'd, adds to with atomic operations
+// (abi/stats.h), and that `ftsc run` reads when the run is over.
+//
+// Waiting between attempts happens in the calling thread: all signals are
+// blocked while the unit decides, and ppoll(2) sleeps with the program's own
+// signal mask, so a signal that arrives during the decision or the sleep runs
+// its handler and ends the wait at once (EINTR). The call then returns its
+// last error, as DESIGN.md requires; ignored signals and stop/continue do not
+// end it (the kernel restarts ppoll with the remaining time).
+//
+// It relies on ld.so(8)'s LD_PRELOAD (ignored for set-user-ID programs in
+// secure mode), on glibc binding its exported functions through the PLT, and
+// on memfd_create(2)/proc(5) for the files `ftsc run` passes. It cannot see
+// libc-internal calls (fopen's openat, getaddrinfo's connect, malloc's own
+// mmap), raw `syscall` instructions, or statically linked programs, and
+// calls it makes itself are no pthread cancellation points.
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "abi/compiled_policy.h"
+#include "abi/stats.h"
+#include "core/retry_unit.h"
+#include "preload/preload_interface.h"
+#include "preload/runtime.h"
+#include "preload/syscall_site.h"
+
+extern char** environ;
+// ld.so's record of the initial stack: argc, then argv, NULL, then the
+// environment (the System V ABI's process entry layout). Public since glibc 2.2.5.
+extern "C" void* __libc_stack_end;
+
+namespace ftsc::preload {
+namespace {
+
+enum InitState : int { kNotStarted, kInitialising, kInitialised };
+enum Mode : int {
+  kUninitialised,  // no policy yet: calls run untouched
+  kDisabled,       // no usable policy: calls run untouched for good
+  kFast,           // the policy has no injections: raw first attempt, retry on failure
+  kFull,           // injections or a -v log: every watched call goes through full_entry()
+};
+
+std::atomic<int> g_state{kNotStarted};
+std::atomic<int> g_mode{kUninitialised};
+const ftsc_policy* g_policy = nullptr;  // published by g_mode's release store
+ftsc_stats* g_stats = nullptr;
+char g_log_path[256];  // FTSC_PRELOAD_LOG (ftsc run -v); empty: no log
+
+// Per process, reset in a fork child.
+constinit core::RetryBudget g_budget;
+constinit core::AttemptCounters g_counters;
+
+// ---- small, async-signal-safe helpers ----------------------------------
+
+int64_t now_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+long as_arg(const void* p) {
+  return static_cast<long>(reinterpret_cast<uintptr_t>(p));
+}
+
+// One line for stderr, built without stdio or allocation.
+class Line {
+ public:
+  Line& text(const char* s) {
+    while (s != nullptr && *s != '\0' && n_ < sizeof buf_ - 1)
+      buf_[n_++] = *s++;
+    return *this;
+  }
+  Line& number(long v) {
+    char digits[24];
+    int k = 0;
+    unsigned long u = v < 0 ? 0ul - static_cast<unsigned long>(v) : static_cast<unsigned long>(v);
+    do {
+      digits[k++] = static_cast<char>('0' + u % 10);
+      u /= 10;
+    } while (u != 0 && k < 24);
+    if (v < 0)
+      text("-");
+    while (k > 0 && n_ < sizeof buf_ - 1)
+      buf_[n_++] = digits[--k];
+    return *this;
+  }
+  Line& error(int err) {
+    const char* name = strerrorname_np(err);
+    return name != nullptr ? text(name) : text("errno ").number(err);
+  }
+  // Writes the line and a newline to fd 2 in one write(2).
+  void say() {
+    buf_[n_++] = '\n';
+    raw_syscall(SYS_write, 2, as_arg(buf_), static_cast<long>(n_));
+  }
+
+ private:
+  char buf_[512];
+  size_t n_ = 0;
+};
+
+Line message() {
+  Line l;
+  l.text("ftsc-preload: [pid ").number(raw_syscall(SYS_getpid)).text("] ");
+  return l;
+}
+
+// ---- initialisation --------------------------------------------------------
+
+// Maps the file at path (its whole length, which must be `size`), or returns
+// null and says why in `why`.
+void* map_file(const char* path, size_t size, bool writable, Line& why) {
+  long fd =
+      raw_syscall(SYS_openat, AT_FDCWD, as_arg(path), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  if (is_error(fd)) {
+    why.text("cannot open it: ").error(static_cast<int>(-fd));
+    return nullptr;
+  }
+  struct stat st {};
+  long r = raw_syscall(SYS_fstat, fd, as_arg(&st));
+  void* map = nullptr;
+  if (is_error(r)) {
+    why.text("cannot stat it: ").error(static_cast<int>(-r));
+  } else if (static_cast<uint64_t>(st.st_size) != size) {
+    why.text("it has ")
+        .number(static_cast<long>(st.st_size))
+        .text(" bytes, not ")
+        .number(static_cast<long>(size));
+  } else {
+    long m = raw_syscall(SYS_mmap, 0, static_cast<long>(size),
+                         writable ? PROT_READ | PROT_WRITE : PROT_READ,
+                         writable ? MAP_SHARED : MAP_PRIVATE, fd, 0);
+    if (is_error(m))
+      why.text("cannot map it: ").error(static_cast<int>(-m));
+    else
+      map = reinterpret_cast<void*>(m);
+  }
+  raw_syscall(SYS_close, fd);
+  return map;
+}
+
+// The environment. libc sets environ in its own initialiser, which runs
+// after an executable's .preinit_array functions: a call from one of those
+// finds the environment the kernel put on the initial stack instead.
+char** environment() {
+  if (environ != nullptr)
+    return environ;
+  const auto* sp = static_cast<const long*>(__libc_stack_end);
+  if (sp == nullptr || sp[0] < 0)
+    return nullptr;
+  return reinterpret_cast<char**>(const_cast<long*>(sp)) + 1 + sp[0] + 1;
+}
+
+const char* find_env(char** env, const char* name) {
+  size_t len = strlen(name);
+  for (char** e = env; *e != nullptr; ++e)
+    if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+      return *e + len + 1;
+  return nullptr;
+}
+
+// The ptrace engine's supervisor of this process, when FTSC_SUPERVISOR_PID
+// names one and /proc/self/status confirms it traces us; else 0.
+long enclosing_supervisor(char** env) {
+  const char* claimed = find_env(env, "FTSC_SUPERVISOR_PID");  // ptrace::kSupervisorEnv
+  if (claimed == nullptr)
+    return 0;
+  long pid = 0;
+  for (const char* c = claimed; *c >= '0' && *c <= '9' && pid < (1l << 31); ++c)
+    pid = pid * 10 + (*c - '0');
+  long fd = raw_syscall(SYS_openat, AT_FDCWD, as_arg("/proc/self/status"), O_RDONLY | O_CLOEXEC);
+  if (pid <= 0 || is_error(fd))
+    return 0;
+  char status[4096];
+  long n = raw_syscall(SYS_read, fd, as_arg(status), sizeof status - 1);
+  raw_syscall(SYS_close, fd);
+  if (is_error(n))
+    return 0;
+  status[n] = '\0';
+  const char* line = strstr(status, "\nTracerPid:");
+  if (line == nullptr)
+    return 0;
+  long tracer = 0;
+  for (const char* c = line + 11; *c != '\0' && *c != '\n'; ++c)
+    if (*c >= '0' && *c <= '9')
+      tracer = tracer * 10 + (*c - '0');
+  return tracer == pid ? pid : 0;
+}
+
+// Maps the policy and the statistics. Every problem is one line on stderr.
+Mode load(char** env) {
+  const char* policy_path = find_env(env, FTSC_PRELOAD_POLICY_ENV);
+  if (policy_path == nullptr || *policy_path == '\0') {
+    message()
+        .text(FTSC_PRELOAD_POLICY_ENV)
+        .text(
+            " is not set: the library stays inactive (start programs with "
+            "`ftsc run --engine preload`)")
+        .say();
+    return kDisabled;
+  }
+  if (long supervisor = enclosing_supervisor(env)) {
+    // One layer handles each call (DESIGN.md): the supervisor sees them all.
+    message()
+        .text("the ptrace engine (pid ")
+        .number(supervisor)
+        .text(") already handles this process: the library stays inactive")
+        .say();
+    return kDisabled;
+  }
+  Line line = message();
+  line.text("policy ").text(policy_path).text(": ");
+  void* map = map_file(policy_path, sizeof(ftsc_policy), false, line);
+  if (map == nullptr) {
+    line.text("; the program runs without ftsc").say();
+    return kDisabled;
+  }
+  const auto* policy = static_cast<const ftsc_policy*>(map);
+  int invalid = ftsc_policy_validate(policy, sizeof(ftsc_policy));
+  if (invalid != FTSC_POLICY_OK) {
+    line.text(ftsc_policy_validate_message(invalid)).text("; the program runs without ftsc").say();
+    raw_syscall(SYS_munmap, as_arg(map), sizeof(ftsc_policy));
+    return kDisabled;
+  }
+  g_policy = policy;
+
+  const char* stats_path = find_env(env, FTSC_PRELOAD_STATS_ENV);
+  if (stats_path != nullptr && *stats_path != '\0') {
+    Line stats_line = message();
+    stats_line.text("statistics ").text(stats_path).text(": ");
+    auto* stats =
+        static_cast<ftsc_stats*>(map_file(stats_path, sizeof(ftsc_stats), true, stats_line));
+    if (stats != nullptr &&
+        (stats->magic != FTSC_STATS_MAGIC || stats->version != FTSC_STATS_VERSION ||
+         stats->n_slots != FTSC_STATS_SLOTS)) {
+      stats_line.text("not an ftsc statistics table of this version");
+      raw_syscall(SYS_munmap, as_arg(stats), sizeof(ftsc_stats));
+      stats = nullptr;
+    }
+    if (stats == nullptr)
+      stats_line.text("; retrying without counting").say();
+    g_stats = stats;
+  }
+  const char* log_path = find_env(env, FTSC_PRELOAD_LOG_ENV);
+  if (log_path != nullptr && strlen(log_path) < sizeof g_log_path)
+    memcpy(g_log_path, log_path, strlen(log_path) + 1);
+  // A log shows every attempt, successes included: all calls take the full path.
+  return policy->n_injects > 0 || g_log_path[0] != '\0' ? kFull : kFast;
+}
+
+long bootstrap_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+long full_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+
+// Returns whether the library handles calls (a valid policy is loaded).
+bool initialise() {
+  int state = g_state.load(std::memory_order_acquire);
+  if (state != kInitialised) {
+    int expected = kNotStarted;
+    if (!g_state.compare_exchange_strong(expected, kInitialising, std::memory_order_acq_rel))
+      return expected == kInitialised && g_mode.load(std::memory_order_acquire) >= kFast;
+    char** env = environment();
+    if (env == nullptr) {
+      // No environment yet: try again on the next call.
+      g_state.store(kNotStarted, std::memory_order_release);
+      return false;
+    }
+    Mode mode = load(env);
+    g_mode.store(mode, std::memory_order_release);
+    __atomic_store_n(&g_entry, mode == kFull ? &full_entry : &ftsc_preload_raw_syscall,
+                     __ATOMIC_RELEASE);
+    g_state.store(kInitialised, std::memory_order_release);
+  }
+  return g_mode.load(std::memory_order_acquire) >= kFast;
+}
+
+// Does the library retry or inject syscall nr? (What the ptrace engine traces.)
+bool handles(long nr) {
+  return nr >= 0 && static_cast<unsigned long>(nr) < FTSC_NR_LIMIT &&
+         (g_policy->syscalls[nr].flags & (FTSC_SC_IN_POLICY | FTSC_SC_INJECT)) != 0;
+}
+
+// ---- guards and waiting ------------------------------------------------------
+
+// The guards' run-time facts, asked of the kernel through the syscall site.
+class InProcessProbe final : public core::GuardProbe {
+ public:
+  bool fd_nonblocking(int fd) override {
+    long flags = raw_syscall(SYS_fcntl, fd, F_GETFL);
+    return !is_error(flags) && (flags & O_NONBLOCK) != 0;
+  }
+  bool socket_timeout(int fd, bool send) override {
+    struct timeval tv {};
+    socklen_t len = sizeof tv;
+    long r = raw_syscall(SYS_getsockopt, fd, SOL_SOCKET, send ? SO_SNDTIMEO : SO_RCVTIMEO,
+                         as_arg(&tv), as_arg(&len));
+    return r == 0 && (tv.tv_sec != 0 || tv.tv_usec != 0);
+  }
+};
+
+// Sleeps ns unless a signal handler runs first. Signals are blocked from the
+// decision on and ppoll(2) restores the program's mask only while it sleeps,
+// so a signal that arrived after the failure ends the wait too.
+// program_mask: the mask to sleep with, or null to keep the current one.
+bool sleep_unless_signalled(int64_t ns, const uint64_t* program_mask, int64_t* waited) {
+  struct timespec ts {};
+  ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+  ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  const int64_t start = now_ns();
+  long r = raw_syscall(SYS_ppoll, 0, 0, as_arg(&ts), as_arg(program_mask), sizeof(uint64_t));
+  *waited = now_ns() - start;
+  return r != -EINTR;
+}
+
+// Blocks every signal while a retry is decided and hands the program's own
+// mask to the sleep; restores it when it goes out of scope.
+class SignalGate {
+ public:
+  SignalGate() = default;
+  ~SignalGate() {
+    if (blocked_)
+      raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, as_arg(&saved_), 0, sizeof saved_);
+  }
+  SignalGate(const SignalGate&) = delete;
+  SignalGate& operator=(const SignalGate&) = delete;
+  void block() {
+    uint64_t all = ~uint64_t{0};
+    blocked_ = !is_error(
+        raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, as_arg(&all), as_arg(&saved_), sizeof saved_));
+  }
+  bool blocked() const { return blocked_; }
+  // The program's own mask while signals are blocked, else null.
+  const uint64_t* program_mask() const { return blocked_ ? &saved_ : nullptr; }
+
+ private:
+  uint64_t saved_ = 0;
+  bool blocked_ = false;
+};
+
+// ---- the retry loop ----------------------------------------------------------
+
+// `ftsc run -v`: one record per attempt to ftsc's log pipe, which ftsc formats.
+void log_attempt(const core::SyscallArgs& args, long result, int injected,
+                 const core::CallState& call, const core::Decision& d) {
+  if (g_log_path[0] == '\0')
+    return;
+  ftsc_preload_log record{};
+  record.version = FTSC_PRELOAD_LOG_VERSION;
+  record.tid = static_cast<int32_t>(raw_syscall(SYS_gettid));
+  record.nr = static_cast<int32_t>(args.nr);
+  record.injected = injected;
+  record.result = result;
+  record.args[0] = args.args[0];
+  record.args[1] = args.args[1];
+  record.action = static_cast<uint8_t>(d.action);
+  record.reason = static_cast<uint8_t>(d.reason);
+  record.retries = call.retries;
+  const uint8_t cell = ftsc_policy_cell(g_policy, args.nr, call.last_errno);
+  if (FTSC_CELL_SCHEDULE(cell) < g_policy->n_schedules)
+    record.n_delays = g_policy->schedules[FTSC_CELL_SCHEDULE(cell)].n_delays;
+  record.delay_ns = d.delay_ns;
+  long fd = raw_syscall(SYS_openat, AT_FDCWD, as_arg(g_log_path), O_WRONLY | O_CLOEXEC);
+  if (is_error(fd))
+    return;
+  raw_syscall(SYS_write, fd, as_arg(&record), sizeof record);
+  raw_syscall(SYS_close, fd);
+}
+
+// Runs a call to its end as the retry unit decides (core/retry_unit.h's loop).
+// first: the result of the first attempt when the caller already made it
+// (have_first), execute(): one more attempt. Returns the final raw result.
+template <class Execute>
+long drive(const core::SyscallArgs& args, bool may_inject, bool have_first, long first,
+           Execute execute) {
+  const ftsc_policy& policy = *g_policy;
+  const long nr = args.nr;
+  core::RetryUnit unit(policy, g_stats);
+  core::CallState call;
+  unit.begin_call(call, nr, &g_budget,
+                  static_cast<uint64_t>(now_ns()) ^ reinterpret_cast<uintptr_t>(&call));
+  const bool injects = may_inject && nr >= 0 && static_cast<unsigned long>(nr) < FTSC_NR_LIMIT &&
+                       (policy.syscalls[nr].flags & FTSC_SC_INJECT) != 0;
+  InProcessProbe probe;
+  long result = first;
+  for (;;) {
+    int injected = 0;
+    if (!have_first) {
+      injected = injects ? unit.inject(call, g_counters.next(nr)) : 0;
+      result = injected != 0 ? -injected : execute();
+      if (call.attempts == 0 && !is_error(result)) {
+        // The common case: nothing failed, nothing to count.
+        log_attempt(args, result, 0, call, core::Decision{});
+        return result;
+      }
+    }
+    have_first = false;
+    // Only a failure the policy may retry can lead to a wait; the others pay
+    // for no more than the decision.
+    SignalGate gate;
+    if (is_error(result) && !unit.observing() &&
+        FTSC_CELL_DECISION(ftsc_policy_cell(&policy, nr, -result)) == FTSC_RETRY)
+      gate.block();
+    core::Decision d = unit.on_result(call, args, result, probe, now_ns());
+    log_attempt(args, result, injected, call, d);
+    if (d.action == core::Action::kReturn)
+      return result;
+    if (d.delay_ns > 0) {
+      if (!gate.blocked())
+        gate.block();
+      int64_t waited = 0;
+      if (!sleep_unless_signalled(d.delay_ns, gate.program_mask(), &waited)) {
+        core::Decision end = unit.on_interrupted(call, waited);
+        log_attempt(args, result, 0, call, end);
+        return result;
+      }
+      unit.on_waited(call, waited);
+    }
+  }
+}
+
+core::SyscallArgs make_args(long nr, const long* a) {
+  core::SyscallArgs args;
+  args.nr = nr;
+  for (int i = 0; i < 6; ++i)
+    args.args[i] = static_cast<uint64_t>(a[i]);
+  return args;
+}
+
+long bootstrap_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  initialise();
+  EntryFn e = entry();
+  if (e == &bootstrap_entry)  // another thread is initialising: run the call untouched
+    return ftsc_preload_raw_syscall(nr, a0, a1, a2, a3, a4, a5);
+  return e(nr, a0, a1, a2, a3, a4, a5);
+}
+
+// The entry when the policy injects: every attempt of a watched syscall is
+// counted and may be failed without running, so the whole call goes through
+// drive(). Its final result is complete; on_failure() only sets errno.
+long full_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  if (!handles(nr))
+    return ftsc_preload_raw_syscall(nr, a0, a1, a2, a3, a4, a5);
+  const long a[6] = {a0, a1, a2, a3, a4, a5};
+  return drive(make_args(nr, a), true, false, 0,
+               [&] { return ftsc_preload_raw_syscall(nr, a0, a1, a2, a3, a4, a5); });
+}
+
+// The syscall whose ENOMEM rule governs the allocator: mmap, else brk (glibc's
+// malloc uses both, out of the wrappers' reach); -1 when neither is watched.
+long allocation_syscall(const ftsc_policy& p) {
+  auto retries = [&](long nr) {
+    return FTSC_CELL_DECISION(ftsc_policy_cell(&p, nr, ENOMEM)) == FTSC_RETRY;
+  };
+  if (retries(SYS_mmap))
+    return SYS_mmap;
+  if (retries(SYS_brk))
+    return SYS_brk;
+  if (p.syscalls[SYS_mmap].flags & FTSC_SC_IN_POLICY)
+    return SYS_mmap;  // counted as it would be under the ptrace engine
+  if (p.syscalls[SYS_brk].flags & FTSC_SC_IN_POLICY)
+    return SYS_brk;
+  return -1;
+}
+
+void reset_after_fork() {
+  g_budget.reset();
+  g_counters.reset();
+}
+
+__attribute__((constructor)) void preload_constructor() {
+  initialise();
+  resolve_allocator();
+  pthread_atfork(nullptr, nullptr, &reset_after_fork);
+}
+
+}  // namespace
+
+EntryFn g_entry = &bootstrap_entry;
+
+long on_failure(long nr, long result, const long* args) {
+  if (g_mode.load(std::memory_order_acquire) == kFast && handles(nr)) {
+    result = drive(make_args(nr, args), false, true, result, [&] {
+      return ftsc_preload_raw_syscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+    });
+  }
+  if (is_error(result)) {
+    errno = static_cast<int>(-result);
+    return -1;
+  }
+  return result;
+}
+
+int retry_allocation(size_t size, AllocationAttempt attempt, void* context) {
+  if (!initialise())
+    return ENOMEM;
+  const long nr = allocation_syscall(*g_policy);
+  if (nr < 0)
+    return ENOMEM;
+  core::SyscallArgs args;
+  args.nr = nr;
+  if (nr == SYS_mmap) {
+    const uint64_t mmap_args[6] = {
+        0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, ~uint64_t{0}, 0};
+    for (int i = 0; i < 6; ++i)
+      args.args[i] = mmap_args[i];
+  }
+  long result = drive(args, false, true, -ENOMEM, [&] {
+    int err = attempt(context);
+    return err == 0 ? 0L : -static_cast<long>(err);
+  });
+  return is_error(result) ? static_cast<int>(-result) : 0;
+}
+
+void* next_symbol(const char* name) {
+  void* sym = dlsym(RTLD_NEXT, name);
+  if (sym == nullptr) {
+    message().text("libc has no ").text(name).text(" to hand the call to").say();
+    raw_syscall(SYS_kill, raw_syscall(SYS_getpid), SIGABRT);
+    raw_syscall(SYS_exit_group, 127);
+  }
+  return sym;
+}
+
+}  // namespace ftsc::preload
+
+extern "C" __attribute__((visibility("default"))) int ftsc_preload_active(void) {
+  return ftsc::preload::initialise() ? 1 : 0;
+}

@@ -1,0 +1,56 @@
+// The preload library's run time: what the wrappers (wrappers.cc,
+// allocator.cc) call. runtime.cc explains the mechanism.
+//
+// A wrapper's hot path is
+//
+//   long r = entry()(nr, a0, ..., a5);   // normally raw_syscall itself
+//   if (is_error(r)) r = on_failure(nr, r, args);
+//   return r;                            // -1 with errno set, or the value
+//
+// so that a call that succeeds costs the syscall and one branch on its
+// result. entry() starts as a function that initialises the library (calls
+// made before its constructor ran), then becomes raw_syscall, or, when the
+// policy injects faults, a function that counts attempts and injects before
+// it executes.
+#pragma once
+
+#include <cstddef>
+
+namespace ftsc::preload {
+
+using EntryFn = long (*)(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+
+// Read and written with __atomic builtins, not std::atomic: the wrappers'
+// translation units must not include <atomic>, whose futex support pulls in
+// <unistd.h> and its declarations of the very functions they define.
+extern EntryFn g_entry __attribute__((visibility("hidden")));
+
+inline EntryFn entry() {
+  return __atomic_load_n(&g_entry, __ATOMIC_ACQUIRE);
+}
+
+// A call of syscall nr with the raw arguments args[6] failed with result
+// (-errno). Retries it as the policy says when the library handles nr, then
+// returns what the wrapper returns: the successful result, or -1 with errno
+// set to the last error.
+long on_failure(long nr, long result, const long* args)
+    __attribute__((visibility("hidden"), noinline, cold));
+
+// One attempt of an allocation: 0 when it succeeded, else the errno it failed with.
+using AllocationAttempt = int (*)(void* context);
+
+// An allocation of `size` bytes failed with ENOMEM. Retries attempt(context)
+// as the policy's mmap (or brk) ENOMEM rule says, and returns the errno of the
+// last attempt (0: it succeeded). Without such a rule: ENOMEM at once.
+int retry_allocation(size_t size, AllocationAttempt attempt, void* context)
+    __attribute__((visibility("hidden"), noinline, cold));
+
+// Resolves the real allocator (allocator.cc); called by the constructor.
+void resolve_allocator() __attribute__((visibility("hidden")));
+
+// The next definition of a libc function after this library (dlsym(RTLD_NEXT)),
+// for the few paths that hand a call to libc: fortify failures, syscall(2)
+// of process-creating calls. Never null: a missing symbol aborts with a message.
+void* next_symbol(const char* name) __attribute__((visibility("hidden")));
+
+}  // namespace ftsc::preload

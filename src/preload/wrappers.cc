@@ -1,0 +1,151 @@
+// The syscall wrappers: the rows of interposed.h, each a function that makes
+// its syscall at the library's syscall site and hands a failure to the run
+// time (runtime.h explains the hot path).
+//
+// This file includes no libc header that declares the functions it defines
+// (<unistd.h>, <fcntl.h>, <sys/mman.h>, <sys/socket.h> ...): their C++
+// declarations carry exception specifications and attributes that a
+// definition would have to repeat exactly. Constants come from the kernel's
+// UAPI headers, types from <sys/types.h>; an extern "C" function's symbol
+// does not depend on its parameter types, so `const void*` stands for
+// `const struct sockaddr*` and the like.
+#include <linux/fcntl.h>
+#include <linux/mman.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+
+#include <type_traits>
+
+#include "preload/interposed.h"
+#include "preload/runtime.h"
+#include "preload/syscall_site.h"
+
+namespace ftsc::preload {
+namespace {
+
+// A C argument as the kernel receives it in a 64-bit register: integers
+// sign- or zero-extended by their type, as glibc's syscall macros do.
+template <class T>
+inline long to_register(T v) {
+  if constexpr (std::is_pointer_v<T>)
+    return static_cast<long>(reinterpret_cast<uintptr_t>(v));
+  else
+    return static_cast<long>(v);
+}
+
+template <class R>
+inline R from_register(long r) {
+  if constexpr (std::is_pointer_v<R>)
+    return reinterpret_cast<R>(r);
+  else
+    return static_cast<R>(r);
+}
+
+// The hot path of every wrapper: the syscall and one branch on its result.
+template <class... A>
+__attribute__((always_inline)) inline long call(long nr, A... a) {
+  static_assert(sizeof...(A) <= 6, "a syscall has at most six arguments");
+  const long args[6] = {to_register(a)...};
+  long r = entry()(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  if (__builtin_expect(is_error(r), 0))
+    r = on_failure(nr, r, args);
+  return r;
+}
+
+// Processes and stacks change under these; syscall(2) hands them to libc.
+inline bool must_stay_with_libc(long nr) {
+  return nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork ||
+         nr == SYS_rt_sigreturn;
+}
+
+using LibcSyscallFn = long (*)(long, ...);
+LibcSyscallFn g_libc_syscall = nullptr;
+
+// Resolved by the constructor, so that a later call (in a signal handler, a
+// vfork child) does not need dlsym.
+LibcSyscallFn libc_syscall() {
+  LibcSyscallFn fn = __atomic_load_n(&g_libc_syscall, __ATOMIC_ACQUIRE);
+  if (fn == nullptr) {
+    void* sym = next_symbol("syscall");
+    __builtin_memcpy(&fn, &sym, sizeof fn);
+    __atomic_store_n(&g_libc_syscall, fn, __ATOMIC_RELEASE);
+  }
+  return fn;
+}
+
+__attribute__((constructor)) void resolve_libc_syscall() {
+  libc_syscall();
+}
+
+}  // namespace
+}  // namespace ftsc::preload
+
+#define FTSC_EXPORT extern "C" __attribute__((visibility("default")))
+#define FTSC_UNPAREN(...) __VA_ARGS__
+// preadv's offset travels as two words (pos_l, pos_h), like glibc's LO_HI_LONG.
+#define FTSC_HIGH_WORD(pos) (static_cast<uint64_t>(pos) >> 32)
+
+#define FTSC_VA_OPEN_MODE(last)     \
+  mode_t mode = 0;                  \
+  if (FTSC_OPEN_NEEDS_MODE(last)) { \
+    va_list ap;                     \
+    va_start(ap, last);             \
+    mode = va_arg(ap, mode_t);      \
+    va_end(ap);                     \
+  }
+#define FTSC_VA_MREMAP_ADDRESS(last) \
+  void* new_addr = nullptr;          \
+  if ((last)&MREMAP_FIXED) {         \
+    va_list ap;                      \
+    va_start(ap, last);              \
+    new_addr = va_arg(ap, void*);    \
+    va_end(ap);                      \
+  }
+// glibc's ioctl passes the third register whatever the request: so do we.
+#define FTSC_VA_IOCTL_ARGUMENT(last) \
+  void* argument;                    \
+  {                                  \
+    va_list ap;                      \
+    va_start(ap, last);              \
+    argument = va_arg(ap, void*);    \
+    va_end(ap);                      \
+  }
+
+#define FTSC_DEFINE_PLAIN(ret, name, params, nr, args)      \
+  FTSC_EXPORT ret name params {                             \
+    using namespace ftsc::preload;                          \
+    return from_register<ret>(call(nr, FTSC_UNPAREN args)); \
+  }
+#define FTSC_DEFINE_CHECKED(ret, name, params, forward, check, nr, args)  \
+  FTSC_EXPORT ret name params {                                           \
+    using namespace ftsc::preload;                                        \
+    if (__builtin_expect(!(check), 0))                                    \
+      return reinterpret_cast<ret(*) params>(next_symbol(#name)) forward; \
+    return from_register<ret>(call(nr, FTSC_UNPAREN args));               \
+  }
+#define FTSC_DEFINE_VARIADIC(ret, name, params, last, prologue, nr, args)  \
+  FTSC_EXPORT ret name params {                                            \
+    using namespace ftsc::preload;                                         \
+    prologue(last) return from_register<ret>(call(nr, FTSC_UNPAREN args)); \
+  }
+#define FTSC_SKIP_ALLOC(name, params, forward, bytes, prologue, bootstrap, retryable)
+
+FTSC_PRELOAD_INTERPOSED(FTSC_DEFINE_PLAIN, FTSC_DEFINE_CHECKED, FTSC_DEFINE_VARIADIC,
+                        FTSC_SKIP_ALLOC)
+
+// syscall(2): the number is an argument, and it reads all six argument
+// registers whatever the call, as glibc's does.
+FTSC_EXPORT long syscall(long nr, ...) {
+  using namespace ftsc::preload;
+  va_list ap;
+  va_start(ap, nr);
+  long a[6];
+  for (long& v : a)
+    v = va_arg(ap, long);
+  va_end(ap);
+  if (__builtin_expect(must_stay_with_libc(nr), 0))
+    return libc_syscall()(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  return call(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
