@@ -22,6 +22,8 @@
 // engine; a program that clears its environment before exec drops it too.
 #include "preload/launcher.h"
 
+#include "core/run_report.h"
+
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
@@ -203,37 +205,21 @@ core::Result<bool> check_file(const std::string& argv0, const std::string& path,
       "use --engine ptrace, which handles static programs"};
 }
 
-// A register value as a log shows it: small numbers in decimal (an int's -1
-// or AT_FDCWD as the negative number it is), everything else in hex, as the
-// ptrace engine's log does.
-std::string format_arg(uint64_t v) {
-  if (v < (1ull << 31))
-    return fmt::format("{}", v);
-  if (v < (1ull << 32) && static_cast<int32_t>(v) > -4096)
-    return fmt::format("{}", static_cast<int32_t>(v));
-  if (static_cast<int64_t>(v) < 0 && static_cast<int64_t>(v) > -4096)
-    return fmt::format("{}", static_cast<int64_t>(v));
-  return fmt::format("{:#x}", v);
-}
-
 // "ftsc: [pid 123] openat(-100, 0x7ffd..., ...) = -ENOENT, retry 1/10 in 100ms"
 std::string format_record(const ftsc_preload_log& r) {
-  std::string res = fmt::format("{}", r.result);
-  if (r.result < 0 && r.result >= -4095) {
-    std::string_view name = core::errno_name(static_cast<int>(-r.result));
-    if (!name.empty())
-      res = fmt::format("-{}", name);
-  }
-  std::string what;
-  if (r.action == static_cast<uint8_t>(core::Action::kRetry))
-    what = fmt::format("retry {}/{} in {}ms", r.retries, r.n_delays,
-                       (r.delay_ns + 500'000) / 1'000'000);
-  else
-    what = core::reason_name(static_cast<core::Reason>(r.reason));
-  if (r.injected != 0 && r.result == -r.injected)
-    what = "injected, " + what;
-  return fmt::format("ftsc: [pid {}] {}({}, {}, ...) = {}, {}\n", r.tid, core::syscall_name(r.nr),
-                     format_arg(r.args[0]), format_arg(r.args[1]), res, what);
+  core::AttemptLog a;
+  a.tid = r.tid;
+  a.nr = r.nr;
+  a.arg0 = r.args[0];
+  a.arg1 = r.args[1];
+  a.result = static_cast<long>(r.result);
+  a.decision.action = static_cast<core::Action>(r.action);
+  a.decision.reason = static_cast<core::Reason>(r.reason);
+  a.decision.delay_ns = r.delay_ns;
+  a.retries = r.retries;
+  a.n_delays = r.n_delays;
+  a.injected = r.injected != 0 && r.result == -r.injected;
+  return core::format_attempt_log(a);
 }
 
 // Prints the records that arrive on a pipe until every writer closed it.
@@ -397,24 +383,12 @@ core::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) 
   log_write.reset();
   relay.reset();
 
-  Outcome out;
   int err = 0;
-  if (read(err_read.get(), &err, sizeof err) == static_cast<ssize_t>(sizeof err) && err != 0) {
-    out.exec_failed = true;
-    out.exec_errno = err;
-    out.exit_code = err == ENOENT ? 127 : 126;
-    return out;
-  }
+  if (read(err_read.get(), &err, sizeof err) == static_cast<ssize_t>(sizeof err) && err != 0)
+    return core::exec_failure(err);
   if (!main_done)
     return core::Error{"lost track of the command's process", {}, {}};
-  if (WIFSIGNALED(main_status)) {
-    out.signaled = true;
-    out.term_signal = WTERMSIG(main_status);
-    out.exit_code = 128 + out.term_signal;
-  } else {
-    out.exit_code = WEXITSTATUS(main_status);
-  }
-  return out;
+  return core::outcome_of_status(main_status);
 }
 
 Launcher::Launcher(const ftsc_policy& policy, Options options)

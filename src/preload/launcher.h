@@ -13,17 +13,12 @@
 #include "abi/compiled_policy.h"
 #include "abi/stats.h"
 #include "core/result.h"
+#include "core/run_report.h"
 
 namespace ftsc::preload {
 
-// How the command ended (as ptrace::Outcome).
-struct Outcome {
-  bool exec_failed = false;  // the command could not be executed (exit_code 126/127)
-  int exec_errno = 0;
-  bool signaled = false;  // the command died by signal term_signal
-  int term_signal = 0;
-  int exit_code = 0;  // the exit status, or 128 + signal
-};
+// How the command ended.
+using Outcome = core::RunOutcome;
 
 struct Options {
   std::string library;  // the path of libftsc-preload.so (find_library())

@@ -57,6 +57,7 @@
 #include "arch/x86_64.h"
 #include "core/errno_table.h"
 #include "core/retry_unit.h"
+#include "core/run_report.h"
 #include "core/syscall_table.h"
 #include "ptrace/seccomp_filter.h"
 #include "ptrace/tracee_probe.h"
@@ -540,36 +541,19 @@ void Supervisor::Impl::on_sleep_exit(Thread& t) {
 }
 
 void Supervisor::Impl::log_decision(const Thread& t, long result, const core::Decision& d) {
-  std::string_view name = core::syscall_name(static_cast<int>(t.args.nr));
-  auto arg = [&](int i) {
-    uint64_t v = t.args.args[i];
-    // Registers do not say a type: small numbers in decimal (an int's -1 or
-    // AT_FDCWD as the negative number it is), everything else in hex.
-    if (v < (1ull << 31))
-      return fmt::format("{}", v);
-    if (v < (1ull << 32) && static_cast<int32_t>(v) > -4096)
-      return fmt::format("{}", static_cast<int32_t>(v));
-    if (static_cast<int64_t>(v) < 0 && static_cast<int64_t>(v) > -4096)
-      return fmt::format("{}", static_cast<int64_t>(v));
-    return fmt::format("{:#x}", v);
-  };
-  std::string call = fmt::format("{}({}, {}, ...)", name, arg(0), arg(1));
-  std::string res = result < 0 ? fmt::format("-{}", core::errno_name(static_cast<int>(-result)))
-                               : fmt::format("{}", result);
-  if (result < 0 && core::errno_name(static_cast<int>(-result)).empty())
-    res = fmt::format("{}", result);
-  std::string what;
-  if (d.action == core::Action::kRetry) {
-    uint8_t cell = ftsc_policy_cell(&policy_, t.args.nr, t.call.last_errno);
-    uint32_t n = policy_.schedules[FTSC_CELL_SCHEDULE(cell)].n_delays;
-    what =
-        fmt::format("retry {}/{} in {}ms", t.call.retries, n, (d.delay_ns + 500'000) / 1'000'000);
-  } else {
-    what = core::reason_name(d.reason);
-  }
-  if (t.injected != 0 && result == -t.injected)
-    what = "injected, " + what;
-  fmt::print(options_.log, "ftsc: [pid {}] {} = {}, {}\n", t.tid, call, res, what);
+  core::AttemptLog a;
+  a.tid = t.tid;
+  a.nr = t.args.nr;
+  a.arg0 = t.args.args[0];
+  a.arg1 = t.args.args[1];
+  a.result = result;
+  a.decision = d;
+  a.retries = t.call.retries;
+  uint8_t cell = ftsc_policy_cell(&policy_, t.args.nr, t.call.last_errno);
+  if (FTSC_CELL_DECISION(cell) == FTSC_RETRY)
+    a.n_delays = policy_.schedules[FTSC_CELL_SCHEDULE(cell)].n_delays;
+  a.injected = t.injected != 0 && result == -t.injected;
+  fmt::print(options_.log, "{}", core::format_attempt_log(a));
 }
 
 core::Result<Outcome> Supervisor::Impl::run(const std::vector<std::string>& argv) {
@@ -594,7 +578,6 @@ core::Result<Outcome> Supervisor::Impl::run(const std::vector<std::string>& argv
   for (int i = 0; i < 4; ++i)
     sigaction(forwarded[i], &old[i], nullptr);
 
-  Outcome out;
   int err = 0;
   ssize_t n = read(exec_error_fd, &err, sizeof err);
   close(exec_error_fd);
@@ -602,21 +585,11 @@ core::Result<Outcome> Supervisor::Impl::run(const std::vector<std::string>& argv
     if (err < 0)
       return setup_error("cannot install the seccomp filter in the command's process", -err,
                          "seccomp may be disabled here; --engine preload needs no seccomp");
-    out.exec_failed = true;
-    out.exec_errno = err;
-    out.exit_code = err == ENOENT ? 127 : 126;
-    return out;
+    return core::exec_failure(err);
   }
   if (!main_done_)
     return core::Error{"lost track of the command's process", {}, {}};
-  if (WIFSIGNALED(main_status_)) {
-    out.signaled = true;
-    out.term_signal = WTERMSIG(main_status_);
-    out.exit_code = 128 + out.term_signal;
-  } else {
-    out.exit_code = WEXITSTATUS(main_status_);
-  }
-  return out;
+  return core::outcome_of_status(main_status_);
 }
 
 Supervisor::Supervisor(const ftsc_policy& policy, Options options)

@@ -1,0 +1,70 @@
+#include "core/run_report.h"
+
+#include <sys/wait.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "core/errno_table.h"
+#include "core/syscall_table.h"
+
+namespace ftsc::core {
+
+RunOutcome exec_failure(int err) {
+  RunOutcome out;
+  out.exec_failed = true;
+  out.exec_errno = err;
+  out.exit_code = err == ENOENT ? 127 : 126;
+  return out;
+}
+
+RunOutcome outcome_of_status(int status) {
+  RunOutcome out;
+  if (WIFSIGNALED(status)) {
+    out.signaled = true;
+    out.term_signal = WTERMSIG(status);
+    out.exit_code = 128 + out.term_signal;
+  } else {
+    out.exit_code = WEXITSTATUS(status);
+  }
+  return out;
+}
+
+namespace {
+
+// Registers do not say a type: small numbers in decimal (an int's -1 or
+// AT_FDCWD as the negative number it is), everything else in hex.
+std::string format_arg(uint64_t v) {
+  if (v < (1ull << 31))
+    return fmt::format("{}", v);
+  if (v < (1ull << 32) && static_cast<int32_t>(v) > -4096)
+    return fmt::format("{}", static_cast<int32_t>(v));
+  if (static_cast<int64_t>(v) < 0 && static_cast<int64_t>(v) > -4096)
+    return fmt::format("{}", static_cast<int64_t>(v));
+  return fmt::format("{:#x}", v);
+}
+
+}  // namespace
+
+std::string format_attempt_log(const AttemptLog& a) {
+  std::string res = fmt::format("{}", a.result);
+  if (a.result < 0 && a.result >= -4095) {
+    std::string_view name = errno_name(static_cast<int>(-a.result));
+    if (!name.empty())
+      res = fmt::format("-{}", name);
+  }
+  std::string what;
+  if (a.decision.action == Action::kRetry)
+    what = fmt::format("retry {}/{} in {}ms", a.retries, a.n_delays,
+                       (a.decision.delay_ns + 500'000) / 1'000'000);
+  else
+    what = reason_name(a.decision.reason);
+  if (a.injected)
+    what = "injected, " + what;
+  return fmt::format("ftsc: [pid {}] {}({}, {}, ...) = {}, {}\n", a.tid,
+                     syscall_name(static_cast<int>(a.nr)), format_arg(a.arg0), format_arg(a.arg1),
+                     res, what);
+}
+
+}  // namespace ftsc::core

@@ -1,0 +1,62 @@
+#include "core/run_report.h"
+
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <csignal>
+
+#include <gtest/gtest.h>
+
+namespace ftsc::core {
+namespace {
+
+TEST(RunReport, OutcomesAsAShellSeesThem) {
+  RunOutcome missing = exec_failure(ENOENT);
+  EXPECT_TRUE(missing.exec_failed);
+  EXPECT_EQ(missing.exit_code, 127);
+  EXPECT_EQ(exec_failure(EACCES).exit_code, 126);
+
+  // wait(2) statuses built by the kernel's layout: exit code << 8, or the signal.
+  RunOutcome exited = outcome_of_status(7 << 8);
+  EXPECT_FALSE(exited.signaled);
+  EXPECT_EQ(exited.exit_code, 7);
+  RunOutcome killed = outcome_of_status(SIGTERM);
+  ASSERT_TRUE(WIFSIGNALED(SIGTERM));
+  EXPECT_TRUE(killed.signaled);
+  EXPECT_EQ(killed.term_signal, SIGTERM);
+  EXPECT_EQ(killed.exit_code, 128 + SIGTERM);
+}
+
+TEST(RunReport, AttemptLogLine) {
+  AttemptLog a;
+  a.tid = 123;
+  a.nr = SYS_mmap;
+  a.arg0 = 0;
+  a.arg1 = 134217728;
+  a.result = -ENOMEM;
+  a.decision = Decision{Action::kRetry, Reason::kRetry, 10'000'000, 0};
+  a.retries = 1;
+  a.n_delays = 3;
+  EXPECT_EQ(format_attempt_log(a),
+            "ftsc: [pid 123] mmap(0, 134217728, ...) = -ENOMEM, retry 1/3 in 10ms\n");
+
+  a.nr = SYS_openat;
+  a.arg0 = static_cast<uint32_t>(-100);  // AT_FDCWD in a 32-bit register half
+  a.arg1 = 0x7ffd12345678;
+  a.result = -ENOENT;
+  a.decision = Decision{Action::kReturn, Reason::kScheduleExhausted, 0, 0};
+  a.injected = true;
+  EXPECT_EQ(format_attempt_log(a),
+            "ftsc: [pid 123] openat(-100, 0x7ffd12345678, ...) = -ENOENT, injected, "
+            "schedule_exhausted\n");
+
+  a.result = 3;
+  a.injected = false;
+  a.decision = Decision{Action::kReturn, Reason::kSuccess, 0, 0};
+  EXPECT_EQ(format_attempt_log(a),
+            "ftsc: [pid 123] openat(-100, 0x7ffd12345678, ...) = 3, success\n");
+}
+
+}  // namespace
+}  // namespace ftsc::core
