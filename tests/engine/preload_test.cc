@@ -12,38 +12,14 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/run_ftsc.h"
+#include "engine/engine_support.h"
 
 namespace ftsc::test {
 namespace {
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
-
-std::string prog(const char* name) {
-  return std::string(FTSC_ENGINE_PROGS) + "/" + name;
-}
-
 std::string library() {
   std::string ftsc = FTSC_BINARY;
   return ftsc.substr(0, ftsc.rfind('/')) + "/libftsc-preload.so";
-}
-
-// The row of (syscall, errno) in a --stats file; an empty object when absent.
-nlohmann::json stats_row(const std::string& file, const std::string& syscall,
-                         const std::string& err) {
-  std::ifstream in(file);
-  nlohmann::json stats = nlohmann::json::parse(in, nullptr, false);
-  if (stats.is_discarded() || !stats["rows"].is_array())
-    return nlohmann::json::object();
-  for (const nlohmann::json& row : stats["rows"])
-    if (row.value("syscall", "") == syscall && row.value("errno", "") == err)
-      return row;
-  return nlohmann::json::object();
-}
-
-uint64_t counter(const nlohmann::json& row, const char* name) {
-  return row.value(name, uint64_t{0});
 }
 
 std::vector<std::string> lines(const std::string& text) {
@@ -130,42 +106,6 @@ TEST(Preload, InjectionRecoversThroughTheLibrary) {
   EXPECT_EQ(counter(row, "injected"), 2u) << row;
   EXPECT_EQ(counter(row, "recovered"), 1u) << row;
   EXPECT_TRUE(contains(r.err, "retry summary")) << r.err;
-}
-
-TEST(Preload, GuardsAskTheKernelInProcess) {
-  // SO_RCVTIMEO (getsockopt) and MSG_DONTWAIT (the flags argument): EAGAIN is
-  // the program's protocol, passed at once although the policy retries it.
-  TempDir dir;
-  for (const char* program : {"socket_timeout", "recv_dontwait"}) {
-    std::string stats = dir.path() + "/" + program + ".json";
-    ProcessResult r = run_ftsc({"run", "--engine", "preload", "--retry", "recvfrom=EAGAIN",
-                                "--stats", stats, "--", prog(program)});
-    EXPECT_EQ(r.exit_code, 0) << program << ": " << r.err;
-    nlohmann::json row = stats_row(stats, "recvfrom", "EAGAIN");
-    EXPECT_EQ(counter(row, "passed"), 1u) << program << ": " << row;
-    EXPECT_EQ(counter(row, "retries"), 0u) << program << ": " << row;
-  }
-}
-
-TEST(Preload, BudgetStopsARetryStorm) {
-  TempDir dir;
-  std::string policy = dir.write("budget.toml",
-                                 "[defaults]\n"
-                                 "backoff = [\"40ms\", \"40ms\", \"40ms\", \"40ms\", \"40ms\"]\n"
-                                 "[budget]\n"
-                                 "window = \"1m\"\n"
-                                 "max_wait = \"100ms\"\n"
-                                 "[[rule]]\n"
-                                 "syscalls = [\"openat\"]\n"
-                                 "retry = [\"ENOENT\"]\n");
-  std::string stats = dir.path() + "/stats.json";
-  std::string missing = dir.path() + "/missing";
-  ProcessResult r = run_ftsc({"run", "--engine", "preload", "--policy", policy, "--stats", stats,
-                              "--", "cat", missing, missing, missing});
-  EXPECT_EQ(r.exit_code, 1);  // cat could not open them
-  nlohmann::json row = stats_row(stats, "openat", "ENOENT");
-  EXPECT_EQ(counter(row, "budget"), 3u) << row;
-  EXPECT_TRUE(contains(r.err, "the retry budget ran out")) << r.err;
 }
 
 TEST(Preload, CallsBeforeMainAreHandled) {

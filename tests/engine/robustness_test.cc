@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/run_ftsc.h"
+#include "engine/engine_support.h"
 
 extern char** environ;
 
@@ -22,14 +23,6 @@ namespace ftsc::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
-
-std::string prog(const char* name) {
-  return std::string(FTSC_ENGINE_PROGS) + "/" + name;
-}
 
 // Orphans of these tests (a program whose ftsc was killed) are reparented to
 // the test process, which reaps them: no zombie is left whatever PID 1 does.
@@ -162,19 +155,6 @@ TEST_F(Robustness, JobControlStopsAndContinues) {
   int status = wait_for(ftsc, 20s);
   ASSERT_NE(status, -1) << "the stopped program was never continued";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
-TEST_F(Robustness, SocketTimeoutIsTheProgramsProtocol) {
-  TempDir dir;
-  std::string stats = dir.path() + "/stats.json";
-  ProcessResult r = run_ftsc(
-      {"run", "--retry", "recvfrom=EAGAIN", "--stats", stats, "--", prog("socket_timeout")});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  std::ifstream in(stats);
-  std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_TRUE(contains(json, "\"errno\": \"EAGAIN\"")) << json;
-  EXPECT_TRUE(contains(json, "\"retries\": 0")) << json;
-  EXPECT_TRUE(contains(json, "\"passed\": 1")) << json;
 }
 
 TEST_F(Robustness, DryRunCountsButNeverRetries) {
