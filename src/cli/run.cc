@@ -14,6 +14,7 @@
 #include "core/knowledge_base.h"
 #include "core/stats_report.h"
 #include "preload/launcher.h"
+#include "preload/preload_interface.h"
 #include "ptrace/supervisor.h"
 
 namespace ftsc::cli {
@@ -24,7 +25,7 @@ constexpr int kExitSetupFailed = 125;
 
 struct RunOptions {
   PolicyOptions policy;
-  std::string engine = "ptrace";
+  std::string engine = "auto";
   std::string stats_json;
   std::string metrics;
   bool verbose = false;
@@ -122,10 +123,52 @@ int run_preload(const RunOptions& o, const ftsc_policy& compiled) {
   return conclude(o, launcher.stats(), *outcome);
 }
 
+// The preload library in-process, under the ptrace supervisor as the safety
+// net: the library's calls come from the syscall page, which the supervisor's
+// filter lets through; the supervisor traces every other call the policy
+// names. Programs the library cannot load into run under the supervisor alone.
+int run_auto(const RunOptions& o, const ftsc_policy& compiled) {
+  auto loadable = preload::check_loadable(o.command[0]);
+  if (!loadable) {
+    if (o.verbose)
+      fmt::print(stderr, "ftsc: {}; the ptrace engine handles it alone\n",
+                 loadable.error().message);
+    return run_ptrace(o, compiled);
+  }
+  auto library = preload::find_library();
+  if (!library) {
+    fmt::print(stderr, "ftsc: {}; the ptrace engine handles the command alone\n",
+               library.error().message);
+    return run_ptrace(o, compiled);
+  }
+  if (o.verbose)
+    fmt::print(stderr, "ftsc: preload library {} under the ptrace supervisor\n", *library);
+  auto files = preload::RunFiles::create(compiled, *library, o.verbose ? stderr : nullptr,
+                                         o.verbose ? "preload" : "");
+  if (!files)
+    throw UserError{files.error().message, files.error().hint, kExitSetupFailed};
+  ptrace::Options popts;
+  popts.dry_run = o.dry_run;
+  popts.verbosity = o.verbose ? 1 : 0;
+  popts.log_layer = "ptrace";
+  popts.environment = (*files)->environment(true);
+  popts.untraced_ip = FTSC_SYSCALL_PAGE_ADDRESS + FTSC_SYSCALL_PAGE_RETURN_OFFSET;
+  popts.stats = &(*files)->stats();
+  popts.budgets = (*files)->budgets();
+  popts.n_budgets = (*files)->n_budgets();
+  ptrace::Supervisor supervisor(compiled, popts);
+  (*files)->start_log();
+  auto outcome = supervisor.run(o.command);
+  (*files)->finish_log();
+  if (!outcome)
+    throw UserError{outcome.error().message, outcome.error().hint, kExitSetupFailed};
+  return conclude(o, (*files)->stats(), *outcome);
+}
+
 int run_command(const RunOptions& o) {
-  if (o.engine != "ptrace" && o.engine != "preload")
-    throw UserError{fmt::format("engine '{}' is not available in this version", o.engine),
-                    "use --engine ptrace or --engine preload", kExitUsage};
+  if (o.engine == "kmod")
+    throw UserError{"the kmod engine is system-wide: it is not started by `ftsc run`",
+                    "use --engine auto, ptrace or preload", kExitUsage};
   if (pid_t outer = ptrace::enclosing_supervisor()) {
     // One layer handles each call: the outer ftsc already traces this tree.
     fmt::print(stderr,
@@ -159,7 +202,9 @@ int run_command(const RunOptions& o) {
 
   if (o.engine == "preload")
     return run_preload(o, **compiled);
-  return run_ptrace(o, **compiled);
+  if (o.engine == "ptrace")
+    return run_ptrace(o, **compiled);
+  return run_auto(o, **compiled);
 }
 
 }  // namespace
@@ -171,7 +216,9 @@ void register_run_verb(CLI::App& app, Action& action, const std::vector<std::str
   run->add_option("--policy", opts->policy.file, "Policy file (TOML or retry matrix)")
       ->type_name("FILE");
   add_policy_flag_options(run, opts->policy);
-  run->add_option("--engine", opts->engine, "Engine: ptrace or preload")
+  run->add_option("--engine", opts->engine,
+                  "Engine: auto (the preload library under the ptrace supervisor, the "
+                  "default), ptrace or preload")
       ->check(CLI::IsMember({"ptrace", "preload", "auto", "kmod"}));
   run->add_option("--stats", opts->stats_json, "Write statistics as JSON to FILE")
       ->type_name("FILE");

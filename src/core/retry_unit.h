@@ -146,10 +146,18 @@ class RetryBudget {
   // Forget everything (e.g. in a fork child).
   void reset() { state_.store(0, std::memory_order_relaxed); }
 
+  // The budget whose state is the 64-bit word at `word` (8-byte aligned, zero
+  // for a fresh budget), such as a word in memory that the processes of a run
+  // share: a lock-free atomic is address-free, so every process that maps the
+  // word sees the same budget.
+  static RetryBudget* at(uint64_t* word) { return reinterpret_cast<RetryBudget*>(word); }
+
  private:
   std::atomic<uint64_t> state_{0};
   static_assert(std::atomic<uint64_t>::is_always_lock_free);
 };
+static_assert(sizeof(RetryBudget) == sizeof(uint64_t) && alignof(RetryBudget) == alignof(uint64_t),
+              "RetryBudget::at() views a plain 64-bit word");
 
 // The attempt counters behind injections' `when=`: per syscall, per process,
 // counted from 1, shared by the process's threads.

@@ -62,6 +62,8 @@ std::string format_attempt_log(const AttemptLog& a) {
     what = reason_name(a.decision.reason);
   if (a.injected)
     what = "injected, " + what;
+  if (!a.layer.empty())
+    what += fmt::format(" ({})", a.layer);
   return fmt::format("ftsc: [pid {}] {}({}, {}, ...) = {}, {}\n", a.tid,
                      syscall_name(static_cast<int>(a.nr)), format_arg(a.arg0), format_arg(a.arg1),
                      res, what);

@@ -36,9 +36,11 @@ struct AttemptLog {
   uint32_t retries = 0;   // retries decided so far in the call
   uint32_t n_delays = 0;  // retries the schedule allows
   bool injected = false;  // the attempt was injected
+  std::string layer;      // under `auto`: the engine that handled it ("preload", "ptrace")
 };
 
-// "ftsc: [pid 123] mmap(0, 134217728, ...) = -ENOMEM, retry 1/3 in 10ms\n"
+// "ftsc: [pid 123] mmap(0, 134217728, ...) = -ENOMEM, retry 1/3 in 10ms\n",
+// with " (LAYER)" before the newline when the layer is named.
 std::string format_attempt_log(const AttemptLog& a);
 
 }  // namespace ftsc::core

@@ -42,6 +42,7 @@
 
 #include <fmt/format.h>
 
+#include "core/environment.h"
 #include "core/errno_table.h"
 #include "core/retry_unit.h"
 #include "core/syscall_table.h"
@@ -206,8 +207,9 @@ core::Result<bool> check_file(const std::string& argv0, const std::string& path,
 }
 
 // "ftsc: [pid 123] openat(-100, 0x7ffd..., ...) = -ENOENT, retry 1/10 in 100ms"
-std::string format_record(const ftsc_preload_log& r) {
+std::string format_record(const ftsc_preload_log& r, const std::string& layer) {
   core::AttemptLog a;
+  a.layer = layer;
   a.tid = r.tid;
   a.nr = r.nr;
   a.arg0 = r.args[0];
@@ -225,13 +227,14 @@ std::string format_record(const ftsc_preload_log& r) {
 // Prints the records that arrive on a pipe until every writer closed it.
 class LogRelay {
  public:
-  LogRelay(int read_fd, FILE* to) : thread_([read_fd, to] { relay(read_fd, to); }) {}
+  LogRelay(int read_fd, FILE* to, std::string layer)
+      : thread_([read_fd, to, layer] { relay(read_fd, to, layer); }) {}
   ~LogRelay() { thread_.join(); }
   LogRelay(const LogRelay&) = delete;
   LogRelay& operator=(const LogRelay&) = delete;
 
  private:
-  static void relay(int fd, FILE* to) {
+  static void relay(int fd, FILE* to, const std::string& layer) {
     ftsc_preload_log r;
     for (;;) {
       ssize_t n = read(fd, &r, sizeof r);
@@ -240,7 +243,7 @@ class LogRelay {
       if (n != static_cast<ssize_t>(sizeof r))
         return;  // end of the run (or a torn record, which one write(2) never makes)
       if (r.version == FTSC_PRELOAD_LOG_VERSION)
-        fmt::print(to, "{}", format_record(r));
+        fmt::print(to, "{}", format_record(r, layer));
     }
   }
   std::thread thread_;
@@ -248,86 +251,165 @@ class LogRelay {
 
 }  // namespace
 
-class Launcher::Impl {
- public:
-  Impl(const ftsc_policy& policy, Options options)
-      : policy_(policy), options_(std::move(options)) {}
-  ~Impl() {
-    if (stats_ != nullptr)
-      munmap(stats_, sizeof(ftsc_stats));
+struct RunFiles::State {
+  std::string library;
+  FILE* log = nullptr;
+  std::string log_layer;
+  Fd policy_fd;
+  Fd stats_fd;
+  ftsc_stats* stats = nullptr;
+  Fd budgets_fd;
+  uint64_t* budgets = nullptr;
+  Fd log_read;
+  Fd log_write;
+  std::unique_ptr<LogRelay> relay;
+
+  ~State() {
+    if (stats != nullptr)
+      munmap(stats, sizeof(ftsc_stats));
+    if (budgets != nullptr)
+      munmap(budgets, kBudgetBytes);
   }
-
-  core::Result<Outcome> run(const std::vector<std::string>& argv);
-  const ftsc_stats& stats() const { return stats_ != nullptr ? *stats_ : empty_; }
-
- private:
-  core::Result<bool> create_files();
-
-  const ftsc_policy& policy_;
-  Options options_;
-  Fd policy_fd_;
-  Fd stats_fd_;
-  ftsc_stats* stats_ = nullptr;
-  ftsc_stats empty_{};
+  static constexpr size_t kBudgetBytes = FTSC_BUDGET_PIDS * sizeof(uint64_t);
 };
 
-core::Result<bool> Launcher::Impl::create_files() {
-  policy_fd_ = Fd(memfd_create("ftsc-policy", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  if (policy_fd_.get() < 0)
+core::Result<std::unique_ptr<RunFiles>> RunFiles::create(const ftsc_policy& policy,
+                                                         std::string library, FILE* log,
+                                                         std::string log_layer) {
+  std::unique_ptr<RunFiles> files(new RunFiles());
+  files->state_ = std::make_unique<State>();
+  State& s = *files->state_;
+  s.library = std::move(library);
+  s.log = log;
+  s.log_layer = std::move(log_layer);
+  s.policy_fd = Fd(memfd_create("ftsc-policy", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (s.policy_fd.get() < 0)
     return setup_error("cannot create a memfd for the policy", errno);
-  if (!write_all(policy_fd_.get(), reinterpret_cast<const char*>(&policy_), sizeof policy_))
+  if (!write_all(s.policy_fd.get(), reinterpret_cast<const char*>(&policy), sizeof policy))
     return setup_error("cannot write the policy to its memfd", errno);
-  if (fcntl(policy_fd_.get(), F_ADD_SEALS,
+  if (fcntl(s.policy_fd.get(), F_ADD_SEALS,
             F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0)
     return setup_error("cannot seal the policy memfd", errno);
 
-  stats_fd_ = Fd(memfd_create("ftsc-stats", MFD_CLOEXEC));
-  if (stats_fd_.get() < 0)
+  s.stats_fd = Fd(memfd_create("ftsc-stats", MFD_CLOEXEC));
+  if (s.stats_fd.get() < 0)
     return setup_error("cannot create a memfd for the statistics", errno);
-  if (ftruncate(stats_fd_.get(), sizeof(ftsc_stats)) != 0)
+  if (ftruncate(s.stats_fd.get(), sizeof(ftsc_stats)) != 0)
     return setup_error("cannot size the statistics memfd", errno);
   void* map =
-      mmap(nullptr, sizeof(ftsc_stats), PROT_READ | PROT_WRITE, MAP_SHARED, stats_fd_.get(), 0);
+      mmap(nullptr, sizeof(ftsc_stats), PROT_READ | PROT_WRITE, MAP_SHARED, s.stats_fd.get(), 0);
   if (map == MAP_FAILED)
     return setup_error("cannot map the statistics memfd", errno);
-  stats_ = static_cast<ftsc_stats*>(map);
-  ftsc_stats_init(stats_);
-  return true;
+  s.stats = static_cast<ftsc_stats*>(map);
+  ftsc_stats_init(s.stats);
+
+  // Sparse: a page is allocated only where a process's word is written.
+  s.budgets_fd = Fd(memfd_create("ftsc-budgets", MFD_CLOEXEC));
+  if (s.budgets_fd.get() < 0)
+    return setup_error("cannot create a memfd for the retry budgets", errno);
+  if (ftruncate(s.budgets_fd.get(), State::kBudgetBytes) != 0)
+    return setup_error("cannot size the retry budgets memfd", errno);
+  map =
+      mmap(nullptr, State::kBudgetBytes, PROT_READ | PROT_WRITE, MAP_SHARED, s.budgets_fd.get(), 0);
+  if (map == MAP_FAILED)
+    return setup_error("cannot map the retry budgets memfd", errno);
+  s.budgets = static_cast<uint64_t*>(map);
+
+  if (log != nullptr) {
+    int log_pipe[2];
+    if (pipe2(log_pipe, O_CLOEXEC) != 0)
+      return setup_error("cannot create a pipe", errno);
+    s.log_read = Fd(log_pipe[0]);
+    s.log_write = Fd(log_pipe[1]);
+  }
+  return files;
 }
 
-core::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) {
-  auto files = create_files();
-  if (!files)
-    return files.error();
-  ftsc_stats_init(&empty_);
+RunFiles::~RunFiles() {
+  if (state_ != nullptr)
+    finish_log();
+}
 
+std::vector<std::string> RunFiles::environment(bool under_supervisor) const {
   const char* old_preload = getenv("LD_PRELOAD");
-  std::string preload = options_.library;
+  std::string preload = state_->library;
   if (old_preload != nullptr && *old_preload != '\0')
     preload += std::string(":") + old_preload;
-  const std::string policy_path = proc_fd_path(policy_fd_.get());
-  const std::string stats_path = proc_fd_path(stats_fd_.get());
+  std::vector<std::string> env = {
+      "LD_PRELOAD=" + preload,
+      fmt::format("{}={}", FTSC_PRELOAD_POLICY_ENV, proc_fd_path(state_->policy_fd.get())),
+      fmt::format("{}={}", FTSC_PRELOAD_STATS_ENV, proc_fd_path(state_->stats_fd.get())),
+  };
+  if (state_->log_write.get() >= 0)
+    env.push_back(
+        fmt::format("{}={}", FTSC_PRELOAD_LOG_ENV, proc_fd_path(state_->log_write.get())));
+  if (under_supervisor) {
+    env.push_back(fmt::format("{}={}", FTSC_PRELOAD_ENGINE_ENV, FTSC_PRELOAD_ENGINE_AUTO));
+    env.push_back(
+        fmt::format("{}={}", FTSC_PRELOAD_BUDGETS_ENV, proc_fd_path(state_->budgets_fd.get())));
+  }
+  return env;
+}
+
+ftsc_stats& RunFiles::stats() const {
+  return *state_->stats;
+}
+
+uint64_t* RunFiles::budgets() const {
+  return state_->budgets;
+}
+
+size_t RunFiles::n_budgets() const {
+  return FTSC_BUDGET_PIDS;
+}
+
+void RunFiles::start_log() {
+  if (state_->log_read.get() >= 0 && state_->relay == nullptr)
+    state_->relay =
+        std::make_unique<LogRelay>(state_->log_read.get(), state_->log, state_->log_layer);
+}
+
+void RunFiles::finish_log() {
+  // Every process of the run is gone: closing ftsc's write end ends the log.
+  state_->log_write.reset();
+  state_->relay.reset();
+}
+
+class Launcher::Impl {
+ public:
+  Impl(const ftsc_policy& policy, Options options) : policy_(policy), options_(std::move(options)) {
+    ftsc_stats_init(&empty_);
+  }
+
+  core::Result<Outcome> run(const std::vector<std::string>& argv);
+  const ftsc_stats& stats() const { return files_ != nullptr ? files_->stats() : empty_; }
+
+ private:
+  const ftsc_policy& policy_;
+  Options options_;
+  std::unique_ptr<RunFiles> files_;
+  ftsc_stats empty_{};
+};
+
+core::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) {
+  auto files = RunFiles::create(policy_, options_.library, options_.log);
+  if (!files)
+    return files.error();
+  files_ = std::move(*files);
 
   int err_pipe[2];
   if (pipe2(err_pipe, O_CLOEXEC) != 0)
     return setup_error("cannot create a pipe", errno);
   Fd err_read(err_pipe[0]);
   Fd err_write(err_pipe[1]);
-  Fd log_read, log_write;
-  std::string log_path;
-  if (options_.log != nullptr) {
-    int log_pipe[2];
-    if (pipe2(log_pipe, O_CLOEXEC) != 0)
-      return setup_error("cannot create a pipe", errno);
-    log_read = Fd(log_pipe[0]);
-    log_write = Fd(log_pipe[1]);
-    log_path = proc_fd_path(log_write.get());
-  }
 
   std::vector<char*> args;
   for (const std::string& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<std::string> environment =
+      core::environment_with(environ, files_->environment(false));
+  std::vector<char*> envp = core::envp_of(environment);
 
   // Processes the command orphans become ftsc's children: their end is the
   // end of the run, as under the ptrace engine.
@@ -338,19 +420,14 @@ core::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) 
   if (pid < 0)
     return setup_error("cannot fork", errno);
   if (pid == 0) {
-    // The child: ftsc is single-threaded, so setenv is safe here.
+    // The child: only async-signal-safe calls.
     err_read.reset();
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
       _exit(127);
     for (int sig : kForwarded)
       signal(sig, SIG_DFL);
-    setenv("LD_PRELOAD", preload.c_str(), 1);
-    setenv(FTSC_PRELOAD_POLICY_ENV, policy_path.c_str(), 1);
-    setenv(FTSC_PRELOAD_STATS_ENV, stats_path.c_str(), 1);
-    if (!log_path.empty())
-      setenv(FTSC_PRELOAD_LOG_ENV, log_path.c_str(), 1);
-    execvp(args[0], args.data());
+    execvpe(args[0], args.data(), envp.data());
     int err = errno;
     ssize_t ignored = write(err_write.get(), &err, sizeof err);
     (void)ignored;
@@ -358,9 +435,7 @@ core::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) 
   }
   g_main_pid = pid;
   err_write.reset();
-  std::unique_ptr<LogRelay> relay;
-  if (log_read.get() >= 0)
-    relay = std::make_unique<LogRelay>(log_read.get(), options_.log);
+  files_->start_log();
 
   bool main_done = false;
   int main_status = 0;
@@ -379,9 +454,7 @@ core::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) 
     }
   }
   prctl(PR_SET_CHILD_SUBREAPER, 0);
-  // Every process of the run is gone: closing ftsc's write end ends the log.
-  log_write.reset();
-  relay.reset();
+  files_->finish_log();
 
   int err = 0;
   if (read(err_read.get(), &err, sizeof err) == static_cast<ssize_t>(sizeof err) && err != 0)

@@ -25,6 +25,46 @@ struct Options {
   FILE* log = nullptr;  // -v: every attempt of a handled call, as the ptrace engine logs them
 };
 
+// What carries the library into every process of a run: the compiled policy
+// in a sealed memfd, a statistics table in a memfd shared with them, and with
+// a log, a pipe whose records a thread of ftsc prints. The Launcher uses it,
+// and so does `ftsc run --engine auto` for the ptrace supervisor's run.
+class RunFiles {
+ public:
+  // library: the path of libftsc-preload.so; log: where -v's records go, or
+  // null; log_layer: named at the end of each line (`auto`: "preload").
+  static core::Result<std::unique_ptr<RunFiles>> create(const ftsc_policy& policy,
+                                                        std::string library, FILE* log,
+                                                        std::string log_layer = {});
+  ~RunFiles();
+  RunFiles(const RunFiles&) = delete;
+  RunFiles& operator=(const RunFiles&) = delete;
+
+  // The variables to add to the command's environment ("NAME=VALUE"):
+  // LD_PRELOAD (the library first, then any the user had), FTSC_PRELOAD_POLICY,
+  // FTSC_PRELOAD_STATS, FTSC_PRELOAD_LOG with a log, and
+  // FTSC_PRELOAD_ENGINE=auto when the ptrace supervisor traces the run too.
+  std::vector<std::string> environment(bool under_supervisor) const;
+
+  // The shared statistics table.
+  ftsc_stats& stats() const;
+
+  // The retry budget words, indexed by process id (n_budgets() of them), that
+  // the library of `auto` charges (FTSC_PRELOAD_BUDGETS); for the supervisor.
+  uint64_t* budgets() const;
+  size_t n_budgets() const;
+
+  // Starts printing the log's records, once the command runs.
+  void start_log();
+  // Every process of the run is gone: prints what is left of the log.
+  void finish_log();
+
+ private:
+  RunFiles() = default;
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 class Launcher {
  public:
   // policy must be valid and outlive the launcher.

@@ -13,6 +13,17 @@
  *   FTSC_PRELOAD_LOG      optional (`ftsc run -v`): a pipe (/proc/PID/fd/N) that
  *                         receives one struct ftsc_preload_log per attempt of a
  *                         call the library handles; ftsc prints them
+ *   FTSC_PRELOAD_BUDGETS  with FTSC_PRELOAD_ENGINE=auto: a file of 64-bit words
+ *                         indexed by process id (FTSC_BUDGET_PIDS of them),
+ *                         each the retry budget state of that process; the
+ *                         library maps the page of its own word shared, the
+ *                         supervisor the whole file, so that both layers charge
+ *                         one budget per process
+ *   FTSC_PRELOAD_ENGINE   "auto" when the ptrace supervisor (FTSC_SUPERVISOR_PID)
+ *                         traces the run too (`ftsc run --engine auto`): the
+ *                         library then makes its calls from the syscall page
+ *                         below, which the supervisor's seccomp filter lets
+ *                         through untraced, and leaves everything else to it
  *
  * Plain C, so that tools other than ftsc can set a run up.
  */
@@ -30,6 +41,32 @@
  * and handles calls, else 0. `ftsc run` looks it up (dlsym) to keep to one
  * layer when it runs inside a preload run. */
 #define FTSC_PRELOAD_ACTIVE_SYMBOL "ftsc_preload_active"
+
+#define FTSC_PRELOAD_BUDGETS_ENV "FTSC_PRELOAD_BUDGETS"
+/* PID_MAX_LIMIT on 64-bit Linux: no process id reaches it. */
+#define FTSC_BUDGET_PIDS 4194304ul
+#define FTSC_PRELOAD_ENGINE_ENV "FTSC_PRELOAD_ENGINE"
+#define FTSC_PRELOAD_ENGINE_AUTO "auto"
+
+/* The syscall page of the `auto` engine (the technique of rr's syscall page):
+ * one page at a fixed address, the same in every process and after every exec
+ * whatever ASLR does, holding a copy of the library's syscall function. The
+ * seccomp filter is installed before the command's first exec, long before
+ * any library is loaded, so it can only know an address fixed in advance: it
+ * allows every syscall whose instruction pointer (seccomp_data, the address
+ * after the `syscall` instruction) is FTSC_SYSCALL_PAGE_ADDRESS +
+ * FTSC_SYSCALL_PAGE_RETURN_OFFSET, and traces the policy's syscalls from
+ * anywhere else. The address lies below the usual places of a 64-bit
+ * process's mappings (the executable of a position-independent program near
+ * 0x55..., libraries and the stack near 0x7f...); when something already
+ * occupies it, the library stays inactive and the supervisor handles every
+ * call. */
+#define FTSC_SYSCALL_PAGE_ADDRESS 0x6ff00000ul
+#define FTSC_SYSCALL_PAGE_SIZE 4096ul
+/* Where the `syscall` instruction of ftsc_preload_raw_syscall starts
+ * (checked when the library is assembled) and where it ends. */
+#define FTSC_SYSCALL_PAGE_SYSCALL_OFFSET 27
+#define FTSC_SYSCALL_PAGE_RETURN_OFFSET (FTSC_SYSCALL_PAGE_SYSCALL_OFFSET + 2)
 
 #define FTSC_PRELOAD_LOG_VERSION 1u
 

@@ -39,6 +39,21 @@
 // last error, as DESIGN.md requires; ignored signals and stop/continue do not
 // end it (the kernel restarts ppoll with the remaining time).
 //
+// Under `ftsc run --engine auto` (FTSC_PRELOAD_ENGINE=auto) the ptrace
+// supervisor traces the same processes, and exactly one layer handles each
+// call. Once the policy is loaded, the library maps the syscall page
+// (preload_interface.h) and makes all its own calls from the copy of its
+// syscall function there, which the supervisor's seccomp filter lets through
+// without a stop; calls it does not handle itself run from its own syscall
+// instruction, where the filter traces them as it traces libc's internal
+// calls, raw `syscall` instructions and static programs. The library leaves to
+// the supervisor: everything before its initialisation finished (a call that
+// meets it in progress, the loader's own calls), the syscalls the policy
+// injects faults into (so that one layer counts their attempts), and the
+// allocators' ENOMEM (the supervisor sees malloc's own mmap; retrying the
+// malloc as well would multiply the attempts). When the page cannot be
+// mapped, the library stays inactive and the supervisor handles everything.
+//
 // It relies on ld.so(8)'s LD_PRELOAD (ignored for set-user-ID programs in
 // secure mode), on glibc binding its exported functions through the PLT, and
 // on memfd_create(2)/proc(5) for the files `ftsc run` passes. It cannot see
@@ -87,11 +102,16 @@ enum Mode : int {
 std::atomic<int> g_state{kNotStarted};
 std::atomic<int> g_mode{kUninitialised};
 const ftsc_policy* g_policy = nullptr;  // published by g_mode's release store
+bool g_auto = false;                    // under `auto`: the supervisor traces this process too
+EntryFn g_fast = nullptr;               // the entry of kFast: g_site (see on_failure())
 ftsc_stats* g_stats = nullptr;
 char g_log_path[256];  // FTSC_PRELOAD_LOG (ftsc run -v); empty: no log
 
-// Per process, reset in a fork child.
+// Per process, reset in a fork child. Under `auto` the budget is the
+// process's word in FTSC_PRELOAD_BUDGETS instead, which the supervisor charges too.
 constinit core::RetryBudget g_budget;
+core::RetryBudget* g_shared_budget = nullptr;
+char g_budgets_path[256];
 constinit core::AttemptCounters g_counters;
 
 // ---- small, async-signal-safe helpers ----------------------------------
@@ -124,6 +144,18 @@ class Line {
     } while (u != 0 && k < 24);
     if (v < 0)
       text("-");
+    while (k > 0 && n_ < sizeof buf_ - 1)
+      buf_[n_++] = digits[--k];
+    return *this;
+  }
+  Line& hex(unsigned long v) {
+    char digits[16];
+    int k = 0;
+    do {
+      digits[k++] = "0123456789abcdef"[v % 16];
+      v /= 16;
+    } while (v != 0 && k < 16);
+    text("0x");
     while (k > 0 && n_ < sizeof buf_ - 1)
       buf_[n_++] = digits[--k];
     return *this;
@@ -231,6 +263,68 @@ long enclosing_supervisor(char** env) {
   return tracer == pid ? pid : 0;
 }
 
+// Maps the syscall page (preload_interface.h) and copies the library's syscall
+// function onto it: the copy, or null with the reason in `why`.
+SiteFn map_syscall_page(Line& why) {
+  const long address = static_cast<long>(FTSC_SYSCALL_PAGE_ADDRESS);
+  const long size = static_cast<long>(FTSC_SYSCALL_PAGE_SIZE);
+  long m = raw_syscall(SYS_mmap, address, size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (m == -EEXIST) {
+    why.text("the address is taken by another mapping");
+    return nullptr;
+  }
+  if (is_error(m)) {
+    why.text("cannot map it: ").error(static_cast<int>(-m));
+    return nullptr;
+  }
+  if (m != address) {  // a kernel older than 4.17 takes MAP_FIXED_NOREPLACE as a hint
+    raw_syscall(SYS_munmap, m, size);
+    why.text("the address is taken by another mapping");
+    return nullptr;
+  }
+  const char* from = reinterpret_cast<const char*>(&ftsc_preload_raw_syscall);
+  char* to = reinterpret_cast<char*>(m);
+  for (const char* c = from; c < ftsc_preload_raw_syscall_end; ++c)
+    *to++ = *c;
+  long r = raw_syscall(SYS_mprotect, m, size, PROT_READ | PROT_EXEC);
+  if (is_error(r)) {
+    raw_syscall(SYS_munmap, m, size);
+    why.text("cannot make it executable: ").error(static_cast<int>(-r));
+    return nullptr;
+  }
+  return reinterpret_cast<SiteFn>(m);
+}
+
+// Maps the page of FTSC_PRELOAD_BUDGETS that holds this process's budget word.
+// False, with the reason in `why`, when it cannot.
+bool map_shared_budget(Line& why) {
+  const long pid = raw_syscall(SYS_getpid);
+  if (pid <= 0 || static_cast<unsigned long>(pid) >= FTSC_BUDGET_PIDS) {
+    why.text("process id out of range");
+    return false;
+  }
+  const long offset = pid * 8;
+  const long page_offset = offset & ~4095l;
+  long fd = raw_syscall(SYS_openat, AT_FDCWD, as_arg(g_budgets_path), O_RDWR | O_CLOEXEC);
+  if (is_error(fd)) {
+    why.text("cannot open it: ").error(static_cast<int>(-fd));
+    return false;
+  }
+  long m = raw_syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, page_offset);
+  raw_syscall(SYS_close, fd);
+  if (is_error(m)) {
+    why.text("cannot map it: ").error(static_cast<int>(-m));
+    return false;
+  }
+  g_shared_budget = core::RetryBudget::at(reinterpret_cast<uint64_t*>(m + (offset - page_offset)));
+  return true;
+}
+
+core::RetryBudget* process_budget() {
+  return g_shared_budget != nullptr ? g_shared_budget : &g_budget;
+}
+
 // Maps the policy and the statistics. Every problem is one line on stderr.
 Mode load(char** env) {
   const char* policy_path = find_env(env, FTSC_PRELOAD_POLICY_ENV);
@@ -243,7 +337,18 @@ Mode load(char** env) {
         .say();
     return kDisabled;
   }
-  if (long supervisor = enclosing_supervisor(env)) {
+  const char* engine = find_env(env, FTSC_PRELOAD_ENGINE_ENV);
+  const bool auto_engine = engine != nullptr && strcmp(engine, FTSC_PRELOAD_ENGINE_AUTO) == 0;
+  const long supervisor = enclosing_supervisor(env);
+  if (auto_engine && supervisor == 0) {
+    message()
+        .text(FTSC_PRELOAD_ENGINE_ENV
+              "=" FTSC_PRELOAD_ENGINE_AUTO
+              " but no ftsc supervisor traces this process: the library stays inactive")
+        .say();
+    return kDisabled;
+  }
+  if (!auto_engine && supervisor != 0) {
     // One layer handles each call (DESIGN.md): the supervisor sees them all.
     message()
         .text("the ptrace engine (pid ")
@@ -265,6 +370,26 @@ Mode load(char** env) {
     line.text(ftsc_policy_validate_message(invalid)).text("; the program runs without ftsc").say();
     raw_syscall(SYS_munmap, as_arg(map), sizeof(ftsc_policy));
     return kDisabled;
+  }
+  if (auto_engine) {
+    Line why = message();
+    why.text("the syscall page at ").hex(FTSC_SYSCALL_PAGE_ADDRESS).text(": ");
+    SiteFn page = map_syscall_page(why);
+    if (page == nullptr) {
+      why.text("; the library stays inactive and the supervisor handles every call").say();
+      raw_syscall(SYS_munmap, as_arg(map), sizeof(ftsc_policy));
+      return kDisabled;
+    }
+    g_auto = true;
+    __atomic_store_n(&g_site, page, __ATOMIC_RELEASE);
+    const char* budgets = find_env(env, FTSC_PRELOAD_BUDGETS_ENV);
+    if (budgets != nullptr && strlen(budgets) < sizeof g_budgets_path) {
+      memcpy(g_budgets_path, budgets, strlen(budgets) + 1);
+      Line budget_why = message();
+      budget_why.text("retry budget ").text(g_budgets_path).text(": ");
+      if (!map_shared_budget(budget_why))
+        budget_why.text("; this process's budget is not shared with the supervisor").say();
+    }
   }
   g_policy = policy;
 
@@ -309,18 +434,30 @@ bool initialise() {
       return false;
     }
     Mode mode = load(env);
+    EntryFn e = &ftsc_preload_raw_syscall;
+    if (mode == kFull) {
+      e = &full_entry;
+    } else if (mode == kFast) {
+      e = g_site;
+      g_fast = e;
+    }
     g_mode.store(mode, std::memory_order_release);
-    __atomic_store_n(&g_entry, mode == kFull ? &full_entry : &ftsc_preload_raw_syscall,
-                     __ATOMIC_RELEASE);
+    __atomic_store_n(&g_entry, e, __ATOMIC_RELEASE);
     g_state.store(kInitialised, std::memory_order_release);
   }
   return g_mode.load(std::memory_order_acquire) >= kFast;
 }
 
-// Does the library retry or inject syscall nr? (What the ptrace engine traces.)
+// Does the library retry or inject syscall nr? Alone, what the ptrace engine
+// would trace; under `auto`, not the syscalls with injections, which it
+// leaves to the supervisor.
 bool handles(long nr) {
-  return nr >= 0 && static_cast<unsigned long>(nr) < FTSC_NR_LIMIT &&
-         (g_policy->syscalls[nr].flags & (FTSC_SC_IN_POLICY | FTSC_SC_INJECT)) != 0;
+  if (nr < 0 || static_cast<unsigned long>(nr) >= FTSC_NR_LIMIT)
+    return false;
+  const uint32_t flags = g_policy->syscalls[nr].flags;
+  if (g_auto)
+    return (flags & FTSC_SC_INJECT) == 0 && (flags & FTSC_SC_IN_POLICY) != 0;
+  return (flags & (FTSC_SC_IN_POLICY | FTSC_SC_INJECT)) != 0;
 }
 
 // ---- guards and waiting ------------------------------------------------------
@@ -419,7 +556,7 @@ long drive(const core::SyscallArgs& args, bool may_inject, bool have_first, long
   const long nr = args.nr;
   core::RetryUnit unit(policy, g_stats);
   core::CallState call;
-  unit.begin_call(call, nr, &g_budget,
+  unit.begin_call(call, nr, process_budget(),
                   static_cast<uint64_t>(now_ns()) ^ reinterpret_cast<uintptr_t>(&call));
   const bool injects = may_inject && nr >= 0 && static_cast<unsigned long>(nr) < FTSC_NR_LIMIT &&
                        (policy.syscalls[nr].flags & FTSC_SC_INJECT) != 0;
@@ -469,23 +606,32 @@ core::SyscallArgs make_args(long nr, const long* a) {
   return args;
 }
 
+// The first calls. Their wrappers see bootstrap_entry as the entry they used,
+// so on_failure() does not retry them again: a call made here is complete.
 long bootstrap_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
   initialise();
   EntryFn e = entry();
   if (e == &bootstrap_entry)  // another thread is initialising: run the call untouched
     return ftsc_preload_raw_syscall(nr, a0, a1, a2, a3, a4, a5);
+  if (e == g_fast && handles(nr)) {
+    const long a[6] = {a0, a1, a2, a3, a4, a5};
+    return drive(make_args(nr, a), false, false, 0,
+                 [&] { return raw_syscall(nr, a0, a1, a2, a3, a4, a5); });
+  }
   return e(nr, a0, a1, a2, a3, a4, a5);
 }
 
 // The entry when the policy injects: every attempt of a watched syscall is
 // counted and may be failed without running, so the whole call goes through
 // drive(). Its final result is complete; on_failure() only sets errno.
+// A call the library does not handle runs from the library's own syscall
+// instruction, where the supervisor of `auto` traces it.
 long full_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
   if (!handles(nr))
     return ftsc_preload_raw_syscall(nr, a0, a1, a2, a3, a4, a5);
   const long a[6] = {a0, a1, a2, a3, a4, a5};
   return drive(make_args(nr, a), true, false, 0,
-               [&] { return ftsc_preload_raw_syscall(nr, a0, a1, a2, a3, a4, a5); });
+               [&] { return raw_syscall(nr, a0, a1, a2, a3, a4, a5); });
 }
 
 // The syscall whose ENOMEM rule governs the allocator: mmap, else brk (glibc's
@@ -507,6 +653,16 @@ long allocation_syscall(const ftsc_policy& p) {
 
 void reset_after_fork() {
   g_budget.reset();
+  if (g_shared_budget != nullptr) {
+    // The inherited mapping holds the parent's word: map the child's own.
+    const auto word = reinterpret_cast<uintptr_t>(g_shared_budget);
+    raw_syscall(SYS_munmap, static_cast<long>(word & ~uintptr_t{4095}), 4096);
+    g_shared_budget = nullptr;
+    Line why = message();
+    why.text("retry budget ").text(g_budgets_path).text(": ");
+    if (!map_shared_budget(why))
+      why.text("; this process's budget is not shared with the supervisor").say();
+  }
   g_counters.reset();
 }
 
@@ -520,10 +676,13 @@ __attribute__((constructor)) void preload_constructor() {
 
 EntryFn g_entry = &bootstrap_entry;
 
-long on_failure(long nr, long result, const long* args) {
-  if (g_mode.load(std::memory_order_acquire) == kFast && handles(nr)) {
+long on_failure(long nr, long result, const long* args, EntryFn used) {
+  // Only a first attempt made by the fast entry is this function's to retry:
+  // bootstrap_entry() and full_entry() return complete calls, and a call made
+  // before the library was ready is the supervisor's under `auto`.
+  if (used == g_fast && g_mode.load(std::memory_order_acquire) == kFast && handles(nr)) {
     result = drive(make_args(nr, args), false, true, result, [&] {
-      return ftsc_preload_raw_syscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+      return raw_syscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
     });
   }
   if (is_error(result)) {
@@ -534,7 +693,8 @@ long on_failure(long nr, long result, const long* args) {
 }
 
 int retry_allocation(size_t size, AllocationAttempt attempt, void* context) {
-  if (!initialise())
+  // Under `auto` the supervisor has already retried the allocator's own mmap.
+  if (!initialise() || g_auto)
     return ENOMEM;
   const long nr = allocation_syscall(*g_policy);
   if (nr < 0)

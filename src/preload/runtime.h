@@ -29,11 +29,11 @@ inline EntryFn entry() {
   return __atomic_load_n(&g_entry, __ATOMIC_ACQUIRE);
 }
 
-// A call of syscall nr with the raw arguments args[6] failed with result
-// (-errno). Retries it as the policy says when the library handles nr, then
-// returns what the wrapper returns: the successful result, or -1 with errno
-// set to the last error.
-long on_failure(long nr, long result, const long* args)
+// A call of syscall nr with the raw arguments args[6], made through the entry
+// `used`, failed with result (-errno). Retries it as the policy says when the
+// library handles nr and the call is its to retry, then returns what the
+// wrapper returns: the successful result, or -1 with errno set to the last error.
+long on_failure(long nr, long result, const long* args, EntryFn used)
     __attribute__((visibility("hidden"), noinline, cold));
 
 // One attempt of an allocation: 0 when it succeeded, else the errno it failed with.

@@ -3,7 +3,18 @@
 // calling convention (rdi, rsi, rdx, rcx, r8, r9, then the stack) and moves
 // them to the kernel's (rax; rdi, rsi, rdx, r10, r8, r9), as glibc's
 // syscall(3) does. The kernel clobbers rcx and r11 only, both caller-saved.
+// The code is position-independent and self-contained, so that the `auto`
+// engine can copy it to the syscall page; the assembler checks that the
+// `syscall` instruction sits where preload_interface.h says.
+#include "preload/preload_interface.h"
 #include "preload/syscall_site.h"
+
+#define FTSC_STRINGIFY_(x) #x
+#define FTSC_STRINGIFY(x) FTSC_STRINGIFY_(x)
+
+namespace ftsc::preload {
+SiteFn g_site = &ftsc_preload_raw_syscall;
+}  // namespace ftsc::preload
 
 asm(R"(
   .text
@@ -26,6 +37,13 @@ ftsc_preload_raw_syscall:
 ftsc_preload_syscall_instruction:
   syscall
   ret
+  .globl ftsc_preload_raw_syscall_end
+  .hidden ftsc_preload_raw_syscall_end
+ftsc_preload_raw_syscall_end:
   .cfi_endproc
   .size ftsc_preload_raw_syscall, .-ftsc_preload_raw_syscall
+  .if (ftsc_preload_syscall_instruction - ftsc_preload_raw_syscall) - )"
+    FTSC_STRINGIFY(FTSC_SYSCALL_PAGE_SYSCALL_OFFSET) R"(
+  .error "the syscall instruction moved: update FTSC_SYSCALL_PAGE_SYSCALL_OFFSET"
+  .endif
 )");

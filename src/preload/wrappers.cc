@@ -48,9 +48,10 @@ template <class... A>
 __attribute__((always_inline)) inline long call(long nr, A... a) {
   static_assert(sizeof...(A) <= 6, "a syscall has at most six arguments");
   const long args[6] = {to_register(a)...};
-  long r = entry()(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  const EntryFn e = entry();
+  long r = e(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
   if (__builtin_expect(is_error(r), 0))
-    r = on_failure(nr, r, args);
+    r = on_failure(nr, r, args, e);
   return r;
 }
 

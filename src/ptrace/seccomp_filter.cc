@@ -1,61 +1,113 @@
 #include "ptrace/seccomp_filter.h"
 
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstddef>
 #include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 
 namespace ftsc::ptrace {
+namespace {
 
-class Filter {
- public:
-  explicit Filter(scmp_filter_ctx ctx) : ctx_(ctx) {}
-  ~Filter() { seccomp_release(ctx_); }
-  scmp_filter_ctx ctx() const { return ctx_; }
-
- private:
-  scmp_filter_ctx ctx_;
+struct ContextDeleter {
+  void operator()(void* ctx) const { seccomp_release(ctx); }
 };
 
-void FilterDeleter::operator()(Filter* f) const {
-  delete f;
+core::Error filter_error(std::string_view what, int err) {
+  return core::Error{
+      fmt::format("cannot build the seccomp filter: {}: {}", what, std::strerror(err)), {}, {}};
 }
 
-core::Result<FilterPtr> build_filter(const ftsc_policy& policy) {
-  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+// libseccomp's program as BPF instructions (seccomp_export_bpf writes to an fd).
+core::Result<std::vector<sock_filter>> export_program(scmp_filter_ctx ctx) {
+  int fd = memfd_create("ftsc-filter", MFD_CLOEXEC);
+  if (fd < 0)
+    return filter_error("memfd_create", errno);
+  std::vector<sock_filter> program;
+  int rc = seccomp_export_bpf(ctx, fd);
+  struct stat st {};
+  if (rc == 0 && fstat(fd, &st) != 0)
+    rc = -errno;
+  if (rc == 0) {
+    program.resize(static_cast<size_t>(st.st_size) / sizeof(sock_filter));
+    const size_t bytes = program.size() * sizeof(sock_filter);
+    if (program.empty() || bytes != static_cast<size_t>(st.st_size) ||
+        pread(fd, program.data(), bytes, 0) != static_cast<ssize_t>(bytes))
+      rc = -EIO;
+  }
+  close(fd);
+  if (rc != 0)
+    return filter_error("exporting libseccomp's program", -rc);
+  return program;
+}
+
+}  // namespace
+
+core::Result<Filter> build_filter(const ftsc_policy& policy, uint64_t untraced_ip) {
+  std::unique_ptr<void, ContextDeleter> ctx(seccomp_init(SCMP_ACT_ALLOW));
   if (ctx == nullptr)
     return core::Error{"cannot create a seccomp filter (libseccomp)", {}, {}};
-  FilterPtr filter(new Filter(ctx));
   // Calls through other architectures' entry points are not ours to judge:
   // allow them instead of libseccomp's default (kill).
-  int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
-  // As root, do not set no_new_privs, so that setuid programs behave as they
-  // would under any tracer; load_filter() falls back to it without CAP_SYS_ADMIN.
-  if (rc == 0 && geteuid() == 0)
-    rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+  int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
   for (unsigned nr = 0; rc == 0 && nr < FTSC_NR_LIMIT; ++nr) {
     bool watch = policy.syscalls[nr].flags & (FTSC_SC_IN_POLICY | FTSC_SC_INJECT);
     // ptrace is watched to explain why a program that uses it fails here.
     if (watch || nr == SYS_ptrace)
-      rc = seccomp_rule_add(ctx, SCMP_ACT_TRACE(kFilterMarker), static_cast<int>(nr), 0);
+      rc = seccomp_rule_add(ctx.get(), SCMP_ACT_TRACE(kFilterMarker), static_cast<int>(nr), 0);
   }
   if (rc != 0)
-    return core::Error{
-        fmt::format("cannot build the seccomp filter: {}", std::strerror(-rc)), {}, {}};
+    return filter_error("adding the rules", -rc);
+  auto program = export_program(ctx.get());
+  if (!program)
+    return program.error();
+
+  Filter filter;
+  if (untraced_ip != 0) {
+    // if (instruction_pointer == untraced_ip) return ALLOW; then libseccomp's
+    // program. BPF loads 32-bit words; x86_64 is little-endian.
+    constexpr uint32_t ip = offsetof(struct seccomp_data, instruction_pointer);
+    const auto low = static_cast<uint32_t>(untraced_ip);
+    const auto high = static_cast<uint32_t>(untraced_ip >> 32);
+    filter.program = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, low, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip + 4),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, high, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+  }
+  filter.program.insert(filter.program.end(), program->begin(), program->end());
+  if (filter.program.size() > BPF_MAXINSNS)
+    return core::Error{fmt::format("the seccomp filter has {} instructions, more than the "
+                                   "kernel's {}",
+                                   filter.program.size(), BPF_MAXINSNS),
+                       {},
+                       {}};
   return filter;
 }
 
-int load_filter(Filter& filter) {
-  int rc = seccomp_load(filter.ctx());
-  if (rc == -EACCES || rc == -EPERM) {
-    // Without CAP_SYS_ADMIN the kernel wants no_new_privs.
-    if (seccomp_attr_set(filter.ctx(), SCMP_FLTATR_CTL_NNP, 1) == 0)
-      rc = seccomp_load(filter.ctx());
+int load_filter(const Filter& filter) {
+  sock_fprog prog{};
+  prog.len = static_cast<unsigned short>(filter.program.size());
+  prog.filter = const_cast<sock_filter*>(filter.program.data());
+  long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+  if (rc != 0 && errno == EACCES) {
+    // Without CAP_SYS_ADMIN in its user namespace the kernel wants no_new_privs.
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+      return errno;
+    rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
   }
-  return rc < 0 ? -rc : 0;
+  return rc == 0 ? 0 : errno;
 }
 
 }  // namespace ftsc::ptrace

@@ -55,6 +55,7 @@
 #include <fmt/format.h>
 
 #include "arch/x86_64.h"
+#include "core/environment.h"
 #include "core/errno_table.h"
 #include "core/retry_unit.h"
 #include "core/run_report.h"
@@ -116,7 +117,8 @@ struct Thread {
 
 // Per process: the retry budget and the injection attempt counters.
 struct Process {
-  core::RetryBudget budget;
+  core::RetryBudget own_budget;
+  core::RetryBudget* budget = &own_budget;  // or the process's shared word (Options::budgets)
   core::AttemptCounters counters;
 };
 
@@ -127,9 +129,11 @@ class Supervisor::Impl {
   Impl(const ftsc_policy& policy, Options options)
       : policy_(policy),
         options_(options),
-        stats_(std::make_unique<ftsc_stats>()),
-        unit_(policy, stats_.get(), core::RetryUnitOptions{options.dry_run}) {
-    ftsc_stats_init(stats_.get());
+        own_stats_(options.stats != nullptr ? nullptr : std::make_unique<ftsc_stats>()),
+        stats_(options.stats != nullptr ? options.stats : own_stats_.get()),
+        unit_(policy, stats_, core::RetryUnitOptions{options.dry_run}) {
+    if (own_stats_ != nullptr)
+      ftsc_stats_init(own_stats_.get());
   }
 
   core::Result<Outcome> run(const std::vector<std::string>& argv);
@@ -155,7 +159,8 @@ class Supervisor::Impl {
 
   const ftsc_policy& policy_;
   Options options_;
-  std::unique_ptr<ftsc_stats> stats_;
+  std::unique_ptr<ftsc_stats> own_stats_;
+  ftsc_stats* stats_;
   core::RetryUnit unit_;
   std::map<pid_t, Thread> threads_;
   std::map<pid_t, std::unique_ptr<Process>> processes_;
@@ -180,8 +185,11 @@ Thread& Supervisor::Impl::thread(pid_t tid) {
 
 Process& Supervisor::Impl::process(pid_t tgid) {
   auto& p = processes_[tgid];
-  if (!p)
+  if (!p) {
     p = std::make_unique<Process>();
+    if (options_.budgets != nullptr && tgid > 0 && static_cast<size_t>(tgid) < options_.n_budgets)
+      p->budget = core::RetryBudget::at(&options_.budgets[tgid]);
+  }
   return *p;
 }
 
@@ -196,8 +204,12 @@ void Supervisor::Impl::forget(pid_t tid) {
     for (const auto& [id, t] : threads_)
       if (t.tgid == tgid)
         others = true;
-    if (!others)
+    if (!others) {
+      // The process is gone: a process that gets its id later starts afresh.
+      if (auto p = processes_.find(tgid); p != processes_.end() && p->second->budget != nullptr)
+        p->second->budget->reset();
       processes_.erase(tgid);
+    }
   }
 }
 
@@ -219,7 +231,7 @@ void Supervisor::Impl::resume(Thread& t, int sig) {
 
 core::Result<pid_t> Supervisor::Impl::start(const std::vector<std::string>& argv,
                                             int* exec_error_fd) {
-  auto filter = build_filter(policy_);
+  auto filter = build_filter(policy_, options_.untraced_ip);
   if (!filter)
     return filter.error();
 
@@ -231,21 +243,25 @@ core::Result<pid_t> Supervisor::Impl::start(const std::vector<std::string>& argv
   for (const std::string& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  std::string supervisor = std::to_string(getpid());
+  // The command's environment, built here: the child of a process with
+  // threads may not allocate.
+  std::vector<std::string> additions = options_.environment;
+  additions.push_back(fmt::format("{}={}", kSupervisorEnv, getpid()));
+  std::vector<std::string> environment = core::environment_with(environ, additions);
+  std::vector<char*> envp = core::envp_of(environment);
 
   pid_t pid = fork();
   if (pid < 0)
     return setup_error("cannot fork", errno);
   if (pid == 0) {
     // The child: wait to be attached, filter, exec. Only async-signal-safe
-    // work and the filter load (the parent is single-threaded) happen here.
+    // work and the filter load (a ready BPF program) happen here.
     close(err_pipe[0]);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    setenv(kSupervisorEnv, supervisor.c_str(), 1);
     raise(SIGSTOP);
-    int err = load_filter(*filter.value());
+    int err = load_filter(*filter);
     if (err == 0) {
-      execvp(args[0], args.data());
+      execvpe(args[0], args.data(), envp.data());
       err = errno;
     } else {
       err = -err;  // a negative code says the filter failed, not exec
@@ -434,7 +450,7 @@ void Supervisor::Impl::on_seccomp_stop(Thread& t) {
   bool continues = t.retrying && t.call.nr == nr && arch::ip(regs) == arch::ip(t.entry);
   if (!continues) {
     uint64_t seed = static_cast<uint64_t>(now_ns()) ^ (static_cast<uint64_t>(t.tid) << 32);
-    unit_.begin_call(t.call, nr, &process(t.tgid).budget, seed);
+    unit_.begin_call(t.call, nr, process(t.tgid).budget, seed);
     t.entry = regs;
     t.args.nr = nr;
     for (int i = 0; i < 6; ++i)
@@ -542,6 +558,7 @@ void Supervisor::Impl::on_sleep_exit(Thread& t) {
 
 void Supervisor::Impl::log_decision(const Thread& t, long result, const core::Decision& d) {
   core::AttemptLog a;
+  a.layer = options_.log_layer;
   a.tid = t.tid;
   a.nr = t.args.nr;
   a.arg0 = t.args.args[0];

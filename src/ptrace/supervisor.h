@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -19,9 +20,21 @@
 namespace ftsc::ptrace {
 
 struct Options {
-  bool dry_run = false;  // decide and count, never retry
-  int verbosity = 0;     // 1: log every retry, injection and give-up
-  FILE* log = stderr;    // where logs go ("ftsc: [pid N] ...")
+  bool dry_run = false;   // decide and count, never retry
+  int verbosity = 0;      // 1: log every retry, injection and give-up
+  FILE* log = stderr;     // where logs go ("ftsc: [pid N] ...")
+  std::string log_layer;  // named at the end of each log line (`auto`: "ptrace")
+  // The `auto` engine's additions: variables ("NAME=VALUE") added to the
+  // command's environment, the address after the `syscall` instruction whose
+  // calls the filter lets through untraced (0: none), and a statistics table
+  // to count into that others share (null: the supervisor's own).
+  std::vector<std::string> environment;
+  uint64_t untraced_ip = 0;
+  ftsc_stats* stats = nullptr;
+  // Budget words indexed by process id (n_budgets of them) that the
+  // processes share (core::RetryBudget::at), or null: the supervisor's own.
+  uint64_t* budgets = nullptr;
+  size_t n_budgets = 0;
 };
 
 // How the command ended.

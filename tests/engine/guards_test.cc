@@ -56,7 +56,7 @@ TEST_P(Guards, BudgetStopsARetryStorm) {
   EXPECT_TRUE(contains(r.err, "the retry budget ran out")) << r.err;
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, Guards, ::testing::Values("ptrace", "preload"),
+INSTANTIATE_TEST_SUITE_P(Engines, Guards, ::testing::Values("ptrace", "preload", "auto"),
                          [](const ::testing::TestParamInfo<const char*>& engine) {
                            return std::string(engine.param);
                          });

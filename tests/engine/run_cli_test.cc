@@ -50,7 +50,7 @@ TEST(RunCli, UsageErrors) {
   EXPECT_EQ(run_ftsc({"run"}).exit_code, 2);
   ProcessResult kmod = run_ftsc({"run", "--engine", "kmod", "--", "true"});
   EXPECT_EQ(kmod.exit_code, 2);
-  EXPECT_TRUE(contains(kmod.err, "not available")) << kmod.err;
+  EXPECT_TRUE(contains(kmod.err, "system-wide: it is not started by `ftsc run`")) << kmod.err;
   EXPECT_EQ(run_ftsc({"run", "--engine", "bogus", "--", "true"}).exit_code, 2);
   ProcessResult bad = run_ftsc({"run", "--retry", "read=EFAULT", "--", "true"});
   EXPECT_EQ(bad.exit_code, 1);
