@@ -56,6 +56,10 @@ TEST(RunReport, AttemptLogLine) {
   a.decision = Decision{Action::kReturn, Reason::kSuccess, 0, 0};
   EXPECT_EQ(format_attempt_log(a),
             "ftsc: [pid 123] openat(-100, 0x7ffd12345678, ...) = 3, success\n");
+
+  a.layer = "preload";  // under auto, the layer that handled the call
+  EXPECT_EQ(format_attempt_log(a),
+            "ftsc: [pid 123] openat(-100, 0x7ffd12345678, ...) = 3, success (preload)\n");
 }
 
 }  // namespace
