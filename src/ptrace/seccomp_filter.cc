@@ -11,7 +11,9 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <iterator>
 #include <memory>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -72,21 +74,35 @@ core::Result<Filter> build_filter(const ftsc_policy& policy, uint64_t untraced_i
     return program.error();
 
   Filter filter;
+  filter.program = std::move(*program);
   if (untraced_ip != 0) {
-    // if (instruction_pointer == untraced_ip) return ALLOW; then libseccomp's
-    // program. BPF loads 32-bit words; x86_64 is little-endian.
+    // Every `return TRACE` of libseccomp's program becomes a jump to a block
+    // appended at its end: if (instruction_pointer == untraced_ip) return
+    // ALLOW; return TRACE. Syscalls outside the policy never reach the block,
+    // so their result stays a constant ALLOW, which the kernel caches per
+    // syscall number (seccomp's action cache, Linux 5.11) and then skips the
+    // filter for them; a filter that read the instruction pointer first would
+    // run for every syscall. BPF loads 32-bit words; x86_64 is little-endian.
     constexpr uint32_t ip = offsetof(struct seccomp_data, instruction_pointer);
+    const uint32_t trace = SECCOMP_RET_TRACE | kFilterMarker;
+    const size_t block = filter.program.size();
+    for (size_t i = 0; i < block; ++i) {
+      sock_filter& insn = filter.program[i];
+      if (insn.code == (BPF_RET | BPF_K) && insn.k == trace)
+        insn = BPF_STMT(BPF_JMP | BPF_JA, static_cast<uint32_t>(block - (i + 1)));
+    }
     const auto low = static_cast<uint32_t>(untraced_ip);
     const auto high = static_cast<uint32_t>(untraced_ip >> 32);
-    filter.program = {
+    const sock_filter check[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, low, 0, 3),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip + 4),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, high, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, trace),
     };
+    filter.program.insert(filter.program.end(), std::begin(check), std::end(check));
   }
-  filter.program.insert(filter.program.end(), program->begin(), program->end());
   if (filter.program.size() > BPF_MAXINSNS)
     return core::Error{fmt::format("the seccomp filter has {} instructions, more than the "
                                    "kernel's {}",

@@ -6,9 +6,9 @@
 // Under the `auto` engine one instruction pointer is exempt: a syscall made
 // from the preload library's syscall page is allowed without a stop, whatever
 // it is. libseccomp compares syscall numbers and arguments only, so the filter
-// is libseccomp's program (exported as BPF) behind a short prologue of our own
-// that compares seccomp_data.instruction_pointer, and it is loaded with
-// seccomp(2) directly.
+// is libseccomp's program (exported as BPF) whose TRACE results jump to a
+// short block of our own that compares seccomp_data.instruction_pointer, and
+// it is loaded with seccomp(2) directly.
 #pragma once
 
 #include <linux/filter.h>
