@@ -44,24 +44,15 @@ inline R from_register(long r) {
 }
 
 // The hot path of every wrapper: the syscall and one branch on its result.
-// Unused arguments are 0, as glibc's syscall macros leave them undefined.
-__attribute__((always_inline)) inline long call6(long nr, long a0 = 0, long a1 = 0, long a2 = 0,
-                                                 long a3 = 0, long a4 = 0, long a5 = 0) {
-  const EntryFn e = entry();
-  long r = e(nr, a0, a1, a2, a3, a4, a5);
-  if (__builtin_expect(is_error(r), 0)) {
-    const long args[6] = {a0, a1, a2, a3, a4, a5};
-    r = on_failure(nr, r, args, e);
-  }
-  return r;
-}
-
-// The arguments travel in registers; only a failure builds the array the
-// retry needs (building it first would cost stores and reloads every call).
 template <class... A>
 __attribute__((always_inline)) inline long call(long nr, A... a) {
   static_assert(sizeof...(A) <= 6, "a syscall has at most six arguments");
-  return call6(nr, to_register(a)...);
+  const long args[6] = {to_register(a)...};
+  const EntryFn e = entry();
+  long r = e(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  if (__builtin_expect(is_error(r), 0))
+    r = on_failure(nr, r, args, e);
+  return r;
 }
 
 // Processes and stacks change under these; syscall(2) hands them to libc.
