@@ -18,6 +18,7 @@
 # Usage: bench/engine_overhead.sh [BUILD_DIR]   (default: build; REPS=11)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 build="${1:-build}"
 reps="${REPS:-11}"
 prog="$build/bench/engine_overhead"
@@ -47,21 +48,16 @@ for ((i = 0; i < reps; i++)); do
   done
 done
 
-median() {  # mode variant -> "median min max"
-  awk -v k="$1" -v v="$2" '$1 == k && $2 == v { print $3 }' "$results" | sort -g |
-    awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2;
-           printf "%.1f %.1f %.1f", m, a[1], a[NR] }'
-}
 
 echo "ftsc engines, no-fault cost: median (min-max) of $reps interleaved runs, pinned to CPU $cpu"
 echo
 echo "| workload | native | preload | auto | ptrace | preload / native | auto / native | ptrace / native |"
 echo "|---|---|---|---|---|---|---|---|"
 for mode in write mmap; do
-  read -r nm nlo nhi <<<"$(median "$mode" native)"
-  read -r pm plo phi <<<"$(median "$mode" preload)"
-  read -r am alo ahi <<<"$(median "$mode" auto)"
-  read -r tm tlo thi <<<"$(median "$mode" ptrace)"
+  read -r nm nlo nhi <<<"$(median "$results" "$mode" native)"
+  read -r pm plo phi <<<"$(median "$results" "$mode" preload)"
+  read -r am alo ahi <<<"$(median "$results" "$mode" auto)"
+  read -r tm tlo thi <<<"$(median "$results" "$mode" ptrace)"
   label=$([ "$mode" = write ] && echo "1-byte write, ns" || echo "mmap 128 MiB, cycles")
   awk -v l="$label" -v nm="$nm" -v nlo="$nlo" -v nhi="$nhi" -v pm="$pm" -v plo="$plo" \
       -v phi="$phi" -v am="$am" -v alo="$alo" -v ahi="$ahi" -v tm="$tm" -v tlo="$tlo" \

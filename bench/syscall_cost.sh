@@ -12,6 +12,7 @@
 # Usage: bench/syscall_cost.sh [BUILD_DIR]   (default: build; REPS=11)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 build="${1:-build}"
 reps="${REPS:-11}"
 prog="$build/bench/syscall_cost"
@@ -37,20 +38,15 @@ for ((i = 0; i < reps; i++)); do
   done
 done
 
-median() {  # kind variant -> "median min max"
-  awk -v k="$1" -v v="$2" '$1 == k && $2 == v { print $3 }' "$results" | sort -g |
-    awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2;
-           printf "%.1f %.1f %.1f", m, a[1], a[NR] }'
-}
 
 echo "ftsc ptrace engine, cost per syscall in ns: median (min-max) of $reps runs, pinned to CPU $cpu"
 echo
 echo "| syscall | native | ftsc ptrace | strace | ftsc / native | ftsc / strace |"
 echo "|---|---|---|---|---|---|"
 for kind in outside traced; do
-  read -r nm nlo nhi <<<"$(median "$kind" native)"
-  read -r fm flo fhi <<<"$(median "$kind" ftsc)"
-  read -r sm slo shi <<<"$(median "$kind" strace)"
+  read -r nm nlo nhi <<<"$(median "$results" "$kind" native)"
+  read -r fm flo fhi <<<"$(median "$results" "$kind" ftsc)"
+  read -r sm slo shi <<<"$(median "$results" "$kind" strace)"
   label=$([ "$kind" = outside ] && echo "getppid, outside the policy" || echo "write, traced, succeeds")
   awk -v l="$label" -v nm="$nm" -v nlo="$nlo" -v nhi="$nhi" -v fm="$fm" -v flo="$flo" -v fhi="$fhi" \
       -v sm="$sm" -v slo="$slo" -v shi="$shi" 'BEGIN {
