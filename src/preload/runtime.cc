@@ -266,6 +266,13 @@ long enclosing_supervisor(char** env) {
 // Maps the syscall page (preload_interface.h) and copies the library's syscall
 // function onto it: the copy, or null with the reason in `why`.
 SiteFn map_syscall_page(Line& why) {
+  const char* from = reinterpret_cast<const char*>(&ftsc_preload_raw_syscall);
+  if (ftsc_preload_syscall_instruction - from != FTSC_SYSCALL_PAGE_SYSCALL_OFFSET) {
+    why.text(
+        "the library's syscall instruction is not where the filter expects it (a build "
+        "defect)");
+    return nullptr;
+  }
   const long address = static_cast<long>(FTSC_SYSCALL_PAGE_ADDRESS);
   const long size = static_cast<long>(FTSC_SYSCALL_PAGE_SIZE);
   long m = raw_syscall(SYS_mmap, address, size, PROT_READ | PROT_WRITE,
@@ -283,7 +290,6 @@ SiteFn map_syscall_page(Line& why) {
     why.text("the address is taken by another mapping");
     return nullptr;
   }
-  const char* from = reinterpret_cast<const char*>(&ftsc_preload_raw_syscall);
   char* to = reinterpret_cast<char*>(m);
   for (const char* c = from; c < ftsc_preload_raw_syscall_end; ++c)
     *to++ = *c;

@@ -5,7 +5,8 @@
 // syscall(3) does. The kernel clobbers rcx and r11 only, both caller-saved.
 // The code is position-independent and self-contained, so that the `auto`
 // engine can copy it to the syscall page; the assembler checks that the
-// `syscall` instruction sits where preload_interface.h says.
+// `syscall` instruction sits where preload_interface.h says (and the library
+// checks it again before it copies the function).
 #include "preload/preload_interface.h"
 #include "preload/syscall_site.h"
 
@@ -42,8 +43,16 @@ ftsc_preload_syscall_instruction:
 ftsc_preload_raw_syscall_end:
   .cfi_endproc
   .size ftsc_preload_raw_syscall, .-ftsc_preload_raw_syscall
+)");
+
+// GNU as evaluates the distance of two labels of one section in `.if`;
+// clang's assembler wants an absolute expression there, so a clang build
+// relies on the library's check at start-up (runtime.cc, map_syscall_page).
+#ifndef __clang__
+asm(R"(
   .if (ftsc_preload_syscall_instruction - ftsc_preload_raw_syscall) - )"
     FTSC_STRINGIFY(FTSC_SYSCALL_PAGE_SYSCALL_OFFSET) R"(
   .error "the syscall instruction moved: update FTSC_SYSCALL_PAGE_SYSCALL_OFFSET"
   .endif
 )");
+#endif
