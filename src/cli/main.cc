@@ -21,12 +21,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "ftsc " FTSC_VERSION);
   Action action;
-  // `ftsc run [OPTIONS] -- COMMAND...`: what follows `--` is the command's,
-  // untouched by option parsing.
+  // `ftsc run [OPTIONS] -- COMMAND...` and `ftsc profile [OPTIONS] -- COMMAND...`:
+  // what follows `--` is the command's, untouched by option parsing.
   std::vector<std::string> command;
   int parsed = argc;
   for (int i = 1; i < argc; ++i) {
-    if (std::string_view(argv[i]) != "run")
+    if (std::string_view(argv[i]) != "run" && std::string_view(argv[i]) != "profile")
       continue;
     for (int j = i + 1; j < argc; ++j) {
       if (std::string_view(argv[j]) == "--") {
@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   }
   register_policy_verb(app, action);
   register_run_verb(app, action, parsed < argc ? &command : nullptr);
+  register_profile_verb(app, action, parsed < argc ? &command : nullptr);
   try {
     app.parse(parsed, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,7 +10,9 @@
 #include "core/knowledge_base.h"
 #include "core/matrix.h"
 #include "core/policy_report.h"
+#include "core/policy_suggest.h"
 #include "core/policy_toml.h"
+#include "core/profile_json.h"
 #include "core/suggest.h"
 #include "core/syscall_table.h"
 
@@ -24,6 +26,8 @@ struct PolicyVerbOptions {
   std::string error;
   bool dry_run = false;
   std::string group;
+  std::string profile;
+  bool observe = false;
 };
 
 std::string policy_name(const PolicyOptions& o) {
@@ -162,6 +166,19 @@ int run_syscalls(const PolicyVerbOptions&) {
   return kExitOk;
 }
 
+int run_suggest(const PolicyVerbOptions& o) {
+  std::string text = read_file(o.profile, "profile");
+  auto profile = core::parse_profile_json(text, o.profile);
+  if (!profile)
+    throw UserError{fmt::format("{}: {}", o.profile, profile.error().message),
+                    profile.error().hint};
+  core::SuggestOptions sopts;
+  sopts.profile_name = o.profile;
+  sopts.observe = o.observe;
+  write_output(o.output, core::suggest_policy(*profile, core::KnowledgeBase::builtin(), sopts));
+  return kExitOk;
+}
+
 }  // namespace
 
 void register_policy_verb(CLI::App& app, Action& action) {
@@ -218,6 +235,15 @@ void register_policy_verb(CLI::App& app, Action& action) {
       policy->add_subcommand("groups", "List syscall groups, or one group's members");
   groups->add_option("group", opts->group, "A group, e.g. %file");
   bind(groups, run_groups);
+
+  CLI::App* suggest = policy->add_subcommand(
+      "suggest", "Write a commented policy for the failures a profile (ftsc profile -o) saw");
+  suggest->add_option("profile", opts->profile, "Profile JSON written by ftsc profile -o")
+      ->required();
+  suggest->add_option("-o,--output", opts->output, "Write the TOML here (default: stdout)");
+  suggest->add_flag("--observe", opts->observe,
+                    "Suggest mode = \"observe\": decide and count, never retry");
+  bind(suggest, run_suggest);
 
   CLI::App* sys = policy->add_subcommand(
       "syscalls", "List x86_64 syscalls with the errnos their man pages document");

@@ -20,4 +20,8 @@ void register_policy_verb(CLI::App& app, Action& action);
 // no `--` (then the first positional argument starts the command).
 void register_run_verb(CLI::App& app, Action& action, const std::vector<std::string>* command);
 
+// `ftsc profile [options] [-- CMD ARGS...]`: count failing syscalls in a
+// command or on the machine. command as for register_run_verb.
+void register_profile_verb(CLI::App& app, Action& action, const std::vector<std::string>* command);
+
 }  // namespace ftsc::cli
