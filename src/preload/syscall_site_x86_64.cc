@@ -50,8 +50,8 @@ ftsc_preload_raw_syscall_end:
 // relies on the library's check at start-up (runtime.cc, map_syscall_page).
 #ifndef __clang__
 asm(R"(
-  .if (ftsc_preload_syscall_instruction - ftsc_preload_raw_syscall) - )"
-    FTSC_STRINGIFY(FTSC_SYSCALL_PAGE_SYSCALL_OFFSET) R"(
+  .if (ftsc_preload_syscall_instruction - ftsc_preload_raw_syscall) - )" FTSC_STRINGIFY(
+    FTSC_SYSCALL_PAGE_SYSCALL_OFFSET) R"(
   .error "the syscall instruction moved: update FTSC_SYSCALL_PAGE_SYSCALL_OFFSET"
   .endif
 )");
