@@ -42,10 +42,11 @@
 
 #include <fmt/format.h>
 
-#include "core/environment.h"
 #include "core/errno_table.h"
 #include "core/retry_unit.h"
 #include "core/syscall_table.h"
+#include "launch/environment.h"
+#include "launch/signal_forwarding.h"
 #include "preload/preload_interface.h"
 
 namespace ftsc::preload {
@@ -82,41 +83,6 @@ class Fd {
 
  private:
   int fd_;
-};
-
-// The main child (for signal forwarding from handlers).
-volatile sig_atomic_t g_main_pid = 0;
-
-// As the ptrace engine: a terminal's Ctrl-C or Ctrl-\ (si_code SI_KERNEL)
-// already reached the command's process group and is not sent twice.
-void forward_signal(int sig, siginfo_t* info, void*) {
-  pid_t pid = g_main_pid;
-  if (pid > 0 && info != nullptr && info->si_code != SI_KERNEL)
-    kill(pid, sig);
-}
-
-constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-
-class SignalForwarding {
- public:
-  SignalForwarding() {
-    struct sigaction fwd {};
-    fwd.sa_sigaction = forward_signal;
-    fwd.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&fwd.sa_mask);
-    for (size_t i = 0; i < std::size(kForwarded); ++i)
-      sigaction(kForwarded[i], &fwd, &old_[i]);
-  }
-  ~SignalForwarding() {
-    g_main_pid = 0;
-    for (size_t i = 0; i < std::size(kForwarded); ++i)
-      sigaction(kForwarded[i], &old_[i], nullptr);
-  }
-  SignalForwarding(const SignalForwarding&) = delete;
-  SignalForwarding& operator=(const SignalForwarding&) = delete;
-
- private:
-  struct sigaction old_[std::size(kForwarded)]{};
 };
 
 std::string proc_fd_path(int fd) {
@@ -408,13 +374,13 @@ core::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) 
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   std::vector<std::string> environment =
-      core::environment_with(environ, files_->environment(false));
-  std::vector<char*> envp = core::envp_of(environment);
+      launch::environment_with(environ, files_->environment(false));
+  std::vector<char*> envp = launch::envp_of(environment);
 
   // Processes the command orphans become ftsc's children: their end is the
   // end of the run, as under the ptrace engine.
   prctl(PR_SET_CHILD_SUBREAPER, 1);
-  SignalForwarding forwarding;
+  launch::SignalForwarding forwarding;
   const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0)
@@ -425,15 +391,14 @@ core::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) 
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
       _exit(127);
-    for (int sig : kForwarded)
-      signal(sig, SIG_DFL);
+    launch::SignalForwarding::reset_in_child();
     execvpe(args[0], args.data(), envp.data());
     int err = errno;
     ssize_t ignored = write(err_write.get(), &err, sizeof err);
     (void)ignored;
     _exit(err == ENOENT ? 127 : 126);
   }
-  g_main_pid = pid;
+  forwarding.to(pid);
   err_write.reset();
   files_->start_log();
 
@@ -450,7 +415,7 @@ core::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) 
     if (done == pid && (WIFEXITED(status) || WIFSIGNALED(status))) {
       main_done = true;
       main_status = status;
-      g_main_pid = 0;
+      forwarding.to(0);
     }
   }
   prctl(PR_SET_CHILD_SUBREAPER, 0);

@@ -55,11 +55,12 @@
 #include <fmt/format.h>
 
 #include "arch/x86_64.h"
-#include "core/environment.h"
 #include "core/errno_table.h"
 #include "core/retry_unit.h"
 #include "core/run_report.h"
 #include "core/syscall_table.h"
+#include "launch/environment.h"
+#include "launch/signal_forwarding.h"
 #include "ptrace/seccomp_filter.h"
 #include "ptrace/tracee_probe.h"
 
@@ -78,18 +79,6 @@ int64_t now_ns() {
 
 core::Error setup_error(std::string what, int err, std::string hint = {}) {
   return core::Error{fmt::format("{}: {}", what, std::strerror(err)), {}, std::move(hint)};
-}
-
-// The main child of the supervisor (for signal forwarding from handlers).
-volatile sig_atomic_t g_main_pid = 0;
-
-// SIGINT, SIGTERM, SIGHUP, SIGQUIT sent to ftsc go to the program. A
-// terminal's Ctrl-C or Ctrl-\ (si_code SI_KERNEL) already reached the
-// program's process group, so it is not sent twice.
-void forward_signal(int sig, siginfo_t* info, void*) {
-  pid_t pid = g_main_pid;
-  if (pid > 0 && info != nullptr && info->si_code != SI_KERNEL)
-    kill(pid, sig);
 }
 
 bool is_stop_signal(int sig) {
@@ -247,8 +236,8 @@ core::Result<pid_t> Supervisor::Impl::start(const std::vector<std::string>& argv
   // threads may not allocate.
   std::vector<std::string> additions = options_.environment;
   additions.push_back(fmt::format("{}={}", kSupervisorEnv, getpid()));
-  std::vector<std::string> environment = core::environment_with(environ, additions);
-  std::vector<char*> envp = core::envp_of(environment);
+  std::vector<std::string> environment = launch::environment_with(environ, additions);
+  std::vector<char*> envp = launch::envp_of(environment);
 
   pid_t pid = fork();
   if (pid < 0)
@@ -290,7 +279,6 @@ core::Result<pid_t> Supervisor::Impl::start(const std::vector<std::string>& argv
                        "containers without CAP_SYS_PTRACE); --engine preload needs no ptrace");
   }
   main_pid_ = pid;
-  g_main_pid = pid;
   Thread& t = thread(pid);
   t.tgid = pid;
   kill(pid, SIGCONT);
@@ -575,25 +563,13 @@ void Supervisor::Impl::log_decision(const Thread& t, long result, const core::De
 
 core::Result<Outcome> Supervisor::Impl::run(const std::vector<std::string>& argv) {
   int exec_error_fd = -1;
-  struct sigaction fwd {
-  }, old[4];
-  fwd.sa_sigaction = forward_signal;
-  fwd.sa_flags = SA_SIGINFO | SA_RESTART;
-  sigemptyset(&fwd.sa_mask);
-  const int forwarded[4] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-  for (int i = 0; i < 4; ++i)
-    sigaction(forwarded[i], &fwd, &old[i]);
-
+  launch::SignalForwarding forwarding;
   auto started = start(argv, &exec_error_fd);
-  if (!started) {
-    for (int i = 0; i < 4; ++i)
-      sigaction(forwarded[i], &old[i], nullptr);
+  if (!started)
     return started.error();
-  }
+  forwarding.to(*started);
   loop();
-  g_main_pid = 0;
-  for (int i = 0; i < 4; ++i)
-    sigaction(forwarded[i], &old[i], nullptr);
+  forwarding.to(0);
 
   int err = 0;
   ssize_t n = read(exec_error_fd, &err, sizeof err);

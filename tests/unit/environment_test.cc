@@ -1,8 +1,8 @@
-#include "core/environment.h"
+#include "launch/environment.h"
 
 #include <gtest/gtest.h>
 
-namespace ftsc::core {
+namespace ftsc::launch {
 namespace {
 
 TEST(Environment, AdditionsReplaceVariablesOfTheSameName) {
@@ -30,4 +30,4 @@ TEST(Environment, APrefixIsNotTheSameName) {
 }
 
 }  // namespace
-}  // namespace ftsc::core
+}  // namespace ftsc::launch

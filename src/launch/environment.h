@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace ftsc::core {
+namespace ftsc::launch {
 
 // base (an environ-style array, may be null) with each "NAME=VALUE" of
 // `additions` replacing the variable of that name or added, additions first.
@@ -15,4 +15,4 @@ std::vector<std::string> environment_with(char* const* base,
 // Pointers into env for execve(2), null-terminated; valid while env lives.
 std::vector<char*> envp_of(std::vector<std::string>& env);
 
-}  // namespace ftsc::core
+}  // namespace ftsc::launch

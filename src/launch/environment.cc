@@ -1,8 +1,8 @@
-#include "core/environment.h"
+#include "launch/environment.h"
 
 #include <string_view>
 
-namespace ftsc::core {
+namespace ftsc::launch {
 namespace {
 
 // "NAME=" of a variable ("" when it has no '=').
@@ -36,4 +36,4 @@ std::vector<char*> envp_of(std::vector<std::string>& env) {
   return envp;
 }
 
-}  // namespace ftsc::core
+}  // namespace ftsc::launch

@@ -1,0 +1,40 @@
+#include "launch/signal_forwarding.h"
+
+namespace ftsc::launch {
+namespace {
+
+volatile sig_atomic_t g_target = 0;
+
+void forward(int sig, siginfo_t* info, void*) {
+  pid_t pid = g_target;
+  if (pid > 0 && info != nullptr && info->si_code != SI_KERNEL)
+    kill(pid, sig);
+}
+
+}  // namespace
+
+SignalForwarding::SignalForwarding() {
+  struct sigaction fwd {};
+  fwd.sa_sigaction = forward;
+  fwd.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&fwd.sa_mask);
+  for (size_t i = 0; i < std::size(kSignals); ++i)
+    sigaction(kSignals[i], &fwd, &old_[i]);
+}
+
+SignalForwarding::~SignalForwarding() {
+  g_target = 0;
+  for (size_t i = 0; i < std::size(kSignals); ++i)
+    sigaction(kSignals[i], &old_[i], nullptr);
+}
+
+void SignalForwarding::to(pid_t pid) {
+  g_target = pid;
+}
+
+void SignalForwarding::reset_in_child() {
+  for (int sig : kSignals)
+    signal(sig, SIG_DFL);
+}
+
+}  // namespace ftsc::launch

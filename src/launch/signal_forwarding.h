@@ -1,0 +1,36 @@
+// What every engine that starts a command does with the signals sent to ftsc:
+// SIGINT, SIGTERM, SIGHUP and SIGQUIT go on to the command. A terminal's
+// Ctrl-C or Ctrl-\ (si_code SI_KERNEL) already reached the command's process
+// group, ftsc's included, and is not sent a second time.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <iterator>
+
+namespace ftsc::launch {
+
+class SignalForwarding {
+ public:
+  static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+  // Installs the handlers (one SignalForwarding at a time); until to() names
+  // the command, the signals are dropped. The destructor restores the
+  // previous handlers.
+  SignalForwarding();
+  ~SignalForwarding();
+  SignalForwarding(const SignalForwarding&) = delete;
+  SignalForwarding& operator=(const SignalForwarding&) = delete;
+
+  // Where the signals go from now on; 0: nowhere (the command ended).
+  void to(pid_t pid);
+
+  // In a forked child before exec: the default dispositions back.
+  static void reset_in_child();
+
+ private:
+  struct sigaction old_[std::size(kSignals)]{};
+};
+
+}  // namespace ftsc::launch
