@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
     break;
   }
   register_policy_verb(app, action);
+  register_kmod_verb(app, action);
   register_run_verb(app, action, parsed < argc ? &command : nullptr);
   register_profile_verb(app, action, parsed < argc ? &command : nullptr);
   try {

@@ -168,7 +168,9 @@ int run_auto(const RunOptions& o, const ftsc_policy& compiled) {
 int run_command(const RunOptions& o) {
   if (o.engine == "kmod")
     throw UserError{"the kmod engine is system-wide: it is not started by `ftsc run`",
-                    "use --engine auto, ptrace or preload", kExitUsage};
+                    "load a policy for it with `ftsc kmod load FILE` (its [target] says which "
+                    "processes), or use --engine auto, ptrace or preload",
+                    kExitUsage};
   if (pid_t outer = ptrace::enclosing_supervisor()) {
     // One layer handles each call: the outer ftsc already traces this tree.
     fmt::print(stderr,

@@ -24,4 +24,7 @@ void register_run_verb(CLI::App& app, Action& action, const std::vector<std::str
 // command or on the machine. command as for register_run_verb.
 void register_profile_verb(CLI::App& app, Action& action, const std::vector<std::string>* command);
 
+// `ftsc kmod load|status|stats|unload`: the system-wide kernel engine.
+void register_kmod_verb(CLI::App& app, Action& action);
+
 }  // namespace ftsc::cli

@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The hooks: an ftrace callback on each hooked __x64_sys_* entry point that
+ * sends a targeted call to ftsc_syscall_wrapper(), and the wrapper, which
+ * calls the original, decides with ftsc_decide.c, sleeps and calls again.
+ *
+ * Finding the entry points. kallsyms_lookup_name() has not been exported
+ * since 5.7, but a kprobe registered on it by name reports its address. With
+ * it the module reads sys_call_table, which since the switch-based dispatch
+ * (6.9, and the stable backports that Debian's 6.1 carries) no longer drives
+ * dispatch but still maps every syscall number to its __x64_sys_* function;
+ * the table is only read, never written. Each entry's symbol name is checked
+ * to start with __x64_sys_ and numbers that lead to sys_ni_syscall are left
+ * out.
+ *
+ * Redirecting a call. One ftrace_ops per hooked syscall, filtered to that
+ * function's address, with FTRACE_OPS_FL_SAVE_REGS (the callback sees and may
+ * change the registers), FTRACE_OPS_FL_IPMODIFY (it changes regs->ip, and
+ * ftrace keeps other IP modifiers such as live patches off the function) and
+ * FTRACE_OPS_FL_RECURSION (ftrace guards the callback against recursion). The
+ * callback leaves a call alone when it comes from this module (the wrapper
+ * calling the original: ftrace fires again there), when the syscall's user
+ * registers do not carry this syscall's number (another caller of the
+ * function, or the x32 ABI), when no policy watches it, or when the task is
+ * not in the target. Otherwise it takes a module reference and points
+ * regs->ip at the wrapper, which ftrace "returns" into with the original
+ * arguments.
+ *
+ * The wrapper calls the original past its 5-byte ftrace site (a NOP, or the
+ * call into ftrace's trampoline while a hook is on), as a tracer's own
+ * trampoline would return to it: the callback would only let the call go
+ * again. That needs the site to be the function's first instruction, as it
+ * is without CONFIG_X86_KERNEL_IBT (no ENDBR64 in front); anything else and
+ * the wrapper calls the function's start, where the callback, seeing a call
+ * from this module, lets it through.
+ *
+ * Unloading safely. The reference that the callback takes is dropped by the
+ * wrapper on its way out, so a module with calls in flight cannot be removed
+ * (delete_module() fails instead of waiting). Once the references are gone,
+ * the module's exit unregisters the ftrace_ops (which waits for ftrace's
+ * tasks-RCU grace period: no task is still in the callback or its
+ * trampoline) and calls synchronize_rcu_tasks() itself, which also covers a
+ * task preempted between the wrapper's module_put() and its return.
+ */
+#include <linux/fdtable.h>
+#include <linux/file.h>
+#include <linux/ftrace.h>
+#include <linux/kallsyms.h>
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/net.h>
+#include <linux/random.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+#include <net/sock.h>
+#include <asm/syscall.h>
+#include <asm/unistd.h>
+
+#include "ftsc_decide.h"
+#include "ftsc_module.h"
+
+typedef long (*ftsc_syscall_fn)(const struct pt_regs *regs);
+
+/* The __x64_sys_* function of each syscall number, or 0. */
+static unsigned long ftsc_entry[FTSC_NR_LIMIT];
+/* Where the wrapper calls it: past the ftrace site when that comes first. */
+static unsigned long ftsc_body[FTSC_NR_LIMIT];
+
+struct ftsc_hook {
+	struct ftrace_ops ops;
+	long nr;
+	unsigned long addr;
+};
+
+/* Installed hooks, by syscall number; changed under ftsc_mutex only. */
+static struct ftsc_hook *ftsc_hooks[FTSC_NR_LIMIT];
+
+static DEFINE_SPINLOCK(ftsc_inflight_lock);
+static LIST_HEAD(ftsc_inflight_list);
+static long ftsc_inflight_n;
+
+static unsigned long ftsc_lookup_name(const char *name)
+{
+	static unsigned long (*lookup)(const char *name);
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+
+	if (!lookup) {
+		if (register_kprobe(&kp) < 0)
+			return 0;
+		lookup = (unsigned long (*)(const char *))kp.addr;
+		unregister_kprobe(&kp);
+	}
+	return lookup ? lookup(name) : 0;
+}
+
+/* MCOUNT_INSN_SIZE when addr starts with its ftrace site, else 0. */
+static unsigned long ftsc_site_size(unsigned long addr)
+{
+	static const u8 nop5[MCOUNT_INSN_SIZE] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+	u8 head[MCOUNT_INSN_SIZE];
+
+	if (copy_from_kernel_nofault(head, (const void *)addr, sizeof(head)))
+		return 0;
+	/* the NOP ftrace leaves in place, or a call into a trampoline */
+	if (memcmp(head, nop5, sizeof(head)) == 0 || head[0] == 0xe8)
+		return MCOUNT_INSN_SIZE;
+	return 0;
+}
+
+int ftsc_hooks_init(void)
+{
+	const sys_call_ptr_t *table;
+	unsigned long ni;
+	char name[KSYM_SYMBOL_LEN];
+	long nr, limit = min_t(long, NR_syscalls, FTSC_NR_LIMIT);
+	int found = 0;
+
+	table = (const sys_call_ptr_t *)ftsc_lookup_name("sys_call_table");
+	ni = ftsc_lookup_name("__x64_sys_ni_syscall");
+	if (!table) {
+		pr_err("ftsc: cannot find sys_call_table through kallsyms (needs CONFIG_KPROBES and CONFIG_KALLSYMS_ALL)\n");
+		return -ENOENT;
+	}
+	for (nr = 0; nr < limit; nr++) {
+		unsigned long addr = (unsigned long)table[nr];
+
+		if (!addr || addr == ni)
+			continue;
+		sprint_symbol_no_offset(name, addr);
+		if (strncmp(name, "__x64_sys_", 10) != 0)
+			continue;
+		ftsc_entry[nr] = addr;
+		ftsc_body[nr] = addr + ftsc_site_size(addr);
+		found++;
+	}
+	if (!found) {
+		pr_err("ftsc: sys_call_table holds no __x64_sys_* entry points\n");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+bool ftsc_hookable(long nr)
+{
+	return nr >= 0 && nr < FTSC_NR_LIMIT && ftsc_entry[nr] != 0;
+}
+
+bool ftsc_hooked(long nr)
+{
+	return nr >= 0 && nr < FTSC_NR_LIMIT && ftsc_hooks[nr] != NULL;
+}
+
+/* "openat" for 257; the name as this kernel's symbol table has it. */
+int ftsc_syscall_name(long nr, char *buf, size_t len)
+{
+	char sym[KSYM_SYMBOL_LEN];
+
+	if (!ftsc_hookable(nr))
+		return snprintf(buf, len, "syscall_%ld", nr);
+	sprint_symbol_no_offset(sym, ftsc_entry[nr]);
+	return snprintf(buf, len, "%s", sym + 10);
+}
+
+/* ---- calls in flight ---------------------------------------------------- */
+
+static void ftsc_inflight_enter(struct ftsc_inflight *me, long nr)
+{
+	me->task = current;
+	me->nr = nr;
+	me->waiting = false;
+	spin_lock(&ftsc_inflight_lock);
+	list_add(&me->node, &ftsc_inflight_list);
+	ftsc_inflight_n++;
+	spin_unlock(&ftsc_inflight_lock);
+}
+
+static void ftsc_inflight_leave(struct ftsc_inflight *me)
+{
+	spin_lock(&ftsc_inflight_lock);
+	list_del(&me->node);
+	ftsc_inflight_n--;
+	spin_unlock(&ftsc_inflight_lock);
+}
+
+/* Calls fn for each call in flight, under a spinlock: fn must not sleep. */
+void ftsc_inflight_each(ftsc_inflight_fn fn, void *data)
+{
+	struct ftsc_inflight *c;
+
+	spin_lock(&ftsc_inflight_lock);
+	list_for_each_entry(c, &ftsc_inflight_list, node)
+		fn(c, data);
+	spin_unlock(&ftsc_inflight_lock);
+}
+
+long ftsc_inflight_count(void)
+{
+	long n;
+
+	spin_lock(&ftsc_inflight_lock);
+	n = ftsc_inflight_n;
+	spin_unlock(&ftsc_inflight_lock);
+	return n;
+}
+
+/* ---- the guards' run-time probes ---------------------------------------- */
+
+static bool ftsc_fd_nonblocking(void *data, int fd)
+{
+	struct fd f = fdget(fd);
+	bool nonblocking;
+
+	if (!f.file)
+		return false;
+	nonblocking = f.file->f_flags & O_NONBLOCK;
+	fdput(f);
+	return nonblocking;
+}
+
+static bool ftsc_socket_timeout(void *data, int fd, bool send)
+{
+	struct fd f = fdget(fd);
+	struct socket *sock;
+	bool set = false;
+
+	if (!f.file)
+		return false;
+	sock = sock_from_file(f.file);
+	if (sock && sock->sk) {
+		long timeo = send ? READ_ONCE(sock->sk->sk_sndtimeo) :
+				    READ_ONCE(sock->sk->sk_rcvtimeo);
+
+		set = timeo != MAX_SCHEDULE_TIMEOUT;
+	}
+	fdput(f);
+	return set;
+}
+
+/* ---- the wrapper -------------------------------------------------------- */
+
+static bool ftsc_failed(long ret)
+{
+	return ret < 0 && ret >= -4095;
+}
+
+/* Runs the call under the policy: DESIGN.md's retry semantics. */
+static long ftsc_run_call(struct ftsc_state *st, long nr, ftsc_syscall_fn orig,
+			  const struct pt_regs *regs, struct ftsc_inflight *me)
+{
+	const struct ftsc_decide_ctx ctx = {
+		.policy = st->policy, .stats = st->stats, .observe = st->observe,
+	};
+	const struct ftsc_probe probe = {
+		.fd_nonblocking = ftsc_fd_nonblocking,
+		.socket_timeout = ftsc_socket_timeout,
+	};
+	/* The x86_64 syscall argument registers, in order. */
+	const u64 args[6] = { regs->di, regs->si, regs->dx,
+			      regs->r10, regs->r8, regs->r9 };
+	bool injects = st->policy->syscalls[nr].flags & FTSC_SC_INJECT;
+	struct ftsc_proc *proc = NULL;
+	struct ftsc_verdict d;
+	struct ftsc_call call;
+	long ret, waited;
+	u64 start;
+	int inj, rc;
+
+	if (injects)
+		proc = ftsc_proc_lookup(st);
+	ftsc_call_begin(&call, nr, NULL, 0);
+	for (;;) {
+		inj = 0;
+		if (injects)
+			inj = ftsc_call_inject(st->policy, &call,
+					       ftsc_proc_next_attempt(st, proc, nr));
+		ret = inj ? -inj : orig(regs);
+		if (ftsc_failed(ret) && ret > -512 && call.first_errno == 0) {
+			/* The first failure: now the breaker and the jitter's
+			 * seed are worth looking up. */
+			if (!proc)
+				proc = ftsc_proc_lookup(st);
+			call.budget = proc ? &proc->budget : NULL;
+			call.rng = get_random_u64();
+		}
+		d = ftsc_call_result(&ctx, &call, args, ret, &probe,
+				     ktime_get_ns());
+		if (!d.retry)
+			return ret;
+
+		WRITE_ONCE(me->waiting, true);
+		start = ktime_get_ns();
+		rc = wait_event_interruptible_hrtimeout(ftsc_wait,
+							READ_ONCE(st->revoked),
+							ns_to_ktime(d.delay_ns));
+		waited = ktime_get_ns() - start;
+		WRITE_ONCE(me->waiting, false);
+		if (rc == -ERESTARTSYS) {
+			/* A pending signal ends the wait: the last error now. */
+			ftsc_call_interrupted(&ctx, &call, waited);
+			return ret;
+		}
+		if (rc == 0) {
+			/* The policy was detached. */
+			ftsc_call_detached(&ctx, &call, waited);
+			return ret;
+		}
+		ftsc_call_waited(&ctx, &call, waited);
+	}
+}
+
+/*
+ * Where the callback sends a targeted call, with the original's argument:
+ * the syscall's user registers. The callback took a module reference for it.
+ */
+static long ftsc_syscall_wrapper(const struct pt_regs *regs)
+{
+	long nr = (long)regs->orig_ax;	/* checked by the callback */
+	ftsc_syscall_fn orig = (ftsc_syscall_fn)ftsc_body[nr];
+	struct ftsc_inflight me;
+	struct ftsc_state *st;
+	long ret;
+
+	ftsc_inflight_enter(&me, nr);
+	st = ftsc_state_get_current();
+	if (st && test_bit(nr, st->watch) && ftsc_target_matches(st))
+		ret = ftsc_run_call(st, nr, orig, regs, &me);
+	else
+		ret = orig(regs);	/* replaced or detached meanwhile */
+	ftsc_state_put(st);
+	ftsc_inflight_leave(&me);
+	module_put(THIS_MODULE);
+	return ret;
+}
+
+static void notrace ftsc_ftrace_callback(unsigned long ip,
+					 unsigned long parent_ip,
+					 struct ftrace_ops *ops,
+					 struct ftrace_regs *fregs)
+{
+	struct ftsc_hook *hook = container_of(ops, struct ftsc_hook, ops);
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+	const struct pt_regs *user;
+	struct ftsc_state *st;
+	bool take;
+
+	if (!regs || within_module(parent_ip, THIS_MODULE))
+		return;
+	/* __x64_sys_*(const struct pt_regs *): the first argument, in rdi */
+	user = (const struct pt_regs *)regs->di;
+	if (!user || user->orig_ax != (unsigned long)hook->nr)
+		return;
+	rcu_read_lock();
+	st = rcu_dereference(ftsc_current);
+	take = st && test_bit(hook->nr, st->watch) && ftsc_target_matches(st);
+	rcu_read_unlock();
+	if (take && try_module_get(THIS_MODULE))
+		regs->ip = (unsigned long)ftsc_syscall_wrapper;
+}
+
+/* ---- installing and removing hooks -------------------------------------- */
+
+static int ftsc_hook_install(long nr)
+{
+	struct ftsc_hook *h;
+	int err;
+
+	h = kzalloc(sizeof(*h), GFP_KERNEL);
+	if (!h)
+		return -ENOMEM;
+	h->nr = nr;
+	h->addr = ftsc_entry[nr];
+	h->ops.func = ftsc_ftrace_callback;
+	h->ops.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION |
+		       FTRACE_OPS_FL_IPMODIFY;
+	err = ftrace_set_filter_ip(&h->ops, h->addr, 0, 0);
+	if (err) {
+		kfree(h);
+		return err;
+	}
+	err = register_ftrace_function(&h->ops);
+	if (err) {
+		ftrace_free_filter(&h->ops);
+		kfree(h);
+		return err;
+	}
+	ftsc_hooks[nr] = h;
+	return 0;
+}
+
+static void ftsc_hook_remove(long nr)
+{
+	struct ftsc_hook *h = ftsc_hooks[nr];
+
+	if (!h)
+		return;
+	ftsc_hooks[nr] = NULL;
+	/* Waits until no task runs the callback or its trampoline. */
+	unregister_ftrace_function(&h->ops);
+	ftrace_free_filter(&h->ops);
+	kfree(h);
+}
+
+/*
+ * Hooks every syscall in watch that is not hooked yet. On failure removes
+ * what it added, says why, and returns the error. Under ftsc_mutex.
+ */
+int ftsc_hooks_add(const unsigned long *watch, char *why, size_t why_len)
+{
+	DECLARE_BITMAP(added, FTSC_NR_LIMIT);
+	char name[KSYM_SYMBOL_LEN];
+	long nr;
+	int err;
+
+	lockdep_assert_held(&ftsc_mutex);
+	bitmap_zero(added, FTSC_NR_LIMIT);
+	for_each_set_bit(nr, watch, FTSC_NR_LIMIT) {
+		if (ftsc_hooks[nr])
+			continue;
+		err = ftsc_hook_install(nr);
+		if (err) {
+			ftsc_syscall_name(nr, name, sizeof(name));
+			snprintf(why, why_len,
+				 "cannot hook __x64_sys_%s with ftrace (error %d)",
+				 name, err);
+			for_each_set_bit(nr, added, FTSC_NR_LIMIT)
+				ftsc_hook_remove(nr);
+			return err;
+		}
+		__set_bit(nr, added);
+	}
+	return 0;
+}
+
+/* Removes every hook whose syscall is not in keep (NULL: all). */
+void ftsc_hooks_remove_except(const unsigned long *keep)
+{
+	long nr;
+
+	lockdep_assert_held(&ftsc_mutex);
+	for (nr = 0; nr < FTSC_NR_LIMIT; nr++)
+		if (ftsc_hooks[nr] && !(keep && test_bit(nr, keep)))
+			ftsc_hook_remove(nr);
+}

@@ -1,0 +1,87 @@
+#!/bin/sh
+# Safe unload, in the VM: removing the module while calls are inside hooked
+# syscalls or asleep in a backoff never crashes and never hangs.
+#  1. A read blocked indefinitely inside the original syscall holds the
+#     module: `ftsc kmod unload` detaches the policy, fails at once and names
+#     the task; once the read returns, unload succeeds.
+#  2. A call asleep in a long backoff (10 x 10 s) is woken by the detach and
+#     returns its last error, and the module goes.
+# (The kernel log is checked after every test by vm-init.sh.)
+. /ftsc/tests/lib.sh
+unload_module
+CG=/sys/fs/cgroup/ftsc-unload
+mkdir -p $CG
+
+cat >/tmp/read.toml <<'EOF'
+version = 1
+[[rule]]
+syscalls = ["read"]
+retry = ["EIO"]
+[target]
+cgroup = "/ftsc-unload"
+EOF
+cat >/tmp/sleepy.toml <<'EOF'
+version = 1
+[defaults]
+backoff = ["10s", "10s", "10s", "10s", "10s", "10s", "10s", "10s", "10s", "10s"]
+[budget]
+window = "600s"
+max_wait = "300s"
+[[rule]]
+syscalls = ["openat"]
+retry = ["ENOENT"]
+[target]
+cgroup = "/ftsc-unload"
+EOF
+
+# wait_for TEXT SECONDS: until the module's status has TEXT.
+wait_for() {
+  local i=0
+  while ! grep -qF -- "$1" /sys/kernel/security/ftsc/status; do
+    i=$((i + 1))
+    [ $i -le $(($2 * 10)) ] || fail "the status never showed '$1': $(cat /sys/kernel/security/ftsc/status)"
+    usleep 100000
+  done
+  echo "ok: status shows '$1'"
+}
+
+echo "--- 1. a read blocked in the syscall"
+run_expect 0 ftsc kmod load --module /ftsc/ftsc.ko /tmp/read.toml
+# cat reads a pipe whose writer (sleep) never writes: blocked in read.
+(sleep 1000 & echo $! >/tmp/writer.pid; wait) | (echo 0 >$CG/cgroup.procs && exec cat) &
+wait_for "syscall=read state=syscall" 30
+run_expect 1 ftsc kmod unload --wait 1
+output_has "the policy is detached, but the module stays loaded: 1 call in flight holds it"
+output_has "(cat)"
+output_has "inside read"
+output_has "run \`ftsc kmod unload\` again then"
+status_has "policy: none"
+status_has "in_flight: 1"
+# delete_module itself fails at once (EWOULDBLOCK), as rmmod shows.
+run_expect 1 rmmod ftsc
+output_has "Resource temporarily unavailable"
+kill "$(cat /tmp/writer.pid)"
+wait
+run_expect 0 ftsc kmod unload --wait 10
+output_has "the policy is detached and the module removed"
+[ ! -d /sys/kernel/security/ftsc ] || fail "the module is still there"
+
+echo "--- 2. a call asleep in a 10 x 10 s backoff"
+run_expect 0 ftsc kmod load --module /ftsc/ftsc.ko /tmp/sleepy.toml
+(echo 0 >$CG/cgroup.procs && exec kmod_probe /tmp/unload-missing) >/tmp/probe.out 2>&1 &
+probe_pid=$!
+wait_for "syscall=openat state=backoff" 30
+run_expect 0 ftsc kmod unload --wait 10
+output_has "the module removed"
+i=0
+while kill -0 $probe_pid 2>/dev/null; do
+  i=$((i + 1))
+  [ $i -le 300 ] || fail "the woken call did not return within 30 s"
+  usleep 100000
+done
+wait $probe_pid || fail "the probe did not get ENOENT: $(cat /tmp/probe.out)"
+cat /tmp/probe.out
+grep -q "openat: ENOENT" /tmp/probe.out || fail "the woken call did not return its last error"
+echo "ok: the woken call returned ENOENT, its last error"
+rmdir $CG
+echo "unload: ok"
