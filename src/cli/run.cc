@@ -89,11 +89,15 @@ int conclude(const RunOptions& o, const ftsc_stats& stats, const Outcome& outcom
   return outcome.exit_code;
 }
 
-int run_ptrace(const RunOptions& o, const ftsc_policy& compiled) {
+ptrace::Options supervisor_options(const RunOptions& o) {
   ptrace::Options popts;
   popts.dry_run = o.dry_run;
   popts.verbosity = o.verbose ? 1 : 0;
-  ptrace::Supervisor supervisor(compiled, popts);
+  return popts;
+}
+
+int run_ptrace(const RunOptions& o, const ftsc_policy& compiled) {
+  ptrace::Supervisor supervisor(compiled, supervisor_options(o));
   auto outcome = supervisor.run(o.command);
   if (!outcome)
     throw UserError{outcome.error().message, outcome.error().hint, kExitSetupFailed};
@@ -147,9 +151,7 @@ int run_auto(const RunOptions& o, const ftsc_policy& compiled) {
                                          o.verbose ? "preload" : "");
   if (!files)
     throw UserError{files.error().message, files.error().hint, kExitSetupFailed};
-  ptrace::Options popts;
-  popts.dry_run = o.dry_run;
-  popts.verbosity = o.verbose ? 1 : 0;
+  ptrace::Options popts = supervisor_options(o);
   popts.log_layer = "ptrace";
   popts.environment = (*files)->environment(true);
   popts.untraced_ip = FTSC_SYSCALL_PAGE_ADDRESS + FTSC_SYSCALL_PAGE_RETURN_OFFSET;

@@ -138,6 +138,7 @@ class Supervisor::Impl {
   void on_sleep_exit(Thread& t);
   void on_exec(Thread& t);
   void end_wait_for_signal(Thread& t);
+  void reexecute(Thread& t);
   void resume(Thread& t, int sig = 0);
   Thread& thread(pid_t tid);
   Process& process(pid_t tgid);
@@ -499,12 +500,7 @@ void Supervisor::Impl::on_attempt_exit(Thread& t) {
   }
   t.last_exit = regs;
   if (d.delay_ns <= 0) {
-    arch::Regs again = t.entry;
-    arch::rewind_to_syscall(again, t.args.nr);
-    set_regs(t, again);
-    t.retrying = true;
-    t.phase = Thread::Phase::kRunning;
-    resume(t);
+    reexecute(t);
     return;
   }
   // Sleep in the tracee: poll(NULL, 0, ms) at the same syscall instruction.
@@ -536,6 +532,12 @@ void Supervisor::Impl::on_sleep_exit(Thread& t) {
     return;
   }
   unit_.on_waited(t.call, waited);
+  reexecute(t);
+}
+
+// The next attempt: the registers of the first attempt's entry, rewound over
+// the syscall instruction, so that the very same call runs again.
+void Supervisor::Impl::reexecute(Thread& t) {
   arch::Regs again = t.entry;
   arch::rewind_to_syscall(again, t.args.nr);
   set_regs(t, again);
