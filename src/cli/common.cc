@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,18 @@
 
 namespace ftsc::cli {
 
+CLI::Validator counting_from_one() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        long long v = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || end != text.data() + text.size() || v < 1 || v > INT32_MAX)
+          return fmt::format("'{}' is not a whole number from 1 up", text);
+        return {};
+      },
+      "N>=1");
+}
+
 void add_policy_flag_options(CLI::App* cmd, PolicyOptions& opts) {
   cmd->add_option("--retry", opts.flags.retry,
                   "Retry rule SYSCALL[,SYSCALL...]=ERRNO[,ERRNO...] (repeatable, %group allowed)")
@@ -23,7 +36,7 @@ void add_policy_flag_options(CLI::App* cmd, PolicyOptions& opts) {
                   "Inject SYSCALL[,...]:error=ERRNO[:when=EXPR][:p=P][:seed=N] (repeatable)")
       ->type_name("SPEC");
   cmd->add_option("--table", opts.table, "Which table of a matrix file to use (1-based)")
-      ->check(CLI::PositiveNumber)
+      ->check(counting_from_one())
       ->type_name("N");
 }
 

@@ -33,6 +33,10 @@ struct PolicyOptions {
 };
 
 // Adds --retry, --backoff, --inject and --table to a command.
+// Accepts a whole number from 1 up (CLI::PositiveNumber's message would quote a
+// range of doubles).
+CLI::Validator counting_from_one();
+
 void add_policy_flag_options(CLI::App* cmd, PolicyOptions& opts);
 
 // Reads a whole file; throws UserError saying what could not be read and why.

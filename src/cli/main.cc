@@ -1,7 +1,9 @@
 // ftsc: fault-tolerant system calls. Parses the command line, runs the verb,
 // and turns fatal user errors into one clear line and an exit status.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +13,39 @@
 
 #include "cli/common.h"
 #include "cli/verbs.h"
+#include "core/suggest.h"
+
+namespace {
+
+// CLI11 answers an unknown verb with "A subcommand is required"; name the word
+// instead, with the verbs that exist. Looks at the words before the first option.
+std::optional<std::string> unknown_verb(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* at = &app;
+  std::string path = app.get_name();
+  for (int i = 1; i < argc; ++i) {
+    std::string_view word = argv[i];
+    if (word.starts_with("-") || at->get_require_subcommand_min() == 0)
+      return std::nullopt;
+    std::vector<const CLI::App*> subs = at->get_subcommands({});
+    auto sub = std::find_if(subs.begin(), subs.end(),
+                            [&](const CLI::App* s) { return s->get_name() == word; });
+    if (sub != subs.end()) {
+      at = *sub;
+      path += " " + at->get_name();
+      continue;
+    }
+    std::vector<std::string> verbs;
+    for (const CLI::App* s : subs)
+      verbs.push_back(s->get_name());
+    std::vector<std::string_view> views(verbs.begin(), verbs.end());
+    std::string hint = ftsc::core::did_you_mean(word, views);
+    return fmt::format("{}: unknown verb '{}' ({})", path, word,
+                       hint.empty() ? fmt::format("one of: {}", fmt::join(verbs, ", ")) : hint);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace ftsc::cli;
@@ -41,6 +76,10 @@ int main(int argc, char** argv) {
   register_kmod_verb(app, action);
   register_run_verb(app, action, parsed < argc ? &command : nullptr);
   register_profile_verb(app, action, parsed < argc ? &command : nullptr);
+  if (auto message = unknown_verb(app, parsed, argv)) {
+    fmt::print(stderr, "{}\nRun with --help for more information.\n", *message);
+    return kExitUsage;
+  }
   try {
     app.parse(parsed, argv);
   } catch (const CLI::ParseError& e) {

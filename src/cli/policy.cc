@@ -69,18 +69,14 @@ int resolve_or_explain(std::string_view token, bool is_syscall) {
   auto v = is_syscall ? core::resolve_syscall_token(token) : core::resolve_errno_token(token);
   if (v)
     return *v;
+  if (!is_syscall)
+    throw UserError{fmt::format("unknown errno '{}'", token), core::errno_hint(token)};
   std::vector<std::string_view> names;
-  if (is_syscall) {
-    for (const core::SyscallName& s : core::all_syscalls())
-      names.push_back(s.name);
-  } else {
-    names = core::errno_spellings();
-  }
+  for (const core::SyscallName& s : core::all_syscalls())
+    names.push_back(s.name);
   std::string hint = core::did_you_mean(token, names);
-  throw UserError{fmt::format("unknown {} '{}'", is_syscall ? "syscall" : "errno", token),
-                  hint.empty() ? (is_syscall ? "give an x86_64 syscall name or number"
-                                             : "give an errno name such as ENOENT, or a number")
-                               : hint};
+  throw UserError{fmt::format("unknown syscall '{}'", token),
+                  hint.empty() ? "give an x86_64 syscall name or number" : hint};
 }
 
 int run_explain(const PolicyVerbOptions& o) {
@@ -112,6 +108,11 @@ int run_import(const PolicyVerbOptions& o) {
 
 int run_export(const PolicyVerbOptions& o) {
   core::EffectivePolicy p = load_effective_policy(o.policy);
+  if (p.cells.empty())
+    throw UserError{fmt::format("{} decides no (syscall, errno) cell: a matrix of it would have "
+                                "no rows and no columns",
+                                policy_name(o.policy)),
+                    "add a rule, or --retry SYSCALL=ERRNO"};
   std::string out = fmt::format(
       "# {} exported by ftsc as a retry matrix (y retry, n never, ? undecided, - no rule);\n"
       "# backoff schedules, injections and the target are not part of this format.\n",
@@ -141,7 +142,14 @@ int run_groups(const PolicyVerbOptions& o) {
     std::string_view g = o.group[0] == '%' ? std::string_view(o.group).substr(1) : o.group;
     const std::vector<int>* members = kb.group(g);
     if (!members) {
-      throw UserError{fmt::format("unknown group '{}'", o.group), core::did_you_mean(g, names)};
+      std::vector<std::string> spelled;
+      for (std::string_view n : names)
+        spelled.push_back(fmt::format("%{}", n));
+      std::vector<std::string_view> views(spelled.begin(), spelled.end());
+      std::string hint = core::did_you_mean(fmt::format("%{}", g), views);
+      throw UserError{
+          fmt::format("unknown group '{}'", o.group),
+          hint.empty() ? fmt::format("known groups: {}", fmt::join(spelled, ", ")) : hint};
     }
     for (int nr : *members)
       fmt::print("{}\n", core::syscall_name(nr));
@@ -213,7 +221,7 @@ void register_policy_verb(CLI::App& app, Action& action) {
       "import", "Convert a retry matrix (the paper's tab-separated format) into a TOML policy");
   import->add_option("matrix", opts->policy.file, "Matrix file")->required();
   import->add_option("--table", opts->policy.table, "Which table of the file (1-based)")
-      ->check(CLI::PositiveNumber);
+      ->check(counting_from_one());
   import->add_option("-o,--output", opts->output, "Write the TOML here (default: stdout)");
   bind(import, run_import);
 

@@ -185,7 +185,7 @@ void register_profile_verb(CLI::App& app, Action& action, const std::vector<std:
   cmd->add_option("--pid", opts->pid,
                   "With --system: only this process and the processes it starts")
       ->type_name("N")
-      ->check(CLI::PositiveNumber);
+      ->check(counting_from_one());
   cmd->add_option("--comm", opts->comm, "With --system: only tasks with this name")
       ->type_name("NAME");
   cmd->add_option("--tracer", opts->tracer,

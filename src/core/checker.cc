@@ -63,9 +63,10 @@ class Linter {
 
   void lint_rule(int r, const RuleSpec& rule) {
     said_.clear();
+    std::set<int> linted;  // EAGAIN and EWOULDBLOCK are one errno
     for (const Named& n : rule.retry) {
       auto err = resolve_errno_token(n.text);
-      if (!err || is_program_bug_errno(*err))
+      if (!err || is_program_bug_errno(*err) || !linted.insert(*err).second)
         continue;
       lint_retry(r, *err, n.where, false);
       lint_retry(r, *err, n.where, true);

@@ -44,7 +44,7 @@ std::optional<Error> check_blanks(std::string_view flag, std::string_view text,
 }
 
 // Splits a comma-separated list that starts at `offset` in the flag value.
-// `what` names an element ("syscall") for messages.
+// `what` names an element ("syscall name") for messages.
 Result<std::vector<Named>> split_names(std::string_view flag, std::string_view whole,
                                        std::string_view part, size_t offset, std::string_view what,
                                        std::string_view form) {
@@ -56,10 +56,10 @@ Result<std::vector<Named>> split_names(std::string_view flag, std::string_view w
         start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (item.empty()) {
       size_t at = offset + start;
-      std::string message =
-          part.empty() ? fmt::format("no {} name in {} value '{}'", what, flag, whole)
-                       : fmt::format("stray ',' in {} value '{}': empty {} name at column {}", flag,
-                                     whole, what, at + 1);
+      std::string message = part.empty()
+                                ? fmt::format("no {} in {} value '{}'", what, flag, whole)
+                                : fmt::format("stray ',' in {} value '{}': empty {} at column {}",
+                                              flag, whole, what, at + 1);
       return flag_error(flag, at, std::move(message), form);
     }
     out.push_back(Named{std::string(item), flag_loc(flag, offset + start)});
@@ -89,10 +89,10 @@ Result<RuleSpec> parse_retry_flag(std::string_view text) {
   RuleSpec rule;
   rule.origin = "--retry";
   rule.where = SourceLoc{std::string(kFlag), 0, 0};
-  auto syscalls = split_names(kFlag, text, text.substr(0, eq), 0, "syscall", kRetryForm);
+  auto syscalls = split_names(kFlag, text, text.substr(0, eq), 0, "syscall name", kRetryForm);
   if (!syscalls)
     return syscalls.error();
-  auto errnos = split_names(kFlag, text, text.substr(eq + 1), eq + 1, "errno", kRetryForm);
+  auto errnos = split_names(kFlag, text, text.substr(eq + 1), eq + 1, "errno name", kRetryForm);
   if (!errnos)
     return errnos.error();
   rule.syscalls = std::move(*syscalls);
@@ -127,8 +127,12 @@ Result<BackoffSpec> parse_backoff_flag(std::string_view text) {
             "attempts) is written in a policy file";
       else
         hint = fmt::format("{}; {}", hint, kBackoffForm);
-      return Error{fmt::format("--backoff: {}", d.error().message), item.where, std::move(hint)};
+      return Error{d.error().message, item.where, std::move(hint)};
     }
+    if (*d > kMaxPolicyDuration)
+      return Error{fmt::format("delay '{}' is longer than {}, the longest a policy takes",
+                               item.text, format_duration(kMaxPolicyDuration)),
+                   item.where, "retry delays are usually milliseconds"};
     b.delays.push_back(*d);
   }
   return b;

@@ -11,6 +11,10 @@ namespace ftsc::core {
 
 using Nanos = std::chrono::nanoseconds;
 
+// The longest duration a policy takes (a delay, cap, deadline or budget
+// window): a day. It keeps every sum of a schedule's delays far from overflow.
+inline constexpr Nanos kMaxPolicyDuration = std::chrono::hours(24);
+
 // Parses a non-negative decimal number followed by a unit (ns, us, ms, s, m, h).
 // The error message says what is wrong; the caller adds where.
 Result<Nanos> parse_duration(std::string_view text);

@@ -94,12 +94,25 @@ std::optional<int> resolve_syscall_token(std::string_view token) {
 }
 
 std::optional<int> resolve_errno_token(std::string_view token) {
+  // A number stands for an errno glibc names (which are all below the table's limit).
   if (auto n = parse_number(token)) {
-    if (*n > 0 && *n < 4096)
+    if (*n > 0 && *n < static_cast<int>(FTSC_ERRNO_LIMIT) && !errno_name(*n).empty())
       return n;
     return std::nullopt;
   }
   return errno_value(token);
+}
+
+std::string errno_hint(std::string_view token) {
+  if (parse_number(token))
+    return fmt::format(
+        "a number must be an errno glibc names, between 1 and {}; names read "
+        "better, e.g. ENOMEM",
+        all_errnos().back().value);
+  std::string hint = did_you_mean(token, errno_spellings());
+  if (hint.empty())
+    hint = "errno names are glibc's, e.g. ENOENT, ENOMEM, ECONNREFUSED";
+  return hint;
 }
 
 namespace {
@@ -195,10 +208,7 @@ class Resolver {
   std::optional<int> errno_of(const Named& n) {
     if (auto e = resolve_errno_token(n.text))
       return e;
-    std::string hint = did_you_mean(n.text, errno_spellings());
-    if (hint.empty())
-      hint = "errno names are glibc's, e.g. ENOENT, ENOMEM, ECONNREFUSED";
-    error(n.where, fmt::format("unknown errno '{}'", n.text), hint);
+    error(n.where, fmt::format("unknown errno '{}'", n.text), errno_hint(n.text));
     return std::nullopt;
   }
 
@@ -334,7 +344,9 @@ class Resolver {
 
   void add_inject(int index) {
     const InjectSpec& in = out_.policy.spec.injects[index];
-    auto err = errno_of(in.error);
+    // Like strace, an injection may fail with any number the kernel could return (1..4095).
+    auto number = parse_number(in.error.text);
+    auto err = number && *number > 0 && *number <= 4095 ? number : errno_of(in.error);
     for (const Named& sc : in.syscalls) {
       std::string group;
       for (int nr : syscalls_of(sc, &group)) {

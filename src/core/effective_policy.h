@@ -76,6 +76,8 @@ Resolved resolve(const PolicySpec& spec, const KnowledgeBase& kb);
 std::optional<int> resolve_syscall_token(std::string_view token);
 // Resolves an errno written as a name (or alias) or a number; nullopt when unknown.
 std::optional<int> resolve_errno_token(std::string_view token);
+// What to say when resolve_errno_token found nothing: a near name, or what is accepted.
+std::string errno_hint(std::string_view token);
 
 // The errnos that are always program bugs and never retried.
 bool is_program_bug_errno(int err);

@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "core/effective_policy.h"
+
 namespace ftsc::core {
 namespace {
 
@@ -223,6 +225,12 @@ Result<PolicySpec> import_matrix(std::string_view text, std::string_view file, i
   if (t.rows.empty())
     return Error{"the matrix has a header but no rows", t.where,
                  "add one line per syscall below the header: its name, then one cell per errno"};
+  // A column's errno is checked here, at the header, rather than at every row that uses it.
+  for (const Named& e : t.errnos) {
+    if (!resolve_errno_token(e.text))
+      return Error{fmt::format("unknown errno '{}' in the matrix header", shown(e.text)), e.where,
+                   errno_hint(e.text)};
+  }
 
   PolicySpec spec;
   spec.source = std::string(file);

@@ -1,5 +1,6 @@
 #include "core/policy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -18,8 +19,9 @@ std::vector<Nanos> BackoffSpec::expand() const {
     return delays;
   std::vector<Nanos> out;
   long double d = static_cast<long double>(base.count());
-  const long double limit =
-      cap.count() > 0 ? static_cast<long double>(cap.count()) : static_cast<long double>(INT64_MAX);
+  // Without a cap the delays stop growing at the longest duration a policy takes.
+  const Nanos bound = cap.count() > 0 ? std::min(cap, kMaxPolicyDuration) : kMaxPolicyDuration;
+  const long double limit = static_cast<long double>(bound.count());
   for (int i = 0; i < attempts; ++i) {
     long double v = std::min(d, limit);
     out.emplace_back(static_cast<int64_t>(std::llround(v)));

@@ -161,6 +161,30 @@ std::string render_policy_table(const EffectivePolicy& p, const KnowledgeBase& k
   return out;
 }
 
+namespace {
+
+// The rule that lists err under not_applicable (a matrix's `-`) for syscall nr, if any.
+const RuleSpec* not_applicable_in(const EffectivePolicy& p, const KnowledgeBase& kb, int nr,
+                                  int err) {
+  auto names_nr = [&](const Named& s) {
+    if (!s.text.empty() && s.text[0] == '%') {
+      const std::vector<int>* members = kb.group(std::string_view(s.text).substr(1));
+      return members && std::find(members->begin(), members->end(), nr) != members->end();
+    }
+    return resolve_syscall_token(s.text) == nr;
+  };
+  for (const RuleSpec& r : p.spec.rules) {
+    bool lists_err =
+        std::any_of(r.not_applicable.begin(), r.not_applicable.end(),
+                    [&](const Named& e) { return resolve_errno_token(e.text) == err; });
+    if (lists_err && std::any_of(r.syscalls.begin(), r.syscalls.end(), names_nr))
+      return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 std::string explain_cell(const EffectivePolicy& p, const KnowledgeBase& kb, int nr, int err) {
   const SyscallTraits* t = kb.syscall(nr);
   std::string sname(syscall_name(nr));
@@ -185,7 +209,11 @@ std::string explain_cell(const EffectivePolicy& p, const KnowledgeBase& kb, int 
     facts.push_back({"why", fmt::format("{} always means a bug in the program", ename)});
   } else if (!c || c->decision == CellDecision::kUnset) {
     verdict = "not retried";
-    facts.push_back({"why", "no rule names this (syscall, errno)"});
+    if (const RuleSpec* r = not_applicable_in(p, kb, nr, err))
+      facts.push_back({"why", fmt::format("the rule at {} marks {} as not applicable (`-`)",
+                                          r->where.str(), ename)});
+    else
+      facts.push_back({"why", "no rule names this (syscall, errno)"});
   } else if (c->decision == CellDecision::kNever) {
     verdict = "not retried";
     facts.push_back({"rule", "never, " + rule_origin(p, *c)});

@@ -10,11 +10,13 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -179,6 +181,13 @@ class PolicyReader {
     auto d = parse_duration(s->get());
     if (!d) {
       error(loc(n), fmt::format("'{}': {}", key, d.error().message), d.error().hint);
+      return std::nullopt;
+    }
+    if (*d > kMaxPolicyDuration) {
+      error(loc(n),
+            fmt::format("'{}' is '{}', longer than {}, the longest duration a policy takes", key,
+                        s->get(), format_duration(kMaxPolicyDuration)),
+            "retry delays are usually milliseconds; a call is never held longer than a day");
       return std::nullopt;
     }
     return *d;
@@ -384,6 +393,14 @@ class PolicyReader {
     }
     if (!ok)
       return std::nullopt;
+    if (b.cap.count() == 0) {
+      std::vector<Nanos> delays = b.expand();
+      if (delays.back() >= std::chrono::minutes(1))
+        warning(loc(n),
+                fmt::format("without a 'cap' the delays grow to {} (retry {})",
+                            format_duration(delays.back()), delays.size()),
+                "set cap to the longest delay, e.g. cap = \"1s\"");
+    }
     return b;
   }
 
@@ -508,7 +525,8 @@ class PolicyReader {
     if (window_ok && wait_ok && spec.budget.max_wait > spec.budget.window) {
       const toml::node* at = max_wait != nullptr ? max_wait : window;
       error(loc(*at),
-            fmt::format("'max_wait' ({}) is longer than 'window' ({})",
+            fmt::format("'max_wait' ({}{}) is longer than 'window' ({})",
+                        max_wait != nullptr ? "" : "the default, ",
                         format_duration(spec.budget.max_wait), format_duration(spec.budget.window)),
             "a process cannot wait longer than the window in which the waiting is counted; "
             "make max_wait at most window");

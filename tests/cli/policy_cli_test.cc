@@ -119,7 +119,23 @@ TEST(PolicyCli, MissingFileAndUsageErrors) {
   EXPECT_EQ(none.exit_code, 2);
   EXPECT_CONTAINS(none.err, "no policy given");
   EXPECT_EQ(run_ftsc({"--help"}).exit_code, 0);
-  EXPECT_EQ(run_ftsc({"policy", "check", "--table", "0", kExample}).exit_code, 2);
+  for (const char* n : {"0", "-1", "abc", "1x", "99999999999"}) {
+    ProcessResult table = run_ftsc({"policy", "check", "--table", n, kExample});
+    EXPECT_EQ(table.exit_code, 2) << n;
+    EXPECT_CONTAINS(table.err, "--table: '" + std::string(n) + "' is not a whole number from 1 up");
+  }
+}
+
+TEST(PolicyCli, UnknownVerbsAreNamedWithTheVerbsThatExist) {
+  ProcessResult top = run_ftsc({"polcy", "check"});
+  EXPECT_EQ(top.exit_code, 2);
+  EXPECT_CONTAINS(top.err, "ftsc: unknown verb 'polcy' (did you mean policy?)");
+  ProcessResult sub = run_ftsc({"policy", "frobnicate", kExample});
+  EXPECT_EQ(sub.exit_code, 2);
+  EXPECT_CONTAINS(sub.err, "ftsc policy: unknown verb 'frobnicate' (one of: check, show,");
+  ProcessResult kmod = run_ftsc({"kmod", "stat"});
+  EXPECT_EQ(kmod.exit_code, 2);
+  EXPECT_CONTAINS(kmod.err, "ftsc kmod: unknown verb 'stat' (did you mean stats?)");
 }
 
 TEST(PolicyCli, CommandLineRules) {
@@ -241,6 +257,37 @@ TEST(PolicyCli, ExportWritesTheMatrixFormat) {
   ProcessResult r = run_ftsc({"policy", "export", "--retry", "write=ENOSPC,EPIPE"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_CONTAINS(r.out, "Syscall \\ Error\tENOSPC\tEPIPE\nwrite\ty\ty\n");
+  // A policy without cells has no matrix to write (it could not be read back).
+  TempDir dir;
+  ProcessResult empty =
+      run_ftsc({"policy", "export", dir.write("empty.toml", "mode = \"observe\"\n")});
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_EQ(empty.out, "");
+  EXPECT_CONTAINS(empty.err, "decides no (syscall, errno) cell");
+}
+
+TEST(PolicyCli, UnnamedErrnoNumbersAndOverlongDelaysAreFileLineErrors) {
+  TempDir dir;
+  const std::string delays = dir.write("delays.toml",
+                                       "[defaults]\n"
+                                       "backoff = [\"10ms\", \"2562047h\"]\n");
+  const std::string errnos = dir.write("errnos.toml",
+                                       "[[rule]]\n"
+                                       "syscalls = [\"read\"]\n"
+                                       "retry = [\"300\"]\n");
+  const std::string bin = dir.path() + "/p.bin";
+  for (const auto& [file, finding] :
+       {std::pair{delays, delays + ":2: error: 'backoff' is '2562047h', longer than 24h"},
+        std::pair{errnos, errnos + ":3: error: unknown errno '300'"}}) {
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"policy", "check", file},
+                                                 {"policy", "show", file},
+                                                 {"policy", "compile", file, "-o", bin},
+                                                 {"run", "--policy", file, "--", "true"}}) {
+      ProcessResult r = run_ftsc(args);
+      EXPECT_EQ(r.exit_code, 1) << args[1] << " " << file;
+      EXPECT_CONTAINS(r.out + r.err, finding);
+    }
+  }
 }
 
 TEST(PolicyCli, CompiledPolicyIsReadableFromC) {
@@ -289,7 +336,10 @@ TEST(PolicyCli, GroupsAndSyscalls) {
   EXPECT_CONTAINS(net.out, "connect\n");
   ProcessResult typo = run_ftsc({"policy", "groups", "%netwrk"});
   EXPECT_EQ(typo.exit_code, 1);
-  EXPECT_CONTAINS(typo.err, "did you mean network?");
+  EXPECT_CONTAINS(typo.err, "did you mean %network?");
+  ProcessResult unknown = run_ftsc({"policy", "groups", "%nothing"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_CONTAINS(unknown.err, "known groups: %");
   ProcessResult s = run_ftsc({"policy", "syscalls"});
   EXPECT_EQ(s.exit_code, 0);
   EXPECT_CONTAINS(s.out, "write");

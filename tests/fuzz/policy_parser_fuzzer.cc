@@ -7,7 +7,10 @@
 //     write_policy_toml() into a text that parses, without errors, into an
 //     equivalent policy;
 //   - a matrix is formatted back by format_matrix() into the same table, and an
-//     imported matrix survives the trip through TOML as well.
+//     imported matrix survives the trip through TOML as well;
+//   - a policy (from any of the parsers) that the checker passes compiles into a
+//     block the engines accept, renders as `show` and `explain` print it, and
+//     exports as a matrix that imports again.
 // A broken property aborts, so libFuzzer saves the input as a crash.
 #include <cstdint>
 #include <cstdio>
@@ -15,9 +18,14 @@
 #include <string>
 #include <string_view>
 
+#include "abi/compiled_policy.h"
+#include "core/checker.h"
 #include "core/cli_rules.h"
+#include "core/compiler.h"
 #include "core/inject_grammar.h"
+#include "core/knowledge_base.h"
 #include "core/matrix.h"
+#include "core/policy_report.h"
 #include "core/policy_toml.h"
 
 namespace {
@@ -93,11 +101,41 @@ void check_policy_round_trip(const PolicySpec& spec, std::string_view origin) {
         std::string(origin) + "\n---\n" + written);
 }
 
+void check_model(const PolicySpec& spec, std::string_view origin) {
+  const KnowledgeBase& kb = KnowledgeBase::builtin();
+  CheckResult c = check_policy(spec, kb);
+  for (const Diagnostic& d : c.diags)
+    check(!d.message.empty(), "a finding has a message", origin);
+  if (!c.ok())
+    return;
+  auto compiled = compile(c.policy, kb, CompileOptions{});
+  check(compiled.ok(), "a policy the checker passes compiles",
+        std::string(origin) + "\n---\n" + (compiled ? "" : compiled.error().message));
+  check(ftsc_policy_validate(compiled->get(), sizeof(ftsc_policy)) == FTSC_POLICY_OK,
+        "a compiled policy passes the engines' validation", origin);
+  check(!render_policy_table(c.policy, kb).empty(), "show prints something", origin);
+  int explained = 0;
+  for (const auto& [key, cell] : c.policy.cells) {
+    if (++explained > 8)
+      break;
+    check(!explain_cell(c.policy, kb, key.first, key.second).empty(), "explain says something",
+          origin);
+  }
+  if (c.policy.cells.empty())
+    return;
+  std::string exported = format_matrix(to_matrix(c.policy));
+  auto back = import_matrix(exported, "exported.txt", 0);
+  check(back.ok(), "an exported matrix imports again",
+        std::string(origin) + "\n---\n" + exported + (back ? "" : back.error().message));
+}
+
 void fuzz_policy(std::string_view text) {
   ParsedPolicy p = parse_policy_toml(text, "fuzz.toml");
   check_diagnostics(p, "fuzz.toml", text);
-  if (!has_errors(p.diags))
+  if (!has_errors(p.diags)) {
     check_policy_round_trip(p.spec, text);
+    check_model(p.spec, text);
+  }
 }
 
 void fuzz_matrix(std::string_view text) {
@@ -131,6 +169,7 @@ void fuzz_matrix(std::string_view text) {
     }
     if (valid_utf8(text))
       check_policy_round_trip(*spec, text);
+    check_model(*spec, text);
   }
 }
 
@@ -145,6 +184,9 @@ void fuzz_flags(std::string_view text) {
     for (const Named& n : rule->retry)
       check(!n.text.empty() && n.text.find_first_of(",= ") == std::string::npos,
             "--retry splits errno names", text);
+    PolicySpec spec;
+    spec.rules.push_back(*rule);
+    check_model(spec, text);
   } else {
     check(rule.error().where.file == "--retry" && !rule.error().hint.empty(),
           "a --retry error names the flag and has a hint", text);
@@ -152,12 +194,22 @@ void fuzz_flags(std::string_view text) {
   auto backoff = parse_backoff_flag(text);
   if (backoff) {
     check(!backoff->delays.empty() && backoff->delays.size() <= 32, "--backoff delay count", text);
+    PolicySpec spec;
+    spec.default_backoff = *backoff;
+    spec.rules.push_back(RuleSpec{});
+    spec.rules.back().syscalls.push_back(Named{"read", SourceLoc{"--retry", 0, 1}});
+    spec.rules.back().retry.push_back(Named{"EIO", SourceLoc{"--retry", 0, 1}});
+    check_model(spec, text);
   } else {
     check(backoff.error().where.file == "--backoff" && !backoff.error().hint.empty(),
           "a --backoff error names the flag and has a hint", text);
   }
   auto inject = parse_inject_spec(text, SourceLoc{"--inject", 0, 0});
-  (void)inject;
+  if (inject) {
+    PolicySpec spec;
+    spec.injects.push_back(*inject);
+    check_model(spec, text);
+  }
 }
 
 }  // namespace

@@ -37,7 +37,8 @@ TEST(Duration, RejectsMalformedInput) {
        {Case{"", "empty"}, Case{"10", "no unit"}, Case{"ms", "does not start"},
         Case{"-5ms", "negative"}, Case{"10 ms", "unknown unit ' ms'"},
         Case{"10sec", "unknown unit 'sec'"}, Case{"1.2.3s", "unknown unit"},
-        Case{"99999999999999999999s", "too large"}, Case{"9999999999999h", "too long"}}) {
+        Case{"99999999999999999999s", "too large"}, Case{"9999999999999h", "too long"},
+        Case{"9223372036854775.999us", "too long"}}) {
     Result<Nanos> r = parse_duration(c.text);
     ASSERT_FALSE(r.ok()) << c.text;
     EXPECT_NE(r.error().message.find(c.why), std::string::npos) << r.error().message;

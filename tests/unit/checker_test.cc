@@ -1,5 +1,7 @@
 #include "core/checker.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "core/errno_table.h"
@@ -65,6 +67,16 @@ TEST(Checker, WarnsThatEagainRetriesAreGuarded) {
   const Diagnostic* w = find(d, Severity::kWarning, "EAGAIN retries for read are guarded");
   ASSERT_NE(w, nullptr) << dump(d);
   EXPECT_NE(w->message.find("O_NONBLOCK"), std::string::npos);
+}
+
+TEST(Checker, AliasesOfOneErrnoWarnOnce) {
+  PolicySpec spec;
+  spec.rules.push_back(rule({"read"}, {"EAGAIN", "EWOULDBLOCK"}));
+  std::vector<Diagnostic> d = check(spec);
+  size_t n = std::count_if(d.begin(), d.end(), [](const Diagnostic& x) {
+    return x.message.find("EAGAIN retries for read are guarded") != std::string::npos;
+  });
+  EXPECT_EQ(n, 1u) << dump(d);
 }
 
 TEST(Checker, WarnsAboutCallsNotIdempotentOnFailure) {

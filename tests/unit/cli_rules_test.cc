@@ -172,6 +172,21 @@ TEST(CliRules, BackoffMalformedDurations) {
   EXPECT_EQ(r.error().where.column, 6);
 }
 
+TEST(CliRules, BackoffDelaysAreAtMostADay) {
+  expect_backoff_error("10ms,2562047h", "delay '2562047h' is longer than 24h", "milliseconds");
+  auto r = parse_backoff_flag("10ms,24h");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->delays[1], std::chrono::hours(24));
+}
+
+TEST(CliRules, BackoffMessagesNameTheFlagOnce) {
+  auto r = parse_backoff_flag("junk");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message.find("--backoff"), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().where.file, "--backoff");
+  expect_backoff_error("10ms,,20ms", "empty delay at column 6");
+}
+
 TEST(CliRules, BackoffExponentialFormBelongsInAPolicyFile) {
   expect_backoff_error("base=10ms", "malformed duration", "policy file");
 }

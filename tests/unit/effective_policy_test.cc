@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
 
+#include "abi/compiled_policy.h"
 #include "core/errno_table.h"
 #include "core/knowledge_base.h"
 #include "core/syscall_table.h"
@@ -178,6 +179,31 @@ TEST(EffectivePolicy, SchedulesAreSharedAndLimited) {
   EXPECT_NE(find_error(resolve_spec(spec), "backoff has 33 delays"), nullptr);
 }
 
+TEST(EffectivePolicy, TooManySchedulesAndInjectionsAreErrors) {
+  PolicySpec spec;
+  for (int i = 0; i <= static_cast<int>(FTSC_SCHEDULES_MAX); ++i) {
+    RuleSpec r = rule({"read"}, {"EIO"}, {}, i + 1);
+    r.syscalls = names({syscall_name(i).data()});
+    r.backoff = BackoffSpec{};
+    r.backoff->delays = {std::chrono::milliseconds(i + 1)};
+    spec.rules.push_back(r);
+  }
+  Resolved schedules = resolve_spec(spec);
+  const Diagnostic* d = find_error(schedules, "too many different backoff schedules");
+  ASSERT_NE(d, nullptr);
+  EXPECT_NE(d->hint.find("share the [defaults] backoff"), std::string::npos);
+
+  spec.rules.clear();
+  InjectSpec in;
+  in.syscalls = names({"%file"});
+  in.error = {"EIO", {"p.toml", 3, 0}};
+  spec.injects = {in};
+  Resolved injects = resolve_spec(spec);
+  d = find_error(injects, "too many injections");
+  ASSERT_NE(d, nullptr);
+  EXPECT_NE(d->hint.find("inject fewer syscalls"), std::string::npos);
+}
+
 TEST(EffectivePolicy, RuleJitterAndDeadlineFallBackToDefaults) {
   PolicySpec spec;
   spec.default_jitter = 0.25;
@@ -223,6 +249,37 @@ TEST(EffectivePolicy, TokensResolveByNameOrNumber) {
   EXPECT_EQ(resolve_errno_token("2"), 2);
   EXPECT_EQ(resolve_errno_token("0"), std::nullopt);
   EXPECT_EQ(resolve_errno_token("EBOGUS"), std::nullopt);
+  // A number must be an errno glibc names: 41 is a hole in Linux's list, 300 and
+  // 512 (ERESTARTSYS) are beyond it.
+  EXPECT_EQ(resolve_errno_token("133"), 133);
+  EXPECT_EQ(resolve_errno_token("41"), std::nullopt);
+  EXPECT_EQ(resolve_errno_token("300"), std::nullopt);
+  EXPECT_EQ(resolve_errno_token("512"), std::nullopt);
+}
+
+TEST(EffectivePolicy, UnnamedErrnoNumbersAreErrorsInRules) {
+  PolicySpec spec;
+  spec.rules.push_back(rule({"read"}, {"300"}));
+  Resolved r = resolve_spec(spec);
+  const Diagnostic* d = find_error(r, "unknown errno '300'");
+  ASSERT_NE(d, nullptr);
+  EXPECT_NE(d->hint.find("between 1 and 133"), std::string::npos) << d->hint;
+  EXPECT_NE(errno_hint("ENOSPCE").find("ENOSPC"), std::string::npos);
+}
+
+TEST(EffectivePolicy, InjectionsMayUseAnyKernelErrnoNumber) {
+  PolicySpec spec;
+  InjectSpec in;
+  in.syscalls = names({"getppid"});
+  in.error = {"300", {"--inject", 0, 0}};
+  spec.injects = {in};
+  Resolved r = resolve_spec(spec);
+  ASSERT_TRUE(r.diags.empty());
+  ASSERT_EQ(r.policy.injects.size(), 1u);
+  EXPECT_EQ(r.policy.injects[0].error, 300);
+  in.error = {"4096", {"--inject", 0, 0}};
+  spec.injects = {in};
+  EXPECT_NE(find_error(resolve_spec(spec), "unknown errno '4096'"), nullptr);
 }
 
 }  // namespace

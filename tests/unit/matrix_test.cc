@@ -313,6 +313,16 @@ TEST(Matrix, EmptyColumnHeader) {
   expect_error("L\t\tEINTR\n", 1, "empty column header (column 2)", "doubled");
 }
 
+TEST(Matrix, UnknownErrnoIsReportedAtTheHeader) {
+  auto r = import_matrix("intro\nL\tEINTR\tEIOX\nread\ty\tn\nwrite\ty\tn\n", "m.txt");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().where.str(), "m.txt:2");
+  EXPECT_EQ(r.error().where.column, 9);
+  EXPECT_NE(r.error().message.find("unknown errno 'EIOX' in the matrix header"), std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().hint.find("EIO"), std::string::npos) << r.error().hint;
+}
+
 TEST(Matrix, RowWithoutName) {
   expect_error("L\tEINTR\nwrite\ty\n\ty\n", 3, "matrix row without a syscall name",
                "first cell of each row names the syscall");

@@ -77,6 +77,18 @@ TEST(PolicyReport, ExplainEachNonRetryReason) {
   EXPECT_TRUE(contains(explain(spec, SYS_read, 512), "passed through untouched"));
 }
 
+TEST(PolicyReport, ExplainNamesTheNotApplicableCell) {
+  PolicySpec spec;
+  RuleSpec r = rule({"ioctl"}, {}, {"EINVAL"});
+  r.not_applicable = names({"ENOMEM"});
+  r.where = {"m.tsv", 8, 0};
+  spec.rules.push_back(r);
+  std::string e = explain(spec, SYS_ioctl, ENOMEM);
+  EXPECT_TRUE(contains(e, "ioctl ENOMEM: not retried\n")) << e;
+  EXPECT_TRUE(contains(e, "the rule at m.tsv:8 marks ENOMEM as not applicable (`-`)")) << e;
+  EXPECT_TRUE(contains(explain(spec, SYS_read, ENOMEM), "no rule names this")) << e;
+}
+
 TEST(PolicyReport, ExplainObserveModeAndOverride) {
   PolicySpec spec;
   spec.mode = Mode::kObserve;

@@ -276,6 +276,8 @@ TEST(PolicyToml, MisplacedKeysSayWhereTheyBelong) {
                "'jitter' belongs in [defaults] or a [[rule]]");
   expect_error("[[rule]]\nsyscalls = \"a\"\nretry = \"EIO\"\nuid = 3\n", 4, "unknown key 'uid'",
                "'uid' belongs in [target]");
+  expect_error("retry = [\"EIO\"]\n", 1, "unknown key 'retry' in top level",
+               "'retry' belongs in a [[rule]]");
 }
 
 TEST(PolicyToml, WrongTypesSayExpectedAndFound) {
@@ -393,6 +395,38 @@ TEST(PolicyToml, LongDelaysDrawAWarning) {
   expect_clean(parse("[defaults]\nbackoff = [\"59s\"]\n"));
 }
 
+TEST(PolicyToml, NoDurationIsLongerThanADay) {
+  expect_clean(parse("[defaults]\ndeadline = \"24h\"\n"));
+  expect_error("[defaults]\nbackoff = [\"10ms\", \"2562047h\"]\n", 2,
+               "'backoff' is '2562047h', longer than 24h", "never held longer than a day");
+  expect_error("[defaults]\ndeadline = \"25h\"\n", 2, "'deadline' is '25h', longer than 24h",
+               "milliseconds");
+  expect_error("[budget]\nwindow = \"1441m\"\n", 2, "'window' is '1441m'", "a day");
+  expect_error(
+      "[[rule]]\nsyscalls = \"read\"\nretry = \"EIO\"\n"
+      "backoff = { base = \"10ms\", cap = \"100h\" }\n",
+      4, "'cap' is '100h'", "a day");
+}
+
+TEST(PolicyToml, UncappedExponentialBackoffStopsGrowingAtADay) {
+  ParsedPolicy p = parse(
+      "[[rule]]\nsyscalls = \"read\"\nretry = \"EIO\"\n"
+      "backoff = { base = \"1s\", factor = 1e308, attempts = 32 }\n");
+  EXPECT_FALSE(has_errors(p.diags)) << all_diags(p.diags);
+  expect_finding(p, 4, "without a 'cap' the delays grow to 24h (retry 32)", "set cap",
+                 Severity::kWarning);
+  ASSERT_EQ(p.spec.rules.size(), 1u);
+  std::vector<Nanos> delays = p.spec.rules[0].backoff->expand();
+  ASSERT_EQ(delays.size(), 32u);
+  EXPECT_EQ(delays[0], seconds(1));
+  EXPECT_EQ(delays[1], kMaxPolicyDuration);
+  EXPECT_EQ(delays[31], kMaxPolicyDuration);
+  // A cap, or delays that stay short, draw no warning.
+  expect_clean(parse("[defaults]\nbackoff = { base = \"10ms\", factor = 2, attempts = 12 }\n"));
+  expect_clean(parse(
+      "[defaults]\nbackoff = { base = \"10ms\", factor = 10, cap = \"1s\", attempts = 9 }\n"));
+}
+
 TEST(PolicyToml, DeadlineMustBePositive) {
   expect_error("[defaults]\ndeadline = \"0s\"\n", 2, "'deadline' is zero", "leave deadline out");
 }
@@ -405,8 +439,8 @@ TEST(PolicyToml, BudgetRanges) {
   expect_error("[budget]\nmax_wait = \"11s\"\n", 2,
                "'max_wait' (11s) is longer than 'window' (10s)", "at most window");
   // Against the default max_wait (2s).
-  expect_error("[budget]\nwindow = \"1s\"\n", 2, "'max_wait' (2s) is longer than 'window' (1s)",
-               "at most window");
+  expect_error("[budget]\nwindow = \"1s\"\n", 2,
+               "'max_wait' (the default, 2s) is longer than 'window' (1s)", "at most window");
   ParsedPolicy p = parse("[budget]\nwindow = \"1m\"\nmax_wait = \"1m\"\n");
   expect_clean(p);
   EXPECT_EQ(p.spec.budget.window, std::chrono::minutes(1));
@@ -433,6 +467,8 @@ TEST(PolicyToml, TargetRanges) {
   expect_error("[target]\ncomm = \"a-very-long-name\"\n", 2,
                "comm 'a-very-long-name' is 16 bytes long; the kernel keeps at most 15",
                "\"a-very-long-nam\"");
+  expect_error("[target]\ncomm = \"a\\u0000b\"\n", 2, "comm contains a NUL character",
+               "remove the \\u0000");
   ParsedPolicy ok =
       parse("[target]\ncomm = \"fifteen-bytes-x\"\nuid = 4294967294\npid = 4194304\n");
   expect_clean(ok);

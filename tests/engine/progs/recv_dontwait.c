@@ -14,7 +14,8 @@ int main(void) {
   }
   char c;
   ssize_t n = recv(sv[0], &c, 1, MSG_DONTWAIT);
-  if (n < 0 && errno == EAGAIN) return 0;
+  if (n < 0 && errno == EAGAIN)
+    return 0;
   fprintf(stderr, "recv: %zd %s\n", n, n < 0 ? strerror(errno) : "");
   return 1;
 }

@@ -18,7 +18,8 @@ int main(void) {
   setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   char c;
   ssize_t n = recv(sv[0], &c, 1, 0);
-  if (n < 0 && errno == EAGAIN) return 0;
+  if (n < 0 && errno == EAGAIN)
+    return 0;
   fprintf(stderr, "recv: %zd %s\n", n, n < 0 ? strerror(errno) : "");
   return 1;
 }
