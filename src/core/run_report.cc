@@ -48,6 +48,9 @@ std::string format_arg(uint64_t v) {
 }  // namespace
 
 std::string format_attempt_log(const AttemptLog& a) {
+  const bool success = a.decision.reason == Reason::kSuccess;
+  if (success && a.retries == 0 && !a.injected)
+    return {};
   std::string res = fmt::format("{}", a.result);
   if (a.result < 0 && a.result >= -4095) {
     std::string_view name = errno_name(static_cast<int>(-a.result));
@@ -58,6 +61,8 @@ std::string format_attempt_log(const AttemptLog& a) {
   if (a.decision.action == Action::kRetry)
     what = fmt::format("retry {}/{} in {}ms", a.retries, a.n_delays,
                        (a.decision.delay_ns + 500'000) / 1'000'000);
+  else if (success)
+    what = fmt::format("recovered after {} {}", a.retries, a.retries == 1 ? "retry" : "retries");
   else
     what = reason_name(a.decision.reason);
   if (a.injected)

@@ -40,7 +40,8 @@ struct AttemptLog {
 };
 
 // "ftsc: [pid 123] mmap(0, 134217728, ...) = -ENOMEM, retry 1/3 in 10ms\n",
-// with " (LAYER)" before the newline when the layer is named.
+// with " (LAYER)" before the newline when the layer is named. A call that
+// succeeded at its first attempt, without injection, is not worth a line: "".
 std::string format_attempt_log(const AttemptLog& a);
 
 }  // namespace ftsc::core

@@ -54,12 +54,25 @@ TEST(RunReport, AttemptLogLine) {
   a.result = 3;
   a.injected = false;
   a.decision = Decision{Action::kReturn, Reason::kSuccess, 0, 0};
+  a.retries = 2;
   EXPECT_EQ(format_attempt_log(a),
-            "ftsc: [pid 123] openat(-100, 0x7ffd12345678, ...) = 3, success\n");
+            "ftsc: [pid 123] openat(-100, 0x7ffd12345678, ...) = 3, recovered after 2 retries\n");
 
   a.layer = "preload";  // under auto, the layer that handled the call
   EXPECT_EQ(format_attempt_log(a),
-            "ftsc: [pid 123] openat(-100, 0x7ffd12345678, ...) = 3, success (preload)\n");
+            "ftsc: [pid 123] openat(-100, 0x7ffd12345678, ...) = 3, recovered after 2 retries "
+            "(preload)\n");
+
+  // A first attempt that succeeded is not logged: -v shows failures and retries.
+  a.retries = 0;
+  EXPECT_EQ(format_attempt_log(a), "");
+  // A failure is, even one that passes through at once.
+  a.result = -ENOENT;
+  a.decision = Decision{Action::kReturn, Reason::kNoRule, 0, 0};
+  a.injected = true;
+  EXPECT_EQ(format_attempt_log(a),
+            "ftsc: [pid 123] openat(-100, 0x7ffd12345678, ...) = -ENOENT, injected, no_rule "
+            "(preload)\n");
 }
 
 }  // namespace
