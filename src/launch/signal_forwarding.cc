@@ -18,8 +18,13 @@ SignalForwarding::SignalForwarding() {
   fwd.sa_sigaction = forward;
   fwd.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&fwd.sa_mask);
-  for (size_t i = 0; i < std::size(kSignals); ++i)
+  for (size_t i = 0; i < std::size(kSignals); ++i) {
     sigaction(kSignals[i], &fwd, &old_[i]);
+    // A signal ftsc was started ignoring (nohup, a shell's trap '') stays
+    // ignored, for ftsc and, inherited through fork and exec, for the command.
+    if (old_[i].sa_handler == SIG_IGN && !(old_[i].sa_flags & SA_SIGINFO))
+      sigaction(kSignals[i], &old_[i], nullptr);
+  }
 }
 
 SignalForwarding::~SignalForwarding() {
@@ -33,8 +38,12 @@ void SignalForwarding::to(pid_t pid) {
 }
 
 void SignalForwarding::reset_in_child() {
-  for (int sig : kSignals)
-    signal(sig, SIG_DFL);
+  for (int sig : kSignals) {
+    struct sigaction now {};
+    if (sigaction(sig, nullptr, &now) == 0 && (now.sa_flags & SA_SIGINFO) &&
+        now.sa_sigaction == forward)
+      signal(sig, SIG_DFL);
+  }
 }
 
 }  // namespace ftsc::launch

@@ -1,7 +1,8 @@
 // What every engine that starts a command does with the signals sent to ftsc:
 // SIGINT, SIGTERM, SIGHUP and SIGQUIT go on to the command. A terminal's
 // Ctrl-C or Ctrl-\ (si_code SI_KERNEL) already reached the command's process
-// group, ftsc's included, and is not sent a second time.
+// group, ftsc's included, and is not sent a second time. A signal ftsc was
+// started ignoring (nohup) stays ignored, by ftsc and by the command.
 #pragma once
 
 #include <signal.h>
@@ -26,7 +27,8 @@ class SignalForwarding {
   // Where the signals go from now on; 0: nowhere (the command ended).
   void to(pid_t pid);
 
-  // In a forked child before exec: the default dispositions back.
+  // In a forked child before exec: the default disposition back where ftsc
+  // forwards (ignored signals stay ignored).
   static void reset_in_child();
 
  private:

@@ -151,7 +151,8 @@ core::Result<bool> check_file(const std::string& argv0, const std::string& path,
                                    "into it",
                                    what),
                        {},
-                       "use --engine ptrace"};
+                       "no engine of `ftsc run` retries a 32-bit program's calls (policies name "
+                       "x86_64 syscalls); --engine ptrace runs it without retries"};
   Elf64_Ehdr eh;
   std::memcpy(&eh, head, sizeof eh);
   if (eh.e_phentsize != sizeof(Elf64_Phdr))

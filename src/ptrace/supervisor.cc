@@ -24,6 +24,12 @@
 //                  orig_rax), so the very same call runs again and stops at
 //                  the filter again. When a signal ended the poll, the program
 //                  gets the last error and the signal is delivered.
+//   parked         a process that installed a seccomp filter of its own (more
+//                  filters than at the command's exec) might refuse that poll
+//                  or be killed for it: its thread waits in its exit stop
+//                  instead, and the supervisor wakes it at its time, or earlier
+//                  when /proc shows a signal pending for it (checked every
+//                  10 ms; SIGCHLD wakes the supervisor for other tracees).
 //
 // It relies on ptrace(2) (PTRACE_GET_SYSCALL_INFO, Linux 5.3), seccomp(2)'s
 // SECCOMP_RET_TRACE (the seccomp stop comes after the syscall-entry stop since
@@ -36,6 +42,7 @@
 
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -46,10 +53,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <map>
+#include <set>
 #include <string>
 
 #include <fmt/format.h>
@@ -81,6 +89,49 @@ core::Error setup_error(std::string what, int err, std::string hint = {}) {
   return core::Error{fmt::format("{}: {}", what, std::strerror(err)), {}, std::move(hint)};
 }
 
+// A parked thread's wait is checked for pending signals this often.
+constexpr int64_t kParkedPollNs = 10'000'000;
+
+// SIGCHLD writes a byte here, so that the supervisor can sleep until a parked
+// thread's time without missing a tracee's stop (the self-pipe trick).
+int g_child_pipe[2] = {-1, -1};
+
+void on_sigchld(int) {
+  int saved = errno;
+  char c = 0;
+  ssize_t ignored = write(g_child_pipe[1], &c, 1);  // full: a wakeup is pending anyway
+  (void)ignored;
+  errno = saved;
+}
+
+class ChildWakeups {
+ public:
+  ChildWakeups() {
+    if (pipe2(g_child_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+      return;
+    struct sigaction sa {};
+    sa.sa_handler = on_sigchld;
+    sa.sa_flags = SA_RESTART;  // not SA_NOCLDSTOP: a tracee's stop must wake the supervisor
+    sigemptyset(&sa.sa_mask);
+    installed_ = sigaction(SIGCHLD, &sa, &old_) == 0;
+  }
+  ~ChildWakeups() {
+    if (installed_)
+      sigaction(SIGCHLD, &old_, nullptr);
+    for (int& fd : g_child_pipe) {
+      if (fd >= 0)
+        close(fd);
+      fd = -1;
+    }
+  }
+  ChildWakeups(const ChildWakeups&) = delete;
+  ChildWakeups& operator=(const ChildWakeups&) = delete;
+
+ private:
+  struct sigaction old_ {};
+  bool installed_ = false;
+};
+
 bool is_stop_signal(int sig) {
   return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
@@ -93,6 +144,7 @@ struct Thread {
     kRunning,   // not in a traced call
     kInCall,    // between the seccomp stop and the exit stop of an attempt
     kSleeping,  // running the injected poll() of a backoff
+    kParked,    // waiting for a backoff in its exit stop, woken by the supervisor
   } phase = Phase::kRunning;
   bool attached = false;  // its first stop (the attach stop) has been seen
   bool retrying = false;  // the next seccomp stop of `call.nr` at `entry` continues `call`
@@ -102,6 +154,9 @@ struct Thread {
   arch::Regs last_exit{};  // registers at the exit stop of the last failed attempt
   int injected = 0;        // errno injected into the current attempt
   int64_t sleep_start = 0;
+  int64_t wake_at = 0;  // kParked: when the next attempt starts
+
+  bool waiting() const { return phase == Phase::kSleeping || phase == Phase::kParked; }
 };
 
 // Per process: the retry budget and the injection attempt counters.
@@ -137,7 +192,12 @@ class Supervisor::Impl {
   void on_attempt_exit(Thread& t);
   void on_sleep_exit(Thread& t);
   void on_exec(Thread& t);
-  void end_wait_for_signal(Thread& t);
+  void end_wait(Thread& t, int64_t waited_ns);
+  bool can_sleep_in(const Thread& t);
+  void park(Thread& t, int64_t delay_ns);
+  int64_t serve_parked();
+  void wait_for_child(int64_t timeout_ns);
+  void end_command(std::string why);
   void reexecute(Thread& t);
   void resume(Thread& t, int sig = 0);
   Thread& thread(pid_t tid);
@@ -160,6 +220,11 @@ class Supervisor::Impl {
   int main_status_ = 0;
   bool warned_foreign_seccomp_ = false;
   bool warned_ptrace_ = false;
+  bool warned_parked_ = false;
+  bool warned_32bit_ = false;
+  int baseline_filters_ = -1;  // seccomp filters of the command at its exec, ftsc's included
+  std::set<pid_t> traceme_;    // processes that asked for a tracer (PTRACE_TRACEME)
+  std::string fatal_;          // why ftsc ended the command, if it did
 };
 
 Thread& Supervisor::Impl::thread(pid_t tid) {
@@ -188,6 +253,9 @@ void Supervisor::Impl::forget(pid_t tid) {
   if (it == threads_.end())
     return;
   pid_t tgid = it->second.tgid;
+  // A thread that dies while it waits for a retry ends its call there.
+  if (it->second.waiting())
+    unit_.on_interrupted(it->second.call, now_ns() - it->second.sleep_start);
   threads_.erase(it);
   if (tid == tgid) {
     bool others = false;
@@ -275,6 +343,13 @@ core::Result<pid_t> Supervisor::Impl::start(const std::vector<std::string>& argv
     int err = errno;
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
+    if (pid_t tracer = tracer_of(getpid()); tracer > 0)
+      return setup_error("cannot trace the command (PTRACE_SEIZE)", err,
+                         fmt::format("ftsc itself runs under a tracer (pid {}), which traces the "
+                                     "command too; a command has one tracer. If that tracer is "
+                                     "an `ftsc run`, keep {} in the environment so that this one "
+                                     "runs the command directly",
+                                     tracer, kSupervisorEnv));
     return setup_error("cannot trace the command (PTRACE_SEIZE)", err,
                        "ptrace may be restricted here (see /proc/sys/kernel/yama/ptrace_scope, "
                        "containers without CAP_SYS_PTRACE); --engine preload needs no ptrace");
@@ -289,7 +364,14 @@ core::Result<pid_t> Supervisor::Impl::start(const std::vector<std::string>& argv
 void Supervisor::Impl::loop() {
   for (;;) {
     int status = 0;
-    pid_t tid = waitpid(-1, &status, __WALL);
+    // While a thread is parked, the supervisor wakes for its deadline and to
+    // look for signals it should not wait past.
+    int64_t next = serve_parked();
+    pid_t tid = waitpid(-1, &status, __WALL | (next > 0 ? WNOHANG : 0));
+    if (tid == 0) {
+      wait_for_child(next);
+      continue;
+    }
     if (tid < 0) {
       if (errno == EINTR)
         continue;
@@ -342,6 +424,14 @@ void Supervisor::Impl::on_stop(pid_t tid, int status) {
       if (!t.attached) {
         t.attached = true;  // the stop of a newly attached tracee
         resume(t);
+      } else if (is_stop_signal(sig) && traceme_.count(t.tgid) != 0) {
+        // It asked for a tracer (its parent, a debugger) and now stops for
+        // it, but its tracer is ftsc: the parent would wait forever.
+        end_command(fmt::format(
+            "process {} called ptrace(PTRACE_TRACEME) and stopped for its tracer, which cannot "
+            "trace it under the ptrace engine; ftsc ended the command rather than leave it "
+            "waiting (run it with --engine preload)",
+            t.tgid));
       } else if (is_stop_signal(sig)) {
         // A group-stop (job control): stay stopped until SIGCONT, without
         // blocking the supervisor.
@@ -358,20 +448,89 @@ void Supervisor::Impl::on_stop(pid_t tid, int status) {
   if (tid == main_pid_ && !main_exec_seen_ && (sig == SIGSTOP || sig == SIGCONT))
     sig = 0;
   t.attached = true;
-  if (t.phase == Thread::Phase::kSleeping && signal_ends_wait(tid, sig))
-    end_wait_for_signal(t);
+  if (t.phase == Thread::Phase::kSleeping && signal_ends_wait(tid, sig)) {
+    end_wait(t, now_ns() - t.sleep_start);
+  } else if (t.retrying && signal_ends_wait(tid, sig)) {
+    // The signal came after the wait, before the retried attempt started: as
+    // during the wait, the program gets the last error, then the signal. (Left
+    // rewound, a handler making the same call from the same place would be
+    // taken for the retried attempt.)
+    t.retrying = false;
+    end_wait(t, 0);  // the wait itself was counted
+  }
   resume(t, sig);
 }
 
-void Supervisor::Impl::end_wait_for_signal(Thread& t) {
-  // The program gets the last error of its call, then handles the signal:
-  // with rax holding that error rather than a restart code, the kernel does
-  // not restart anything.
-  core::Decision d = unit_.on_interrupted(t.call, now_ns() - t.sleep_start);
+// A wait ends early (a signal, or a poll that failed): the program gets the
+// last error of its call, then handles the signal if there is one. With rax
+// holding that error rather than a restart code, the kernel restarts nothing.
+void Supervisor::Impl::end_wait(Thread& t, int64_t waited_ns) {
+  core::Decision d = unit_.on_interrupted(t.call, waited_ns);
   if (options_.verbosity > 0)
     log_decision(t, -t.call.last_errno, d);
   set_regs(t, t.last_exit);
   t.phase = Thread::Phase::kRunning;
+}
+
+// A backoff waits in poll(2) run by the thread itself. A seccomp filter the
+// program added after ftsc's may refuse it, or kill the process for it, so a
+// process with more filters than the command had at its exec is parked
+// instead.
+bool Supervisor::Impl::can_sleep_in(const Thread& t) {
+  if (baseline_filters_ < 0)
+    return true;  // the kernel does not say (before Linux 5.9), or no exec yet
+  return seccomp_filters_of(t.tid) <= baseline_filters_;
+}
+
+// The thread waits in its exit stop, which a signal does not end: the
+// supervisor looks for pending signals while it waits (serve_parked).
+void Supervisor::Impl::park(Thread& t, int64_t delay_ns) {
+  if (!warned_parked_) {
+    warned_parked_ = true;
+    fmt::print(options_.log,
+               "ftsc: [pid {}] the program installed its own seccomp filter; its backoffs wait "
+               "in ftsc instead of in the program, and a signal ends them within {}ms\n",
+               t.tid, kParkedPollNs / 1'000'000);
+  }
+  t.phase = Thread::Phase::kParked;
+  t.sleep_start = now_ns();
+  t.wake_at = t.sleep_start + delay_ns;
+}
+
+// Re-executes the parked calls whose time has come and ends the waits that a
+// pending signal should end. Returns how long the supervisor may sleep before
+// it looks again, or 0 when no thread is parked.
+int64_t Supervisor::Impl::serve_parked() {
+  int64_t next = 0;
+  for (auto& [tid, t] : threads_) {
+    if (t.phase != Thread::Phase::kParked)
+      continue;
+    int64_t now = now_ns();
+    if (pending_signal_ends_wait(tid)) {
+      // Resumed, the thread returns its last error and the kernel delivers
+      // the signal.
+      end_wait(t, now - t.sleep_start);
+      resume(t);
+    } else if (now >= t.wake_at) {
+      unit_.on_waited(t.call, now - t.sleep_start);
+      reexecute(t);
+    } else {
+      int64_t left = std::min(t.wake_at - now, kParkedPollNs);
+      next = next == 0 ? left : std::min(next, left);
+    }
+  }
+  return next;
+}
+
+// Kills every traced process and makes run() report why.
+void Supervisor::Impl::end_command(std::string why) {
+  if (fatal_.empty())
+    fatal_ = std::move(why);
+  std::set<pid_t> tgids;
+  for (const auto& [tid, th] : threads_)
+    tgids.insert(th.tgid);
+  for (pid_t tgid : tgids)
+    kill(tgid, SIGKILL);
 }
 
 void Supervisor::Impl::on_exec(Thread& t) {
@@ -381,18 +540,33 @@ void Supervisor::Impl::on_exec(Thread& t) {
   ::ptrace(PTRACE_GETEVENTMSG, t.tid, nullptr, &former);
   pid_t tgid = t.tid;
   for (auto it = threads_.begin(); it != threads_.end();) {
-    if (it->second.tgid == tgid && it->first != t.tid)
+    if (it->second.tgid == tgid && it->first != t.tid) {
+      if (it->second.waiting())
+        unit_.on_interrupted(it->second.call, now_ns() - it->second.sleep_start);
       it = threads_.erase(it);
-    else
+    } else {
       ++it;
+    }
   }
   Thread& self = thread(t.tid);
+  if (self.waiting())
+    unit_.on_interrupted(self.call, now_ns() - self.sleep_start);
   self.tgid = tgid;
   self.phase = Thread::Phase::kRunning;
   self.retrying = false;
   self.attached = true;
-  if (self.tid == main_pid_)
+  if (self.tid == main_pid_ && !main_exec_seen_) {
     main_exec_seen_ = true;
+    baseline_filters_ = seccomp_filters_of(self.tid);
+  }
+  traceme_.erase(tgid);
+  if (!warned_32bit_ && is_32bit_program(tgid)) {
+    warned_32bit_ = true;
+    fmt::print(options_.log,
+               "ftsc: [pid {}] runs a 32-bit program: ftsc does not retry its calls (policies "
+               "name x86_64 syscalls, and 32-bit calls are let through untraced)\n",
+               tgid);
+  }
   resume(self);
 }
 
@@ -405,18 +579,28 @@ void Supervisor::Impl::on_seccomp_stop(Thread& t) {
   }
   long nr = static_cast<long>(info.seccomp.nr);
   if (info.seccomp.ret_data != kFilterMarker) {
-    // The program's own filter asked for a tracer: let the call run.
+    // The program's own filter asked for a tracer (SECCOMP_RET_TRACE). It has
+    // none of its own, so the call fails with ENOSYS, as seccomp(2) says it
+    // does when no tracer is attached.
     if (!warned_foreign_seccomp_) {
       warned_foreign_seccomp_ = true;
       fmt::print(options_.log,
-                 "ftsc: [pid {}] the program's own seccomp filter traces {}; ftsc lets such "
-                 "calls run\n",
+                 "ftsc: [pid {}] the program's own seccomp filter asks a tracer to handle {}; "
+                 "as without one, such calls fail with ENOSYS\n",
                  t.tid, core::syscall_name(static_cast<int>(nr)));
     }
+    arch::Regs regs;
+    if (!get_regs(t, regs))
+      return;
+    arch::skip_syscall(regs);
+    arch::set_result(regs, -ENOSYS);
+    set_regs(t, regs);
     resume(t);
     return;
   }
   if (nr == SYS_ptrace) {
+    if (info.seccomp.args[0] == PTRACE_TRACEME)
+      traceme_.insert(t.tgid);
     if (!warned_ptrace_) {
       warned_ptrace_ = true;
       fmt::print(options_.log,
@@ -503,6 +687,10 @@ void Supervisor::Impl::on_attempt_exit(Thread& t) {
     reexecute(t);
     return;
   }
+  if (!can_sleep_in(t)) {
+    park(t, d.delay_ns);
+    return;
+  }
   // Sleep in the tracee: poll(NULL, 0, ms) at the same syscall instruction.
   arch::Regs sleep = regs;
   arch::rewind_to_syscall(sleep, SYS_poll);
@@ -522,12 +710,19 @@ void Supervisor::Impl::on_sleep_exit(Thread& t) {
     return;
   int64_t waited = now_ns() - t.sleep_start;
   long r = arch::result(regs);
-  if (r < 0) {
+  if (r == -EINTR || (r <= -512 && r >= -516)) {
     // A signal interrupted the poll. Whether it ends the wait is decided at
-    // its delivery stop, which comes next (end_wait_for_signal). If it does
+    // its delivery stop, which comes next (on_stop, end_wait). If it does
     // not end the wait (an ignored signal: under ptrace those interrupt
     // sleeps too), the kernel restarts the poll through restart_syscall for
     // the remaining time, and its exit stop lands here again.
+    resume(t);
+    return;
+  }
+  if (r < 0) {
+    // The poll itself failed (a seccomp filter refused it): no retry, the
+    // program gets its call's last error.
+    end_wait(t, waited);
     resume(t);
     return;
   }
@@ -563,9 +758,28 @@ void Supervisor::Impl::log_decision(const Thread& t, long result, const core::De
   fmt::print(options_.log, "{}", core::format_attempt_log(a));
 }
 
+// Sleeps until a tracee changes state or timeout_ns passed.
+void Supervisor::Impl::wait_for_child(int64_t timeout_ns) {
+  struct pollfd p {
+    g_child_pipe[0], POLLIN, 0
+  };
+  int ms = static_cast<int>((timeout_ns + 999'999) / 1'000'000);
+  if (g_child_pipe[0] < 0 || poll(&p, 1, ms) < 0) {
+    struct timespec ts {
+      0, static_cast<long>(std::min<int64_t>(timeout_ns, kParkedPollNs))
+    };
+    nanosleep(&ts, nullptr);
+    return;
+  }
+  char drain[64];
+  while (read(g_child_pipe[0], drain, sizeof drain) > 0) {
+  }
+}
+
 core::Result<Outcome> Supervisor::Impl::run(const std::vector<std::string>& argv) {
   int exec_error_fd = -1;
   launch::SignalForwarding forwarding;
+  ChildWakeups wakeups;
   auto started = start(argv, &exec_error_fd);
   if (!started)
     return started.error();
@@ -582,6 +796,8 @@ core::Result<Outcome> Supervisor::Impl::run(const std::vector<std::string>& argv
                          "seccomp may be disabled here; --engine preload needs no seccomp");
     return core::exec_failure(err);
   }
+  if (!fatal_.empty())
+    return core::Error{fatal_, {}, {}};
   if (!main_done_)
     return core::Error{"lost track of the command's process", {}, {}};
   return core::outcome_of_status(main_status_);
@@ -607,15 +823,7 @@ pid_t enclosing_supervisor() {
   if (claimed <= 0)
     return 0;
   // Trust the variable only when that process really traces us.
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("TracerPid:", 0) == 0) {
-      pid_t tracer = static_cast<pid_t>(atoi(line.c_str() + 10));
-      return tracer == claimed ? claimed : 0;
-    }
-  }
-  return 0;
+  return tracer_of(getpid()) == claimed ? claimed : 0;
 }
 
 }  // namespace ftsc::ptrace

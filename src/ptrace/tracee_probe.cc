@@ -1,5 +1,6 @@
 #include "ptrace/tracee_probe.h"
 
+#include <elf.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -9,8 +10,10 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
+#include <string_view>
 
 namespace ftsc::ptrace {
 
@@ -80,14 +83,59 @@ bool signal_ends_wait(pid_t tid, int sig) {
   }
 }
 
-pid_t tgid_of(pid_t tid) {
+namespace {
+
+// A decimal field of /proc/TID/status ("Tgid:"), or -1.
+long status_number(pid_t tid, std::string_view field) {
   std::ifstream status("/proc/" + std::to_string(tid) + "/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("Tgid:", 0) == 0)
-      return static_cast<pid_t>(std::atoi(line.c_str() + 5));
+    if (line.starts_with(field))
+      return std::atol(line.c_str() + field.size());
   }
   return -1;
+}
+
+}  // namespace
+
+pid_t tgid_of(pid_t tid) {
+  return static_cast<pid_t>(status_number(tid, "Tgid:"));
+}
+
+bool pending_signal_ends_wait(pid_t tid) {
+  uint64_t pending = 0, blocked = 0;
+  std::ifstream status("/proc/" + std::to_string(tid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("SigPnd:") || line.starts_with("ShdPnd:"))
+      pending |= std::strtoull(line.c_str() + 7, nullptr, 16);
+    else if (line.starts_with("SigBlk:"))
+      blocked = std::strtoull(line.c_str() + 7, nullptr, 16);
+  }
+  pending &= ~blocked;
+  for (int sig = 1; sig <= 64; ++sig)
+    if ((pending & (1ull << (sig - 1))) && signal_ends_wait(tid, sig))
+      return true;
+  return false;
+}
+
+pid_t tracer_of(pid_t tid) {
+  return static_cast<pid_t>(status_number(tid, "TracerPid:"));
+}
+
+bool is_32bit_program(pid_t pid) {
+  unsigned char ident[EI_NIDENT] = {};
+  int fd = open(("/proc/" + std::to_string(pid) + "/exe").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  bool elf32 = read(fd, ident, sizeof ident) == static_cast<ssize_t>(sizeof ident) &&
+               std::memcmp(ident, ELFMAG, SELFMAG) == 0 && ident[EI_CLASS] == ELFCLASS32;
+  close(fd);
+  return elf32;
+}
+
+int seccomp_filters_of(pid_t tid) {
+  return static_cast<int>(status_number(tid, "Seccomp_filters:"));
 }
 
 }  // namespace ftsc::ptrace

@@ -28,7 +28,21 @@ class TraceeProbe final : public core::GuardProbe {
 // tracer, so the supervisor asks this before it ends a wait.
 bool signal_ends_wait(pid_t tid, int sig);
 
+// Is a signal pending for thread tid (for it or its process, not blocked)
+// that signal_ends_wait() says ends a wait? For a thread parked in a ptrace
+// stop, which signals do not wake.
+bool pending_signal_ends_wait(pid_t tid);
+
 // The thread group (process) id of a thread, from /proc/TID/status; -1 if unknown.
 pid_t tgid_of(pid_t tid);
+
+// The thread's tracer (TracerPid), 0 if none; -1 if unknown.
+pid_t tracer_of(pid_t tid);
+
+// Does process pid run a 32-bit ELF program (its /proc/PID/exe)?
+bool is_32bit_program(pid_t pid);
+
+// How many seccomp filters the thread runs under (Seccomp_filters, Linux 5.9); -1 if unknown.
+int seccomp_filters_of(pid_t tid);
 
 }  // namespace ftsc::ptrace

@@ -1,10 +1,20 @@
 // What engine tests share: the helper programs and the --stats file.
 #pragma once
 
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 namespace ftsc::test {
@@ -34,5 +44,66 @@ inline nlohmann::json stats_row(const std::string& file, const std::string& sysc
 inline uint64_t counter(const nlohmann::json& row, const char* name) {
   return row.value(name, uint64_t{0});
 }
+
+// The fields of /proc/PID/stat after the command name: "STATE PPID ...";
+// empty when the process is gone.
+inline std::string stat_after_comm(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  size_t paren = stat.rfind(')');  // comm itself may hold ')'
+  return paren == std::string::npos || paren + 2 >= stat.size() ? "" : stat.substr(paren + 2);
+}
+
+// Its state letter: 'T' stopped by a signal, 't' stopped by its tracer,
+// 'Z' a zombie...; 0 when it is gone.
+inline char state_of(pid_t pid) {
+  std::string fields = stat_after_comm(pid);
+  return fields.empty() ? '\0' : fields[0];
+}
+
+// The processes whose parent is this one.
+inline std::vector<pid_t> children() {
+  std::vector<pid_t> found;
+  const std::string self = std::to_string(getpid());
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::string fields = stat_after_comm(std::stoi(name));
+    size_t ppid = fields.find(' ');
+    if (ppid != std::string::npos && fields.compare(ppid + 1, self.size() + 1, self + " ") == 0)
+      found.push_back(std::stoi(name));
+  }
+  return found;
+}
+
+// A test suite whose processes, ftsc's programs included, all end and are
+// reaped: orphans come to this process (PR_SET_CHILD_SUBREAPER), whatever
+// PID 1 does, and one still there after a grace period, running or stopped,
+// is killed and fails the test. The parameter is the engine (--engine).
+class LeftoverCheckedEngineTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  static void SetUpTestSuite() { prctl(PR_SET_CHILD_SUBREAPER, 1); }
+  void TearDown() override {
+    using namespace std::chrono_literals;
+    auto end = std::chrono::steady_clock::now() + 5s;
+    pid_t pid = 0;
+    while ((pid = waitpid(-1, nullptr, WNOHANG)) >= 0 && std::chrono::steady_clock::now() < end) {
+      if (pid == 0)
+        std::this_thread::sleep_for(10ms);
+    }
+    if (pid < 0)
+      return;  // no child left
+    for (pid_t child : children()) {
+      ADD_FAILURE() << "process " << child << " (state " << state_of(child) << ") was left behind";
+      kill(child, SIGKILL);
+    }
+    end = std::chrono::steady_clock::now() + 5s;
+    while (waitpid(-1, nullptr, WNOHANG) >= 0 && std::chrono::steady_clock::now() < end)
+      std::this_thread::sleep_for(10ms);
+  }
+};
 
 }  // namespace ftsc::test

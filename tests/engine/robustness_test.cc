@@ -1,16 +1,29 @@
 // The supervisor must never be the fault: signals to ftsc reach the program,
 // killing ftsc kills the program, job control and programs that use ptrace or
-// seccomp themselves neither hang nor leave stopped processes behind.
+// seccomp themselves neither hang nor leave stopped processes behind. Every
+// scenario runs under each engine with the ptrace supervisor (ptrace, auto).
+//
+// Nothing here waits for a fixed time and hopes: a test waits for what the
+// program says (its pid, "ready") or for what the kernel says about it
+// (/proc/PID/stat), always with a limit that fails the test well before
+// ctest's TIMEOUT, and no test leaves a process behind (see TearDown).
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -23,51 +36,167 @@ namespace ftsc::test {
 namespace {
 
 using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
 
-// Orphans of these tests (a program whose ftsc was killed) are reparented to
-// the test process, which reaps them: no zombie is left whatever PID 1 does.
-class Robustness : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { prctl(PR_SET_CHILD_SUBREAPER, 1); }
-  void TearDown() override {
-    while (waitpid(-1, nullptr, WNOHANG) > 0) {
-    }
+// A pipe whose ends close themselves. Both are close-on-exec: a child gets
+// an end only as one of its standard streams (Child's dup2).
+class Pipe {
+ public:
+  Pipe() { EXPECT_EQ(pipe2(fds_, O_CLOEXEC), 0) << std::strerror(errno); }
+  ~Pipe() {
+    close_read();
+    close_write();
   }
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+  int read_end() const { return fds_[0]; }
+  int write_end() const { return fds_[1]; }
+  void close_read() { close_end(0); }
+  void close_write() { close_end(1); }
+
+ private:
+  void close_end(int i) {
+    if (fds_[i] >= 0)
+      close(fds_[i]);
+    fds_[i] = -1;
+  }
+  int fds_[2] = {-1, -1};
 };
 
-pid_t spawn(const std::vector<std::string>& argv) {
-  std::vector<char*> args;
-  for (const std::string& a : argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  EXPECT_EQ(posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ), 0);
-  return pid;
+// The standard streams of a Child: these fds, or the test's own where -1.
+struct Stdio {
+  int in = -1;
+  int out = -1;
+  int err = -1;
+};
+
+// A process the test started (argv[0] searched in PATH). It is killed and
+// reaped when the object dies unless it was waited for, so that a failed
+// assertion leaves nothing running.
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& argv, Stdio stdio = {},
+                 const std::vector<std::string>* env = nullptr) {
+    std::vector<char*> args;
+    for (const std::string& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    std::vector<char*> envp;
+    if (env != nullptr) {
+      for (const std::string& e : *env)
+        envp.push_back(const_cast<char*>(e.c_str()));
+      envp.push_back(nullptr);
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    const int fds[3] = {stdio.in, stdio.out, stdio.err};
+    for (int target = 0; target < 3; ++target)
+      if (fds[target] >= 0)
+        posix_spawn_file_actions_adddup2(&actions, fds[target], target);
+    int rc = posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(),
+                          env != nullptr ? envp.data() : environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      ADD_FAILURE() << "cannot start " << argv[0] << ": " << std::strerror(rc);
+      pid_ = -1;
+    }
+  }
+  ~Child() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  pid_t pid() const { return pid_; }
+
+  // Its wait status once it ends within `limit`; -1 if it does not (it is
+  // then killed and reaped).
+  int wait(std::chrono::milliseconds limit) {
+    if (pid_ <= 0)
+      return -1;
+    const auto end = Clock::now() + limit;
+    do {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return status;
+      }
+      std::this_thread::sleep_for(10ms);
+    } while (Clock::now() < end);
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    return -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Appends what fd delivers to `out` until `needle` is in it (an empty
+// needle: until end of file). False if the deadline passed first, or, for a
+// needle, the file ended without it.
+bool read_until(int fd, std::string& out, const std::string& needle, Clock::time_point deadline) {
+  while (needle.empty() || out.find(needle) == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left <= 0ms)
+      return false;
+    pollfd p{fd, POLLIN, 0};
+    int ready = poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR)
+      continue;
+    if (ready <= 0)
+      return false;
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return needle.empty();
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return true;
 }
 
-// Waits up to `limit` for pid; its status, or -1 on time-out (then it is killed).
-int wait_for(pid_t pid, std::chrono::milliseconds limit) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid)
-      return status;
+bool stopped(char state) {
+  return state == 'T' || state == 't';
+}
+
+// Whether pid is stopped and stays so for `settle`, within `limit`. Under a
+// tracer the stop of SIGSTOP looks like the short stop in which the tracer
+// sees the signal ('t' both), so one look is not enough; a job that is
+// really stopped stays stopped.
+bool stays_stopped(pid_t pid, std::chrono::milliseconds settle, std::chrono::milliseconds limit) {
+  const auto end = Clock::now() + limit;
+  auto since = Clock::time_point::max();
+  while (Clock::now() < end) {
+    char state = state_of(pid);
+    if (state == '\0' || state == 'Z')
+      return false;  // it ended without stopping
+    if (!stopped(state))
+      since = Clock::time_point::max();
+    else if (since == Clock::time_point::max())
+      since = Clock::now();
+    else if (Clock::now() - since >= settle)
+      return true;
     std::this_thread::sleep_for(10ms);
   }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return -1;
+  return false;
 }
 
-// The pid a program wrote into file, once it is there.
+// The pid a program wrote into file, once it is there; 0 after 20 s.
 pid_t read_pid(const std::string& file) {
-  for (int i = 0; i < 500; ++i) {
+  const auto end = Clock::now() + 20s;
+  do {
     std::ifstream in(file);
     pid_t pid = 0;
     if (in >> pid && pid > 0)
       return pid;
     std::this_thread::sleep_for(10ms);
-  }
+  } while (Clock::now() < end);
   return 0;
 }
 
@@ -77,58 +206,107 @@ bool gone(pid_t pid) {
   return kill(pid, 0) != 0;
 }
 
-TEST_F(Robustness, TermToFtscReachesTheProgram) {
+// Whether pid is gone within `limit`.
+bool ends_within(pid_t pid, std::chrono::milliseconds limit) {
+  const auto end = Clock::now() + limit;
+  while (!gone(pid)) {
+    if (Clock::now() >= end)
+      return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+// The environment with NAME=value in place of any NAME there.
+std::vector<std::string> environment_with(const std::string& name, const std::string& value) {
+  std::vector<std::string> env;
+  const std::string prefix = name + "=";
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::strncmp(*e, prefix.c_str(), prefix.size()) != 0)
+      env.emplace_back(*e);
+  env.push_back(prefix + value);
+  return env;
+}
+
+// The parameter is the engine (--engine).
+class Robustness : public LeftoverCheckedEngineTest {
+ protected:
+  // The arguments of `ftsc run --engine <engine>` followed by args.
+  std::vector<std::string> run_args(const std::vector<std::string>& args) const {
+    std::vector<std::string> all{"run", "--engine", GetParam()};
+    all.insert(all.end(), args.begin(), args.end());
+    return all;
+  }
+  // The same with the ftsc binary in front, to start it as a Child.
+  std::vector<std::string> ftsc_argv(const std::vector<std::string>& args) const {
+    std::vector<std::string> all = run_args(args);
+    all.insert(all.begin(), FTSC_BINARY);
+    return all;
+  }
+};
+
+TEST_P(Robustness, TermToFtscReachesTheProgram) {
   TempDir dir;
   std::string pidfile = dir.path() + "/pid";
-  pid_t ftsc = spawn({FTSC_BINARY, "run", "--retry", "openat=ENOENT", "--", "sh", "-c",
-                      "echo $$ > " + pidfile + "; exec sleep 30"});
+  Child ftsc(ftsc_argv(
+      {"--retry", "openat=ENOENT", "--", "sh", "-c", "echo $$ > " + pidfile + "; exec sleep 30"}));
   pid_t program = read_pid(pidfile);
   ASSERT_GT(program, 0);
-  kill(ftsc, SIGTERM);
-  int status = wait_for(ftsc, 10s);
+  kill(ftsc.pid(), SIGTERM);
+  int status = ftsc.wait(20s);
   ASSERT_NE(status, -1) << "ftsc did not end after SIGTERM";
   ASSERT_TRUE(WIFSIGNALED(status));
   EXPECT_EQ(WTERMSIG(status), SIGTERM);  // the program died of it, ftsc re-raised it
   EXPECT_TRUE(gone(program));
 }
 
-TEST_F(Robustness, TerminalCtrlCReachesTheProgramOnce) {
-  // script(1) runs ftsc on a pseudo-terminal; the ^C typed into it makes the
-  // terminal send SIGINT to the foreground process group, ftsc included.
+TEST_P(Robustness, TerminalCtrlCReachesTheProgramOnce) {
+  // script(1) runs ftsc on a pseudo-terminal; the ^C typed into it, once the
+  // program says it is ready, makes the terminal send SIGINT to the
+  // foreground process group, ftsc included.
   // script starts its command with $SHELL -c; `exec` keeps that shell out of
   // the process group (dash, unlike bash, dies of a SIGINT its child survives).
   if (access("/usr/bin/script", X_OK) != 0)
     GTEST_SKIP() << "script(1) is not installed";
-  std::string inner =
-      "exec " + std::string(FTSC_BINARY) + " run --retry openat=ENOENT -- " + prog("sigint_count");
-  ProcessResult r = run_process(
-      {"sh", "-c",
-       "(sleep 1.2; printf '\\003') | SHELL=/bin/sh script -qec '" + inner + "' /dev/null"});
-  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_TRUE(contains(r.out, "ready")) << r.out;
-  EXPECT_TRUE(contains(r.out, "sigint 1\r\n")) << r.out;
+  std::string inner = "exec " + std::string(FTSC_BINARY) + " run --engine " + GetParam() +
+                      " --retry openat=ENOENT -- " + prog("sigint_count");
+  std::vector<std::string> env = environment_with("SHELL", "/bin/sh");
+  Pipe terminal_in;
+  Pipe terminal_out;
+  Child script({"/usr/bin/script", "-qec", inner, "/dev/null"},
+               {terminal_in.read_end(), terminal_out.write_end(), terminal_out.write_end()}, &env);
+  terminal_in.close_read();
+  terminal_out.close_write();
+
+  std::string out;
+  // The whole line: "already running under ftsc" is no sign of readiness.
+  bool ready = read_until(terminal_out.read_end(), out, "ready\r\n", Clock::now() + 40s);
+  ASSERT_TRUE(ready) << "the program did not say it was ready within 40 s: " << out;
+  ASSERT_EQ(write(terminal_in.write_end(), "\003", 1), 1) << std::strerror(errno);
+  terminal_in.close_write();  // the end of script's input, as at the end of a pipe
+  bool ended = read_until(terminal_out.read_end(), out, "", Clock::now() + 40s);
+  int status = script.wait(ended ? 20s : 0s);
+  ASSERT_TRUE(ended) << "the program did not end within 40 s of ^C: " << out;
+  ASSERT_NE(status, -1) << "script(1) did not end: " << out;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+  EXPECT_TRUE(contains(out, "ready")) << out;
+  EXPECT_TRUE(contains(out, "sigint 1\r\n")) << out;
 }
 
-TEST_F(Robustness, KillingFtscKillsTheProgram) {
+TEST_P(Robustness, KillingFtscKillsTheProgram) {
   TempDir dir;
   std::string pidfile = dir.path() + "/pid";
-  pid_t ftsc = spawn({FTSC_BINARY, "run", "--retry", "openat=ENOENT", "--", "sh", "-c",
-                      "echo $$ > " + pidfile + "; exec sleep 30"});
+  Child ftsc(ftsc_argv(
+      {"--retry", "openat=ENOENT", "--", "sh", "-c", "echo $$ > " + pidfile + "; exec sleep 30"}));
   pid_t program = read_pid(pidfile);
   ASSERT_GT(program, 0);
-  kill(ftsc, SIGKILL);
-  waitpid(ftsc, nullptr, 0);
-  bool ended = false;
-  for (int i = 0; i < 500 && !ended; ++i) {
-    ended = gone(program);
-    if (!ended)
-      std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_TRUE(ended) << "the program outlived its ftsc";
+  kill(ftsc.pid(), SIGKILL);
+  ftsc.wait(20s);
+  EXPECT_TRUE(ends_within(program, 20s)) << "the program outlived its ftsc";
 }
 
-TEST_F(Robustness, ProgramThatUsesPtraceGetsADiagnostic) {
-  ProcessResult r = run_ftsc({"run", "--", prog("uses_ptrace")});
+TEST_P(Robustness, ProgramThatUsesPtraceGetsADiagnostic) {
+  ProcessResult r = run_ftsc(run_args({"--", prog("uses_ptrace")}));
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out, "ptrace: Operation not permitted\n");
   EXPECT_TRUE(
@@ -136,36 +314,55 @@ TEST_F(Robustness, ProgramThatUsesPtraceGetsADiagnostic) {
       << r.err;
 }
 
-TEST_F(Robustness, ProgramWithItsOwnTracingSeccompFilterDoesNotHang) {
-  ProcessResult r = run_ftsc({"run", "--retry", "getppid=EAGAIN", "--", prog("own_seccomp_trace")});
+// Without a tracer, a filter's SECCOMP_RET_TRACE makes the call fail with
+// ENOSYS (seccomp(2)); under ftsc, whose tracer is not the program's, too.
+TEST_P(Robustness, ProgramWithItsOwnTracingSeccompFilterDoesNotHang) {
+  ProcessResult native = run_process({prog("own_seccomp_trace")});
+  ASSERT_EQ(native.out, "getppid: Function not implemented\n") << native.err;
+  ProcessResult r =
+      run_ftsc(run_args({"--retry", "getppid=EAGAIN", "--", prog("own_seccomp_trace")}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "getppid: ok\n");
-  EXPECT_TRUE(contains(r.err, "the program's own seccomp filter")) << r.err;
+  EXPECT_EQ(r.out, native.out);
+  EXPECT_TRUE(contains(r.err, "the program's own seccomp filter asks a tracer")) << r.err;
 }
 
-TEST_F(Robustness, OtherArchitecturesEntryPointsAreAllowed) {
+TEST_P(Robustness, OtherArchitecturesEntryPointsAreAllowed) {
   ProcessResult native = run_process({prog("int80_getpid")});
   if (native.exit_code != 0)
     GTEST_SKIP() << "this kernel has no 32-bit entry point: " << native.err;
-  ProcessResult r = run_ftsc({"run", "--retry", "getpid=EAGAIN", "--", prog("int80_getpid")});
+  ProcessResult r = run_ftsc(run_args({"--retry", "getpid=EAGAIN", "--", prog("int80_getpid")}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "int 0x80 ok\n");
 }
 
-TEST_F(Robustness, JobControlStopsAndContinues) {
-  pid_t ftsc =
-      spawn({FTSC_BINARY, "run", "--retry", "openat=ENOENT", "--", prog("stop_and_continue")});
-  int status = wait_for(ftsc, 20s);
+TEST_P(Robustness, JobControlStopsAndContinues) {
+  // The test plays the shell: it sends SIGCONT (`fg`) only once the program
+  // is really stopped, so the SIGCONT cannot come before the stop.
+  Pipe out;
+  Child ftsc(ftsc_argv({"--retry", "openat=ENOENT", "--", prog("stop_and_continue")}),
+             {.out = out.write_end()});
+  out.close_write();
+  std::string said;
+  ASSERT_TRUE(read_until(out.read_end(), said, "\n", Clock::now() + 20s))
+      << "the program did not start: " << said;
+  pid_t program = 0;
+  ASSERT_EQ(std::sscanf(said.c_str(), "stopping %d", &program), 1) << said;
+  ASSERT_TRUE(stays_stopped(program, 200ms, 20s))
+      << "the program did not stay stopped (state '" << state_of(program) << "')";
+  kill(program, SIGCONT);
+  int status = ftsc.wait(20s);
   ASSERT_NE(status, -1) << "the stopped program was never continued";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  read_until(out.read_end(), said, "", Clock::now() + 5s);
+  EXPECT_TRUE(contains(said, "continued\n")) << said;
 }
 
-TEST_F(Robustness, DryRunCountsButNeverRetries) {
+TEST_P(Robustness, DryRunCountsButNeverRetries) {
   TempDir dir;
   std::string metrics = dir.path() + "/m.prom";
   ProcessResult r =
-      run_ftsc({"run", "--dry-run", "--retry", "openat=ENOENT", "--backoff", "1s,1s,1s",
-                "--metrics", metrics, "--", "cat", dir.path() + "/missing"});
+      run_ftsc(run_args({"--dry-run", "--retry", "openat=ENOENT", "--backoff", "1s,1s,1s",
+                         "--metrics", metrics, "--", "cat", dir.path() + "/missing"}));
   EXPECT_EQ(r.exit_code, 1);  // cat's own failure, at once
   std::ifstream in(metrics);
   std::string prom((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -173,6 +370,14 @@ TEST_F(Robustness, DryRunCountsButNeverRetries) {
       << prom;
   EXPECT_TRUE(contains(prom, "ftsc_retries_total{syscall=\"openat\",errno=\"ENOENT\"} 0")) << prom;
 }
+
+// The engines with the ptrace supervisor between the shell and the program
+// (auto is ptrace with the preload fast path); preload_test.cc covers the
+// preload engine's launcher.
+INSTANTIATE_TEST_SUITE_P(Engines, Robustness, ::testing::Values("ptrace", "auto"),
+                         [](const ::testing::TestParamInfo<const char*>& engine) {
+                           return std::string(engine.param);
+                         });
 
 }  // namespace
 }  // namespace ftsc::test

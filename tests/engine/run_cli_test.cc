@@ -1,51 +1,72 @@
 // `ftsc run` as a user runs it: exit statuses, standard streams, errors, and
-// the one-layer rule. Retries themselves are exercised by tests/scenarios.
+// the one-layer rule, under each engine with the ptrace supervisor (ptrace,
+// auto). Retries themselves are exercised by tests/scenarios.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 
-#include <string>
-
 #include "cli/run_ftsc.h"
+#include "engine/engine_support.h"
 
 namespace ftsc::test {
 namespace {
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
+using namespace std::chrono_literals;
+
+// The parameter is the engine (--engine); no process outlives its test.
+class RunCli : public LeftoverCheckedEngineTest {
+ protected:
+  // `ftsc run --engine <engine>` followed by args.
+  ProcessResult run(const std::vector<std::string>& args, const std::string& input = {}) const {
+    std::vector<std::string> all{"run", "--engine", GetParam()};
+    all.insert(all.end(), args.begin(), args.end());
+    return run_ftsc(all, input);
+  }
+};
+
+TEST_P(RunCli, PassesExitStatusThrough) {
+  EXPECT_EQ(run({"--", "true"}).exit_code, 0);
+  EXPECT_EQ(run({"--", "sh", "-c", "exit 7"}).exit_code, 7);
+  EXPECT_EQ(run({"--retry", "openat=ENOENT", "--", "sh", "-c", "exit 42"}).exit_code, 42);
 }
 
-TEST(RunCli, PassesExitStatusThrough) {
-  EXPECT_EQ(run_ftsc({"run", "--", "true"}).exit_code, 0);
-  EXPECT_EQ(run_ftsc({"run", "--", "sh", "-c", "exit 7"}).exit_code, 7);
-  EXPECT_EQ(run_ftsc({"run", "--retry", "openat=ENOENT", "--", "sh", "-c", "exit 42"}).exit_code,
-            42);
-}
-
-TEST(RunCli, DiesByTheCommandsSignal) {
+TEST_P(RunCli, DiesByTheCommandsSignal) {
   // ftsc re-raises the signal, so its parent sees the same death as a shell would.
-  ProcessResult r = run_ftsc({"run", "--", "sh", "-c", "kill -TERM $$"});
+  ProcessResult r = run({"--", "sh", "-c", "kill -TERM $$"});
   EXPECT_EQ(r.exit_code, 128 + 15);
-  ProcessResult k =
-      run_ftsc({"run", "--retry", "openat=ENOENT", "--", "sh", "-c", "kill -KILL $$"});
+  ProcessResult k = run({"--retry", "openat=ENOENT", "--", "sh", "-c", "kill -KILL $$"});
   EXPECT_EQ(k.exit_code, 128 + 9);
 }
 
-TEST(RunCli, StandardStreamsAreTheCommands) {
-  ProcessResult r = run_ftsc(
-      {"run", "--retry", "read=EIO", "--", "sh", "-c", "cat; echo to-stderr >&2"}, "from-stdin\n");
+TEST_P(RunCli, StandardStreamsAreTheCommands) {
+  ProcessResult r =
+      run({"--retry", "read=EIO", "--", "sh", "-c", "cat; echo to-stderr >&2"}, "from-stdin\n");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out, "from-stdin\n");
   EXPECT_EQ(r.err, "to-stderr\n");
 }
 
-TEST(RunCli, CommandThatCannotBeExecuted) {
-  ProcessResult r = run_ftsc({"run", "--", "/nonexistent/program"});
+TEST_P(RunCli, CommandThatCannotBeExecuted) {
+  ProcessResult r = run({"--", "/nonexistent/program"});
   EXPECT_EQ(r.exit_code, 127);
   EXPECT_TRUE(contains(r.err, "ftsc: cannot execute '/nonexistent/program': No such file"))
       << r.err;
-  ProcessResult p = run_ftsc({"run", "--", "no-such-command-in-path"});
+  ProcessResult p = run({"--", "no-such-command-in-path"});
   EXPECT_EQ(p.exit_code, 127);
 }
 
+// About parsing the command line, the engine option included: no engine
+// starts, so it runs once (suite RunCli, not Engines/RunCli).
 TEST(RunCli, UsageErrors) {
   EXPECT_EQ(run_ftsc({"run"}).exit_code, 2);
   ProcessResult kmod = run_ftsc({"run", "--engine", "kmod", "--", "true"});
@@ -60,21 +81,36 @@ TEST(RunCli, UsageErrors) {
   EXPECT_TRUE(contains(missing.err, "cannot read policy")) << missing.err;
 }
 
-TEST(RunCli, OneLayerWhenNested) {
-  ProcessResult r = run_ftsc({"run", "--retry", "openat=ENOENT", "--", FTSC_BINARY, "run",
-                              "--retry", "openat=ENOENT", "--", "sh", "-c", "exit 3"});
+TEST_P(RunCli, OneLayerWhenNested) {
+  ProcessResult r = run({"--retry", "openat=ENOENT", "--", FTSC_BINARY, "run", "--engine",
+                         GetParam(), "--retry", "openat=ENOENT", "--", "sh", "-c", "exit 3"});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_TRUE(contains(r.err, "already running under ftsc")) << r.err;
 }
 
-TEST(RunCli, VerboseAlwaysPrintsTheSummary) {
-  ProcessResult r = run_ftsc({"run", "-v", "--retry", "openat=ENOENT", "--", "true"});
+TEST_P(RunCli, VerboseAlwaysPrintsTheSummary) {
+  ProcessResult r = run({"-v", "--retry", "openat=ENOENT", "--", "true"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_TRUE(contains(r.err, "ftsc: no intercepted system call failed")) << r.err;
-  EXPECT_TRUE(contains(r.err, "openat(-100, ")) << r.err;  // the loader's opens, logged
-  ProcessResult quiet = run_ftsc({"run", "--retry", "openat=ENOENT", "--", "true"});
+  EXPECT_FALSE(contains(r.err, "openat(")) << r.err;  // calls that succeed at once are not logged
+  ProcessResult quiet = run({"--retry", "openat=ENOENT", "--", "true"});
   EXPECT_EQ(quiet.err, "");
 }
+
+TEST_P(RunCli, VerboseLogsEveryFailedAttempt) {
+  ProcessResult r = run({"-v", "--retry", "openat=ENOENT", "--backoff", "1ms,2ms", "--", "cat",
+                         "/nonexistent/ftsc-test"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "openat(-100, ")) << r.err;
+  EXPECT_TRUE(contains(r.err, "= -ENOENT, retry 1/2 in 1ms")) << r.err;
+  EXPECT_TRUE(contains(r.err, "= -ENOENT, retry 2/2 in 2ms")) << r.err;
+  EXPECT_TRUE(contains(r.err, "= -ENOENT, schedule_exhausted")) << r.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, RunCli, ::testing::Values("ptrace", "auto"),
+                         [](const ::testing::TestParamInfo<const char*>& engine) {
+                           return std::string(engine.param);
+                         });
 
 }  // namespace
 }  // namespace ftsc::test

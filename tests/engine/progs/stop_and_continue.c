@@ -1,20 +1,16 @@
-/* Stops itself (SIGSTOP), is continued by its parent shell... here: a child
- * sends SIGCONT after 100 ms. Job control must keep working under a tracer. */
+/* Job control under a tracer: prints "stopping PID", stops itself with
+ * SIGSTOP as a job does at ^Z, and prints "continued" once whoever watches it
+ * (the test, in place of a shell's `fg`) has seen it stopped and sent SIGCONT.
+ * The program never continues itself: a SIGCONT sent before the stop would
+ * leave it stopped for good. */
 #include <signal.h>
 #include <stdio.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 int main(void) {
-  pid_t self = getpid();
-  pid_t child = fork();
-  if (child == 0) {
-    usleep(100000);
-    kill(self, SIGCONT);
-    _exit(0);
-  }
+  printf("stopping %ld\n", (long)getpid());
+  fflush(stdout);
   raise(SIGSTOP);
-  waitpid(child, NULL, 0);
   printf("continued\n");
   return 0;
 }
