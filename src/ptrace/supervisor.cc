@@ -224,6 +224,7 @@ class Supervisor::Impl {
   bool warned_32bit_ = false;
   int baseline_filters_ = -1;  // seccomp filters of the command at its exec, ftsc's included
   std::set<pid_t> traceme_;    // processes that asked for a tracer (PTRACE_TRACEME)
+  std::set<pid_t> parked_;     // threads in Phase::kParked
   std::string fatal_;          // why ftsc ended the command, if it did
 };
 
@@ -256,6 +257,7 @@ void Supervisor::Impl::forget(pid_t tid) {
   // A thread that dies while it waits for a retry ends its call there.
   if (it->second.waiting())
     unit_.on_interrupted(it->second.call, now_ns() - it->second.sleep_start);
+  parked_.erase(tid);
   threads_.erase(it);
   if (tid == tgid) {
     bool others = false;
@@ -267,6 +269,7 @@ void Supervisor::Impl::forget(pid_t tid) {
       if (auto p = processes_.find(tgid); p != processes_.end() && p->second->budget != nullptr)
         p->second->budget->reset();
       processes_.erase(tgid);
+      traceme_.erase(tgid);
     }
   }
 }
@@ -424,7 +427,7 @@ void Supervisor::Impl::on_stop(pid_t tid, int status) {
       if (!t.attached) {
         t.attached = true;  // the stop of a newly attached tracee
         resume(t);
-      } else if (is_stop_signal(sig) && traceme_.count(t.tgid) != 0) {
+      } else if (sig == SIGSTOP && traceme_.count(t.tgid) != 0) {
         // It asked for a tracer (its parent, a debugger) and now stops for
         // it, but its tracer is ftsc: the parent would wait forever.
         end_command(fmt::format(
@@ -495,6 +498,7 @@ void Supervisor::Impl::park(Thread& t, int64_t delay_ns) {
   t.phase = Thread::Phase::kParked;
   t.sleep_start = now_ns();
   t.wake_at = t.sleep_start + delay_ns;
+  parked_.insert(t.tid);
 }
 
 // Re-executes the parked calls whose time has come and ends the waits that a
@@ -502,10 +506,11 @@ void Supervisor::Impl::park(Thread& t, int64_t delay_ns) {
 // it looks again, or 0 when no thread is parked.
 int64_t Supervisor::Impl::serve_parked() {
   int64_t next = 0;
-  for (auto& [tid, t] : threads_) {
-    if (t.phase != Thread::Phase::kParked)
-      continue;
+  for (auto it = parked_.begin(); it != parked_.end();) {
+    pid_t tid = *it;
+    Thread& t = threads_.at(tid);
     int64_t now = now_ns();
+    bool stays = false;
     if (pending_signal_ends_wait(tid)) {
       // Resumed, the thread returns its last error and the kernel delivers
       // the signal.
@@ -515,9 +520,11 @@ int64_t Supervisor::Impl::serve_parked() {
       unit_.on_waited(t.call, now - t.sleep_start);
       reexecute(t);
     } else {
+      stays = true;
       int64_t left = std::min(t.wake_at - now, kParkedPollNs);
       next = next == 0 ? left : std::min(next, left);
     }
+    it = stays ? std::next(it) : parked_.erase(it);
   }
   return next;
 }
@@ -543,6 +550,7 @@ void Supervisor::Impl::on_exec(Thread& t) {
     if (it->second.tgid == tgid && it->first != t.tid) {
       if (it->second.waiting())
         unit_.on_interrupted(it->second.call, now_ns() - it->second.sleep_start);
+      parked_.erase(it->first);
       it = threads_.erase(it);
     } else {
       ++it;
@@ -551,6 +559,7 @@ void Supervisor::Impl::on_exec(Thread& t) {
   Thread& self = thread(t.tid);
   if (self.waiting())
     unit_.on_interrupted(self.call, now_ns() - self.sleep_start);
+  parked_.erase(self.tid);
   self.tgid = tgid;
   self.phase = Thread::Phase::kRunning;
   self.retrying = false;
