@@ -4,11 +4,22 @@ namespace ftsc::launch {
 namespace {
 
 volatile sig_atomic_t g_target = 0;
+volatile sig_atomic_t g_sender[std::size(SignalForwarding::kSignals)] = {};
+
+int index_of(int sig) {
+  for (size_t i = 0; i < std::size(SignalForwarding::kSignals); ++i)
+    if (SignalForwarding::kSignals[i] == sig)
+      return static_cast<int>(i);
+  return -1;
+}
 
 void forward(int sig, siginfo_t* info, void*) {
   pid_t pid = g_target;
-  if (pid > 0 && info != nullptr && info->si_code != SI_KERNEL)
+  if (pid > 0 && info != nullptr && info->si_code != SI_KERNEL) {
+    if (int i = index_of(sig); i >= 0)
+      g_sender[i] = info->si_pid;
     kill(pid, sig);
+  }
 }
 
 }  // namespace
@@ -31,6 +42,11 @@ SignalForwarding::~SignalForwarding() {
   g_target = 0;
   for (size_t i = 0; i < std::size(kSignals); ++i)
     sigaction(kSignals[i], &old_[i], nullptr);
+}
+
+pid_t SignalForwarding::last_sender(int sig) {
+  int i = index_of(sig);
+  return i < 0 ? 0 : static_cast<pid_t>(g_sender[i]);
 }
 
 void SignalForwarding::to(pid_t pid) {

@@ -27,6 +27,11 @@ class SignalForwarding {
   // Where the signals go from now on; 0: nowhere (the command ended).
   void to(pid_t pid);
 
+  // Who sent the last sig that was forwarded (si_pid), 0 if none was. A
+  // tracer that sees the command get sig from that sender too can tell the
+  // forwarded copy for a duplicate (a kill of the whole process group).
+  static pid_t last_sender(int sig);
+
   // In a forked child before exec: the default disposition back where ftsc
   // forwards (ignored signals stay ignored).
   static void reset_in_child();

@@ -198,6 +198,7 @@ class Supervisor::Impl {
   int64_t serve_parked();
   void wait_for_child(int64_t timeout_ns);
   void end_command(std::string why);
+  bool second_copy(const Thread& t, int sig);
   void reexecute(Thread& t);
   void resume(Thread& t, int sig = 0);
   Thread& thread(pid_t tid);
@@ -225,7 +226,14 @@ class Supervisor::Impl {
   int baseline_filters_ = -1;  // seccomp filters of the command at its exec, ftsc's included
   std::set<pid_t> traceme_;    // processes that asked for a tracer (PTRACE_TRACEME)
   std::set<pid_t> parked_;     // threads in Phase::kParked
-  std::string fatal_;          // why ftsc ended the command, if it did
+  // Per forwarded signal: the last copy the command's process got, from whom.
+  struct Copy {
+    pid_t sender = 0;
+    bool forwarded = false;  // ftsc's forwarded copy, else the sender's own
+    int64_t at = 0;
+  };
+  std::map<int, Copy> copies_;
+  std::string fatal_;  // why ftsc ended the command, if it did
 };
 
 Thread& Supervisor::Impl::thread(pid_t tid) {
@@ -451,6 +459,8 @@ void Supervisor::Impl::on_stop(pid_t tid, int status) {
   if (tid == main_pid_ && !main_exec_seen_ && (sig == SIGSTOP || sig == SIGCONT))
     sig = 0;
   t.attached = true;
+  if (second_copy(t, sig))
+    sig = 0;
   if (t.phase == Thread::Phase::kSleeping && signal_ends_wait(tid, sig)) {
     end_wait(t, now_ns() - t.sleep_start);
   } else if (t.retrying && signal_ends_wait(tid, sig)) {
@@ -527,6 +537,33 @@ int64_t Supervisor::Impl::serve_parked() {
     it = stays ? std::next(it) : parked_.erase(it);
   }
   return next;
+}
+
+// A signal sent to the whole process group (kill -TERM -PGID, or one to each
+// process as systemd's KillMode=control-group does) reaches the command
+// directly and through ftsc's forwarding. Of the two copies from one sender,
+// delivered within a second of each other, the second is dropped.
+bool Supervisor::Impl::second_copy(const Thread& t, int sig) {
+  const auto& forwarded = launch::SignalForwarding::kSignals;
+  if (t.tgid != main_pid_ ||
+      std::find(std::begin(forwarded), std::end(forwarded), sig) == std::end(forwarded))
+    return false;
+  siginfo_t si{};
+  if (::ptrace(PTRACE_GETSIGINFO, t.tid, nullptr, &si) != 0 ||
+      (si.si_code != SI_USER && si.si_code != SI_QUEUE))
+    return false;
+  Copy now;
+  now.forwarded = si.si_pid == getpid();
+  now.sender = now.forwarded ? launch::SignalForwarding::last_sender(sig) : si.si_pid;
+  now.at = now_ns();
+  Copy& before = copies_[sig];
+  if (before.at != 0 && now.at - before.at < 1'000'000'000 && before.sender == now.sender &&
+      before.forwarded != now.forwarded) {
+    before = Copy{};  // the pair is complete: a third copy is a new signal
+    return true;
+  }
+  before = now;
+  return false;
 }
 
 // Kills every traced process and makes run() report why.

@@ -260,6 +260,28 @@ TEST_P(Robustness, TermToFtscReachesTheProgram) {
   EXPECT_TRUE(gone(program));
 }
 
+// systemd's KillMode=control-group sends SIGTERM to each process of the
+// service, ftsc and its command alike; kill -TERM -PGID does the same to a
+// process group. The command must get one SIGTERM, not its own and ftsc's
+// forwarded copy (many programs take a second one as "stop now").
+TEST_P(Robustness, SignalSentToFtscAndTheProgramReachesItOnce) {
+  Pipe out;
+  Child ftsc(ftsc_argv({"--retry", "openat=ENOENT", "--", prog("signal_copies")}),
+             {-1, out.write_end(), -1});
+  out.close_write();
+  std::string text;
+  ASSERT_TRUE(read_until(out.read_end(), text, "\n", Clock::now() + 20s)) << text;
+  ASSERT_EQ(text.rfind("ready ", 0), 0u) << text;
+  pid_t program = std::stoi(text.substr(6));
+  ASSERT_EQ(kill(program, SIGTERM), 0);
+  ASSERT_TRUE(read_until(out.read_end(), text, "got 1\n", Clock::now() + 20s)) << text;
+  ASSERT_EQ(kill(ftsc.pid(), SIGTERM), 0);  // forwarded: the second copy of one signal
+  read_until(out.read_end(), text, "", Clock::now() + 20s);
+  int status = ftsc.wait(20s);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_TRUE(contains(text, "terms 1\n")) << text;
+}
+
 TEST_P(Robustness, TerminalCtrlCReachesTheProgramOnce) {
   // script(1) runs ftsc on a pseudo-terminal; the ^C typed into it, once the
   // program says it is ready, makes the terminal send SIGINT to the
