@@ -13,7 +13,6 @@
 #include <cstring>
 #include <fstream>
 #include <string>
-#include <string_view>
 
 namespace ftsc::ptrace {
 
@@ -49,24 +48,53 @@ bool TraceeProbe::socket_timeout(int fd, bool send) {
   return has;
 }
 
-bool signal_ends_wait(pid_t tid, int sig) {
+namespace {
+
+// The fields of /proc/TID/status that the supervisor reads (proc(5)); -1 and
+// empty masks when the thread is gone.
+struct Status {
+  long tgid = -1;
+  long tracer = -1;
+  long seccomp_filters = -1;
+  uint64_t pending = 0;  // SigPnd | ShdPnd: for the thread or its process
+  uint64_t blocked = 0;
+  uint64_t ignored = 0;
+  uint64_t caught = 0;
+};
+
+Status read_status(pid_t tid) {
+  Status st;
+  std::ifstream in("/proc/" + std::to_string(tid) + "/status");
+  std::string line;
+  auto mask = [&line](size_t at) { return std::strtoull(line.c_str() + at, nullptr, 16); };
+  while (std::getline(in, line)) {
+    if (line.starts_with("Tgid:"))
+      st.tgid = std::atol(line.c_str() + 5);
+    else if (line.starts_with("TracerPid:"))
+      st.tracer = std::atol(line.c_str() + 10);
+    else if (line.starts_with("Seccomp_filters:"))
+      st.seccomp_filters = std::atol(line.c_str() + 16);
+    else if (line.starts_with("SigPnd:") || line.starts_with("ShdPnd:"))
+      st.pending |= mask(7);
+    else if (line.starts_with("SigBlk:"))
+      st.blocked = mask(7);
+    else if (line.starts_with("SigIgn:"))
+      st.ignored = mask(7);
+    else if (line.starts_with("SigCgt:"))
+      st.caught = mask(7);
+  }
+  return st;
+}
+
+bool ends_wait(const Status& st, int sig) {
   if (sig <= 0 || sig > 64)
     return false;
   if (sig == SIGKILL)
     return true;
   uint64_t bit = 1ull << (sig - 1);
-  uint64_t caught = 0, ignored = 0;
-  std::ifstream status("/proc/" + std::to_string(tid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("SigIgn:", 0) == 0)
-      ignored = std::strtoull(line.c_str() + 7, nullptr, 16);
-    if (line.rfind("SigCgt:", 0) == 0)
-      caught = std::strtoull(line.c_str() + 7, nullptr, 16);
-  }
-  if (caught & bit)
+  if (st.caught & bit)
     return true;
-  if (ignored & bit)
+  if (st.ignored & bit)
     return false;
   switch (sig) {
     case SIGCHLD:
@@ -83,44 +111,27 @@ bool signal_ends_wait(pid_t tid, int sig) {
   }
 }
 
-namespace {
-
-// A decimal field of /proc/TID/status ("Tgid:"), or -1.
-long status_number(pid_t tid, std::string_view field) {
-  std::ifstream status("/proc/" + std::to_string(tid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.starts_with(field))
-      return std::atol(line.c_str() + field.size());
-  }
-  return -1;
-}
-
 }  // namespace
 
-pid_t tgid_of(pid_t tid) {
-  return static_cast<pid_t>(status_number(tid, "Tgid:"));
+bool signal_ends_wait(pid_t tid, int sig) {
+  return ends_wait(read_status(tid), sig);
 }
 
 bool pending_signal_ends_wait(pid_t tid) {
-  uint64_t pending = 0, blocked = 0;
-  std::ifstream status("/proc/" + std::to_string(tid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.starts_with("SigPnd:") || line.starts_with("ShdPnd:"))
-      pending |= std::strtoull(line.c_str() + 7, nullptr, 16);
-    else if (line.starts_with("SigBlk:"))
-      blocked = std::strtoull(line.c_str() + 7, nullptr, 16);
-  }
-  pending &= ~blocked;
+  Status st = read_status(tid);
+  uint64_t pending = st.pending & ~st.blocked;
   for (int sig = 1; sig <= 64; ++sig)
-    if ((pending & (1ull << (sig - 1))) && signal_ends_wait(tid, sig))
+    if ((pending & (1ull << (sig - 1))) && ends_wait(st, sig))
       return true;
   return false;
 }
 
+pid_t tgid_of(pid_t tid) {
+  return static_cast<pid_t>(read_status(tid).tgid);
+}
+
 pid_t tracer_of(pid_t tid) {
-  return static_cast<pid_t>(status_number(tid, "TracerPid:"));
+  return static_cast<pid_t>(read_status(tid).tracer);
 }
 
 bool is_32bit_program(pid_t pid) {
@@ -135,7 +146,7 @@ bool is_32bit_program(pid_t pid) {
 }
 
 int seccomp_filters_of(pid_t tid) {
-  return static_cast<int>(status_number(tid, "Seccomp_filters:"));
+  return static_cast<int>(read_status(tid).seccomp_filters);
 }
 
 }  // namespace ftsc::ptrace

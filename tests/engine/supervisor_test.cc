@@ -103,6 +103,16 @@ TEST(Supervisor, ThirtyTwoBitProgramRunsAndIsSaidToGoWithoutRetries) {
   }
 }
 
+// An `ftsc run` nested with its environment cleared cannot tell it is nested
+// and tries to trace a command its tracer already traces: it says so.
+TEST(Supervisor, FtscUnderATracerSaysWhyItCannotTrace) {
+  ProcessResult r = run_bounded({"--engine", "ptrace", "--", "env", "-i", FTSC_BINARY, "run",
+                                 "--engine", "ptrace", "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 125) << r.err;
+  EXPECT_TRUE(contains(r.err, "ftsc itself runs under a tracer")) << r.err;
+  EXPECT_TRUE(contains(r.err, "keep FTSC_SUPERVISOR_PID in the environment")) << r.err;
+}
+
 // nohup, or a shell's trap '': a signal ignored when ftsc starts stays ignored
 // for the command, whichever engine runs it.
 TEST(Supervisor, SignalsIgnoredAtTheStartStayIgnoredForTheCommand) {
