@@ -2,7 +2,8 @@
 /*
  * The hooks: an ftrace callback on each hooked __x64_sys_* entry point that
  * sends a targeted call to ftsc_syscall_wrapper(), and the wrapper, which
- * calls the original, decides with ftsc_decide.c, sleeps and calls again.
+ * calls the original, decides with the shared retry decision
+ * (src/decide/decide.c, compiled in as ftsc_decide.c), sleeps and calls again.
  *
  * Finding the entry points. kallsyms_lookup_name() has not been exported
  * since 5.7, but a kprobe registered on it by name reports its address. With
@@ -58,7 +59,7 @@
 #include <asm/syscall.h>
 #include <asm/unistd.h>
 
-#include "ftsc_decide.h"
+#include "decide/decide.h"
 #include "ftsc_module.h"
 
 typedef long (*ftsc_syscall_fn)(const struct pt_regs *regs);
@@ -207,26 +208,31 @@ long ftsc_inflight_count(void)
 
 /* ---- the guards' run-time probes ---------------------------------------- */
 
-static bool ftsc_fd_nonblocking(void *data, int fd)
+/*
+ * Each answers FTSC_PROBE_HOLDS, FTSC_PROBE_CLEAR or -errno (decide.h): an fd
+ * that another thread closed since the call failed cannot be checked, and
+ * the guard then counts as holding.
+ */
+static int ftsc_fd_nonblocking(void *data, int fd)
 {
 	struct fd f = fdget(fd);
 	bool nonblocking;
 
 	if (!f.file)
-		return false;
+		return -EBADF;
 	nonblocking = f.file->f_flags & O_NONBLOCK;
 	fdput(f);
-	return nonblocking;
+	return nonblocking ? FTSC_PROBE_HOLDS : FTSC_PROBE_CLEAR;
 }
 
-static bool ftsc_socket_timeout(void *data, int fd, bool send)
+static int ftsc_socket_timeout(void *data, int fd, bool send)
 {
 	struct fd f = fdget(fd);
 	struct socket *sock;
 	bool set = false;
 
 	if (!f.file)
-		return false;
+		return -EBADF;
 	sock = sock_from_file(f.file);
 	if (sock && sock->sk) {
 		long timeo = send ? READ_ONCE(sock->sk->sk_sndtimeo) :
@@ -235,7 +241,7 @@ static bool ftsc_socket_timeout(void *data, int fd, bool send)
 		set = timeo != MAX_SCHEDULE_TIMEOUT;
 	}
 	fdput(f);
-	return set;
+	return set ? FTSC_PROBE_HOLDS : FTSC_PROBE_CLEAR;
 }
 
 /* ---- the wrapper -------------------------------------------------------- */

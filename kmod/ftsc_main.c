@@ -6,8 +6,8 @@
  * policy marks as transient, after a backoff, for the processes the policy
  * targets. Policies are compiled in userspace (`ftsc kmod load`) into the
  * flat block of src/abi/compiled_policy.h, which the module validates and
- * then reads; the decision itself is ftsc_decide.c, the kernel twin of the
- * userspace retry unit.
+ * then reads; the decision itself is src/decide/decide.c, the same code the
+ * userspace engines run (compiled in through ftsc_decide.c).
  *
  * Why not patch sys_call_table. The research prototype this module succeeds
  * replaced entries of sys_call_table on Linux 4.x. Three kernel changes end

@@ -20,6 +20,9 @@
  *   budget     calls the spent retry budget stopped, at their first failure or
  *              after earlier retries
  *   interrupted calls whose wait a signal ended (a subset of gave_up)
+ *   guard_unknown calls not retried because a guard that decides whether the
+ *              errno is the program's own protocol could not be checked (fail
+ *              closed; a subset of passed and gave_up)
  *   injected   attempts failed by injection instead of being executed
  *   wait_ns    time spent waiting between attempts
  */
@@ -33,7 +36,7 @@
 #endif
 
 #define FTSC_STATS_MAGIC 0x5354415443535446ULL /* "FTSCSTAT" */
-#define FTSC_STATS_VERSION 1u
+#define FTSC_STATS_VERSION 2u
 #define FTSC_STATS_SLOTS 1024u /* a power of two */
 
 /* Slot key: (nr << 12 | errno) + 1, so that 0 marks a free slot. */
@@ -56,6 +59,7 @@ struct ftsc_stats_slot {
   uint64_t interrupted;
   uint64_t injected;
   uint64_t wait_ns;
+  uint64_t guard_unknown;
 };
 
 struct ftsc_stats {
@@ -68,11 +72,11 @@ struct ftsc_stats {
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(struct ftsc_stats_slot) == 96, "ftsc_stats_slot layout changed");
-static_assert(sizeof(struct ftsc_stats) == 32 + 96 * 1024, "ftsc_stats layout changed");
+static_assert(sizeof(struct ftsc_stats_slot) == 104, "ftsc_stats_slot layout changed");
+static_assert(sizeof(struct ftsc_stats) == 32 + 104 * 1024, "ftsc_stats layout changed");
 #else
-_Static_assert(sizeof(struct ftsc_stats_slot) == 96, "ftsc_stats_slot layout changed");
-_Static_assert(sizeof(struct ftsc_stats) == 32 + 96 * 1024, "ftsc_stats layout changed");
+_Static_assert(sizeof(struct ftsc_stats_slot) == 104, "ftsc_stats_slot layout changed");
+_Static_assert(sizeof(struct ftsc_stats) == 32 + 104 * 1024, "ftsc_stats layout changed");
 #endif
 
 static inline void ftsc_stats_init(struct ftsc_stats* s) {

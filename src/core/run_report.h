@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/result.h"
-#include "core/retry_unit.h"
+#include "decide/retry_unit.h"
 
 namespace ftsc::core {
 
@@ -31,12 +31,12 @@ struct AttemptLog {
   long tid = 0;
   long nr = -1;
   uint64_t arg0 = 0, arg1 = 0;
-  long result = 0;        // the kernel's result of the attempt (-errno on failure)
-  Decision decision;      // what the retry unit decided
-  uint32_t retries = 0;   // retries decided so far in the call
-  uint32_t n_delays = 0;  // retries the schedule allows
-  bool injected = false;  // the attempt was injected
-  std::string layer;      // under `auto`: the engine that handled it ("preload", "ptrace")
+  long result = 0;            // the kernel's result of the attempt (-errno on failure)
+  decide::Decision decision;  // what the retry decision said
+  uint32_t retries = 0;       // retries decided so far in the call
+  uint32_t n_delays = 0;      // retries the schedule allows
+  bool injected = false;      // the attempt was injected
+  std::string layer;          // under `auto`: the engine that handled it ("preload", "ptrace")
 };
 
 // "ftsc: [pid 123] mmap(0, 134217728, ...) = -ENOMEM, retry 1/3 in 10ms\n",

@@ -26,7 +26,7 @@ struct Counter {
   const char* metric;  // Prometheus family
   const char* help;
 };
-constexpr std::array<Counter, 10> kCounters = {{
+constexpr std::array<Counter, 11> kCounters = {{
     {"calls", &StatsRow::calls, "ftsc_calls_total",
      "Calls whose first attempt failed, by syscall and the errno of that first failure."},
     {"attempts", &StatsRow::attempts, "ftsc_attempts_total",
@@ -44,6 +44,9 @@ constexpr std::array<Counter, 10> kCounters = {{
      "Calls passed through because the retry budget was spent."},
     {"interrupted", &StatsRow::interrupted, "ftsc_interrupted_total",
      "Calls whose wait a signal ended (part of gave_up)."},
+    {"guard_unknown", &StatsRow::guard_unknown, "ftsc_guard_unknown_total",
+     "Failed calls not retried because a guard could not be checked (part of passed and "
+     "gave_up)."},
     {"injected", &StatsRow::injected, "ftsc_injected_total",
      "Attempts failed by injection instead of being executed."},
 }};
@@ -182,6 +185,7 @@ Result<StatsSnapshot> read_stats(const ftsc_stats& stats) {
     r.would_retry = load(slot.would_retry);
     r.budget = load(slot.budget);
     r.interrupted = load(slot.interrupted);
+    r.guard_unknown = load(slot.guard_unknown);
     r.injected = load(slot.injected);
     r.wait_ns = load(slot.wait_ns);
     if (!r.empty())
@@ -260,6 +264,12 @@ std::string format_stats_table(const StatsSnapshot& s) {
         "failures went to the program without retries; raise the policy's budget if that was "
         "too early\n",
         s.budget_trips, s.budget_trips == 1 ? "" : "s");
+  if (total.guard_unknown != 0)
+    out += fmt::format(
+        "ftsc: {} failed call{} not retried because ftsc could not check whether the error "
+        "was the program's own protocol (a non-blocking fd, a socket timeout); -v says which "
+        "guard and why\n",
+        total.guard_unknown, total.guard_unknown == 1 ? " was" : "s were");
   if (s.dropped != 0)
     out += fmt::format(
         "ftsc: {} failed call{} not counted: the statistics table ({} syscall/errno pairs) was "
@@ -270,7 +280,7 @@ std::string format_stats_table(const StatsSnapshot& s) {
 
 std::string format_stats_json(const StatsSnapshot& s) {
   nlohmann::ordered_json j;
-  j["version"] = FTSC_STATS_VERSION;
+  j["version"] = 1;  // the JSON format's, not the table's: fields are only ever added
   j["dropped"] = s.dropped;
   j["budget_trips"] = s.budget_trips;
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();

@@ -28,6 +28,7 @@ struct StatsRow {
   uint64_t would_retry = 0;
   uint64_t budget = 0;
   uint64_t interrupted = 0;
+  uint64_t guard_unknown = 0;
   uint64_t injected = 0;
   uint64_t wait_ns = 0;
 

@@ -2,7 +2,7 @@
 // defined here so that it needs no libstdc++ (CMakeLists.txt links it with
 // the C driver and -z defs, which would name anything else).
 //
-// core::GuardProbe has a virtual destructor, so the vtables of its classes
+// decide::GuardProbe has a virtual destructor, so the vtables of its classes
 // hold a deleting destructor that calls operator delete, and pure virtual
 // slots that name __cxa_pure_virtual. The library never allocates a probe
 // (they live on the stack) nor calls a pure function: both only end the

@@ -43,8 +43,8 @@
 #include <fmt/format.h>
 
 #include "core/errno_table.h"
-#include "core/retry_unit.h"
 #include "core/syscall_table.h"
+#include "decide/retry_unit.h"
 #include "launch/environment.h"
 #include "launch/signal_forwarding.h"
 #include "preload/preload_interface.h"
@@ -182,9 +182,11 @@ std::string format_record(const ftsc_preload_log& r, const std::string& layer) {
   a.arg0 = r.args[0];
   a.arg1 = r.args[1];
   a.result = static_cast<long>(r.result);
-  a.decision.action = static_cast<core::Action>(r.action);
-  a.decision.reason = static_cast<core::Reason>(r.reason);
+  a.decision.action = static_cast<decide::Action>(r.action);
+  a.decision.reason = static_cast<decide::Reason>(r.reason);
   a.decision.delay_ns = r.delay_ns;
+  a.decision.guard = r.guard;
+  a.decision.probe_error = r.probe_error;
   a.retries = r.retries;
   a.n_delays = r.n_delays;
   a.injected = r.injected != 0 && r.result == -r.injected;

@@ -68,24 +68,24 @@
 #define FTSC_SYSCALL_PAGE_SYSCALL_OFFSET 27
 #define FTSC_SYSCALL_PAGE_RETURN_OFFSET (FTSC_SYSCALL_PAGE_SYSCALL_OFFSET + 2)
 
-#define FTSC_PRELOAD_LOG_VERSION 1u
+#define FTSC_PRELOAD_LOG_VERSION 2u
 
 /* One attempt and the retry unit's decision on it, written to the log pipe
  * with one write(2): smaller than PIPE_BUF, so records never interleave. */
 struct ftsc_preload_log {
-  uint32_t version; /* FTSC_PRELOAD_LOG_VERSION */
-  int32_t tid;      /* the calling thread */
-  int32_t nr;       /* syscall number */
-  int32_t injected; /* errno injected into this attempt, 0 for none */
-  int64_t result;   /* the attempt's raw result (-errno on failure) */
-  uint64_t args[2]; /* the first two arguments */
-  uint8_t action;   /* core::Action */
-  uint8_t reason;   /* core::Reason */
-  uint16_t reserved;
-  uint32_t retries;  /* retries decided so far */
-  uint32_t n_delays; /* the schedule's length */
-  uint32_t reserved2;
-  int64_t delay_ns; /* the wait before the next attempt */
+  uint32_t version;    /* FTSC_PRELOAD_LOG_VERSION */
+  int32_t tid;         /* the calling thread */
+  int32_t nr;          /* syscall number */
+  int32_t injected;    /* errno injected into this attempt, 0 for none */
+  int64_t result;      /* the attempt's raw result (-errno on failure) */
+  uint64_t args[2];    /* the first two arguments */
+  uint8_t action;      /* decide::Action */
+  uint8_t reason;      /* decide::Reason */
+  uint16_t guard;      /* decide::Decision::guard */
+  uint32_t retries;    /* retries decided so far */
+  uint32_t n_delays;   /* the schedule's length */
+  int32_t probe_error; /* decide::Decision::probe_error */
+  int64_t delay_ns;    /* the wait before the next attempt */
 };
 
 #ifdef __cplusplus

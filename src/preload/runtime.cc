@@ -7,7 +7,8 @@
 // wrappers in wrappers.cc and allocator.cc instead of libc's. A wrapper makes
 // the system call itself, at the library's one syscall site (syscall_site.h),
 // and only looks further when the kernel returned an error: then the retry
-// unit (core/retry_unit.h, the same code the ptrace supervisor runs) decides,
+// decision (decide/decide.h, the same code the ptrace supervisor and the
+// kernel module run) decides,
 // and this file waits and re-executes the call with its original arguments.
 //
 // Initialisation is lazy and race-free. The wrappers call through a function
@@ -26,7 +27,7 @@
 //
 // The hot path holds no lock, allocates nothing and never touches errno: a
 // successful call costs the syscall and one branch on its result. Retry state
-// lives on the stack (core::CallState); the per-process state (the retry
+// lives on the stack (decide::CallState); the per-process state (the retry
 // budget and the injection attempt counters) is lock-free and reset in a fork
 // child (pthread_atfork); the statistics table is a MAP_SHARED mapping that
 // every process of a run, forked or exec'd, adds to with atomic operations
@@ -78,7 +79,7 @@
 
 #include "abi/compiled_policy.h"
 #include "abi/stats.h"
-#include "core/retry_unit.h"
+#include "decide/retry_unit.h"
 #include "preload/preload_interface.h"
 #include "preload/runtime.h"
 #include "preload/syscall_site.h"
@@ -109,10 +110,10 @@ char g_log_path[256];  // FTSC_PRELOAD_LOG (ftsc run -v); empty: no log
 
 // Per process, reset in a fork child. Under `auto` the budget is the
 // process's word in FTSC_PRELOAD_BUDGETS instead, which the supervisor charges too.
-constinit core::RetryBudget g_budget;
-core::RetryBudget* g_shared_budget = nullptr;
+constinit decide::RetryBudget g_budget;
+decide::RetryBudget* g_shared_budget = nullptr;
 char g_budgets_path[256];
-constinit core::AttemptCounters g_counters;
+constinit decide::AttemptCounters g_counters;
 
 // ---- small, async-signal-safe helpers ----------------------------------
 
@@ -323,11 +324,12 @@ bool map_shared_budget(Line& why) {
     why.text("cannot map it: ").error(static_cast<int>(-m));
     return false;
   }
-  g_shared_budget = core::RetryBudget::at(reinterpret_cast<uint64_t*>(m + (offset - page_offset)));
+  g_shared_budget =
+      decide::RetryBudget::at(reinterpret_cast<uint64_t*>(m + (offset - page_offset)));
   return true;
 }
 
-core::RetryBudget* process_budget() {
+decide::RetryBudget* process_budget() {
   return g_shared_budget != nullptr ? g_shared_budget : &g_budget;
 }
 
@@ -469,18 +471,27 @@ bool handles(long nr) {
 // ---- guards and waiting ------------------------------------------------------
 
 // The guards' run-time facts, asked of the kernel through the syscall site.
-class InProcessProbe final : public core::GuardProbe {
+// A check that fails (the fd closed by another thread meanwhile, fcntl or
+// getsockopt refused by the program's own seccomp filter) answers its errno:
+// the guard then counts as holding and the call is not retried.
+class InProcessProbe final : public decide::GuardProbe {
  public:
-  bool fd_nonblocking(int fd) override {
+  int fd_nonblocking(int fd) override {
     long flags = raw_syscall(SYS_fcntl, fd, F_GETFL);
-    return !is_error(flags) && (flags & O_NONBLOCK) != 0;
+    if (is_error(flags))
+      return static_cast<int>(flags);
+    return (flags & O_NONBLOCK) != 0 ? kHolds : kClear;
   }
-  bool socket_timeout(int fd, bool send) override {
+  int socket_timeout(int fd, bool send) override {
     struct timeval tv {};
     socklen_t len = sizeof tv;
     long r = raw_syscall(SYS_getsockopt, fd, SOL_SOCKET, send ? SO_SNDTIMEO : SO_RCVTIMEO,
                          as_arg(&tv), as_arg(&len));
-    return r == 0 && (tv.tv_sec != 0 || tv.tv_usec != 0);
+    if (r == -ENOTSOCK)
+      return kClear;  // not a socket: no socket timeout
+    if (is_error(r))
+      return static_cast<int>(r);
+    return tv.tv_sec != 0 || tv.tv_usec != 0 ? kHolds : kClear;
   }
 };
 
@@ -526,8 +537,8 @@ class SignalGate {
 // ---- the retry loop ----------------------------------------------------------
 
 // `ftsc run -v`: one record per attempt to ftsc's log pipe, which ftsc formats.
-void log_attempt(const core::SyscallArgs& args, long result, int injected,
-                 const core::CallState& call, const core::Decision& d) {
+void log_attempt(const decide::SyscallArgs& args, long result, int injected,
+                 const decide::CallState& call, const decide::Decision& d) {
   if (g_log_path[0] == '\0')
     return;
   ftsc_preload_log record{};
@@ -545,6 +556,8 @@ void log_attempt(const core::SyscallArgs& args, long result, int injected,
   if (FTSC_CELL_SCHEDULE(cell) < g_policy->n_schedules)
     record.n_delays = g_policy->schedules[FTSC_CELL_SCHEDULE(cell)].n_delays;
   record.delay_ns = d.delay_ns;
+  record.guard = d.guard;
+  record.probe_error = d.probe_error;
   long fd = raw_syscall(SYS_openat, AT_FDCWD, as_arg(g_log_path), O_WRONLY | O_CLOEXEC);
   if (is_error(fd))
     return;
@@ -552,16 +565,16 @@ void log_attempt(const core::SyscallArgs& args, long result, int injected,
   raw_syscall(SYS_close, fd);
 }
 
-// Runs a call to its end as the retry unit decides (core/retry_unit.h's loop).
+// Runs a call to its end as the retry decision says (decide/retry_unit.h's loop).
 // first: the result of the first attempt when the caller already made it
 // (have_first), execute(): one more attempt. Returns the final raw result.
 template <class Execute>
-long drive(const core::SyscallArgs& args, bool may_inject, bool have_first, long first,
+long drive(const decide::SyscallArgs& args, bool may_inject, bool have_first, long first,
            Execute execute) {
   const ftsc_policy& policy = *g_policy;
   const long nr = args.nr;
-  core::RetryUnit unit(policy, g_stats);
-  core::CallState call;
+  decide::RetryUnit unit(policy, g_stats);
+  decide::CallState call;
   unit.begin_call(call, nr, process_budget(),
                   static_cast<uint64_t>(now_ns()) ^ reinterpret_cast<uintptr_t>(&call));
   const bool injects = may_inject && nr >= 0 && static_cast<unsigned long>(nr) < FTSC_NR_LIMIT &&
@@ -575,7 +588,7 @@ long drive(const core::SyscallArgs& args, bool may_inject, bool have_first, long
       result = injected != 0 ? -injected : execute();
       if (call.attempts == 0 && !is_error(result)) {
         // The common case: nothing failed, nothing to count.
-        log_attempt(args, result, 0, call, core::Decision{});
+        log_attempt(args, result, 0, call, decide::Decision{});
         return result;
       }
     }
@@ -586,16 +599,16 @@ long drive(const core::SyscallArgs& args, bool may_inject, bool have_first, long
     if (is_error(result) && !unit.observing() &&
         FTSC_CELL_DECISION(ftsc_policy_cell(&policy, nr, -result)) == FTSC_RETRY)
       gate.block();
-    core::Decision d = unit.on_result(call, args, result, probe, now_ns());
+    decide::Decision d = unit.on_result(call, args, result, probe, now_ns());
     log_attempt(args, result, injected, call, d);
-    if (d.action == core::Action::kReturn)
+    if (d.action == decide::Action::kReturn)
       return result;
     if (d.delay_ns > 0) {
       if (!gate.blocked())
         gate.block();
       int64_t waited = 0;
       if (!sleep_unless_signalled(d.delay_ns, gate.program_mask(), &waited)) {
-        core::Decision end = unit.on_interrupted(call, waited);
+        decide::Decision end = unit.on_interrupted(call, waited);
         log_attempt(args, result, 0, call, end);
         return result;
       }
@@ -604,8 +617,8 @@ long drive(const core::SyscallArgs& args, bool may_inject, bool have_first, long
   }
 }
 
-core::SyscallArgs make_args(long nr, const long* a) {
-  core::SyscallArgs args;
+decide::SyscallArgs make_args(long nr, const long* a) {
+  decide::SyscallArgs args;
   args.nr = nr;
   for (int i = 0; i < 6; ++i)
     args.args[i] = static_cast<uint64_t>(a[i]);
@@ -705,7 +718,7 @@ int retry_allocation(size_t size, AllocationAttempt attempt, void* context) {
   const long nr = allocation_syscall(*g_policy);
   if (nr < 0)
     return ENOMEM;
-  core::SyscallArgs args;
+  decide::SyscallArgs args;
   args.nr = nr;
   if (nr == SYS_mmap) {
     const uint64_t mmap_args[6] = {

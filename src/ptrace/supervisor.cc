@@ -12,7 +12,7 @@
 //                  injected (then it skips the call by setting the syscall
 //                  number to -1: no side effect), and resumes with
 //                  PTRACE_SYSCALL so that the exit stop shows the result.
-//   exit stop      the result is known. The retry unit (core/retry_unit.h)
+//   exit stop      the result is known. The retry decision (decide/decide.h)
 //                  decides: return it to the program (PTRACE_CONT), or retry.
 //   retry          the thread itself waits: its registers are set to run
 //                  poll(NULL, 0, delay_ms) at the same `syscall` instruction
@@ -64,9 +64,9 @@
 
 #include "arch/x86_64.h"
 #include "core/errno_table.h"
-#include "core/retry_unit.h"
 #include "core/run_report.h"
 #include "core/syscall_table.h"
+#include "decide/retry_unit.h"
 #include "launch/environment.h"
 #include "launch/signal_forwarding.h"
 #include "ptrace/seccomp_filter.h"
@@ -148,8 +148,8 @@ struct Thread {
   } phase = Phase::kRunning;
   bool attached = false;  // its first stop (the attach stop) has been seen
   bool retrying = false;  // the next seccomp stop of `call.nr` at `entry` continues `call`
-  core::CallState call;
-  core::SyscallArgs args;
+  decide::CallState call;
+  decide::SyscallArgs args;
   arch::Regs entry{};      // registers at the seccomp stop of the first attempt
   arch::Regs last_exit{};  // registers at the exit stop of the last failed attempt
   int injected = 0;        // errno injected into the current attempt
@@ -161,9 +161,9 @@ struct Thread {
 
 // Per process: the retry budget and the injection attempt counters.
 struct Process {
-  core::RetryBudget own_budget;
-  core::RetryBudget* budget = &own_budget;  // or the process's shared word (Options::budgets)
-  core::AttemptCounters counters;
+  decide::RetryBudget own_budget;
+  decide::RetryBudget* budget = &own_budget;  // or the process's shared word (Options::budgets)
+  decide::AttemptCounters counters;
 };
 
 }  // namespace
@@ -175,7 +175,7 @@ class Supervisor::Impl {
         options_(options),
         own_stats_(options.stats != nullptr ? nullptr : std::make_unique<ftsc_stats>()),
         stats_(options.stats != nullptr ? options.stats : own_stats_.get()),
-        unit_(policy, stats_, core::RetryUnitOptions{options.dry_run}) {
+        unit_(policy, stats_, decide::RetryUnitOptions{options.dry_run}) {
     if (own_stats_ != nullptr)
       ftsc_stats_init(own_stats_.get());
   }
@@ -204,7 +204,7 @@ class Supervisor::Impl {
   Thread& thread(pid_t tid);
   Process& process(pid_t tgid);
   void forget(pid_t tid);
-  void log_decision(const Thread& t, long result, const core::Decision& d);
+  void log_decision(const Thread& t, long result, const decide::Decision& d);
   bool get_regs(Thread& t, arch::Regs& regs);
   bool set_regs(Thread& t, const arch::Regs& regs);
 
@@ -212,7 +212,7 @@ class Supervisor::Impl {
   Options options_;
   std::unique_ptr<ftsc_stats> own_stats_;
   ftsc_stats* stats_;
-  core::RetryUnit unit_;
+  decide::RetryUnit unit_;
   std::map<pid_t, Thread> threads_;
   std::map<pid_t, std::unique_ptr<Process>> processes_;
   pid_t main_pid_ = 0;
@@ -252,7 +252,7 @@ Process& Supervisor::Impl::process(pid_t tgid) {
   if (!p) {
     p = std::make_unique<Process>();
     if (options_.budgets != nullptr && tgid > 0 && static_cast<size_t>(tgid) < options_.n_budgets)
-      p->budget = core::RetryBudget::at(&options_.budgets[tgid]);
+      p->budget = decide::RetryBudget::at(&options_.budgets[tgid]);
   }
   return *p;
 }
@@ -478,7 +478,7 @@ void Supervisor::Impl::on_stop(pid_t tid, int status) {
 // last error of its call, then handles the signal if there is one. With rax
 // holding that error rather than a restart code, the kernel restarts nothing.
 void Supervisor::Impl::end_wait(Thread& t, int64_t waited_ns) {
-  core::Decision d = unit_.on_interrupted(t.call, waited_ns);
+  decide::Decision d = unit_.on_interrupted(t.call, waited_ns);
   if (options_.verbosity > 0)
     log_decision(t, -t.call.last_errno, d);
   set_regs(t, t.last_exit);
@@ -713,7 +713,7 @@ void Supervisor::Impl::on_attempt_exit(Thread& t) {
     return;
   long result = t.injected != 0 ? -t.injected : arch::result(regs);
   TraceeProbe probe(t.tid, t.tgid);
-  core::Decision d = unit_.on_result(t.call, t.args, result, probe, now_ns());
+  decide::Decision d = unit_.on_result(t.call, t.args, result, probe, now_ns());
   if (options_.verbosity > 0)
     log_decision(t, result, d);
 
@@ -721,7 +721,7 @@ void Supervisor::Impl::on_attempt_exit(Thread& t) {
     arch::set_result(regs, -t.injected);
     regs.orig_rax = static_cast<uint64_t>(t.args.nr);
   }
-  if (d.action == core::Action::kReturn) {
+  if (d.action == decide::Action::kReturn) {
     if (t.injected != 0)
       set_regs(t, regs);
     t.phase = Thread::Phase::kRunning;
@@ -787,7 +787,7 @@ void Supervisor::Impl::reexecute(Thread& t) {
   resume(t);
 }
 
-void Supervisor::Impl::log_decision(const Thread& t, long result, const core::Decision& d) {
+void Supervisor::Impl::log_decision(const Thread& t, long result, const decide::Decision& d) {
   core::AttemptLog a;
   a.layer = options_.log_layer;
   a.tid = t.tid;

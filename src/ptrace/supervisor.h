@@ -32,7 +32,7 @@ struct Options {
   uint64_t untraced_ip = 0;
   ftsc_stats* stats = nullptr;
   // Budget words indexed by process id (n_budgets of them) that the
-  // processes share (core::RetryBudget::at), or null: the supervisor's own.
+  // processes share (decide::RetryBudget::at), or null: the supervisor's own.
   uint64_t* budgets = nullptr;
   size_t n_budgets = 0;
 };

@@ -1,5 +1,7 @@
 // Guards and the retry budget, the same under every engine, seen in the
 // statistics of real runs.
+#include <sys/syscall.h>
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -24,6 +26,72 @@ TEST_P(Guards, NonBlockingFlagAndSocketTimeoutAreTheProgramsProtocol) {
     nlohmann::json row = stats_row(stats, "recvfrom", "EAGAIN");
     EXPECT_EQ(counter(row, "passed"), 1u) << program << ": " << row;
     EXPECT_EQ(counter(row, "retries"), 0u) << program << ": " << row;
+  }
+}
+
+// A guard that cannot be checked counts as holding: the program's own
+// timeout comes back after its 300 ms, not after the retries (which would
+// take over 1.8 s with this schedule), and the statistics and -v say why.
+// Two real refusals: ftsc itself runs under a seccomp filter that refuses
+// pidfd_getfd (as Docker's default profile does without CAP_SYS_PTRACE), so
+// the supervisor cannot look at the tracee's socket; and a program that
+// sandboxes itself refuses getsockopt and fcntl, so an in-process engine
+// cannot look either.
+TEST_P(Guards, AGuardThatCannotBeCheckedFailsClosed) {
+  const std::string engine = GetParam();
+  TempDir dir;
+  struct Case {
+    const char* name;
+    std::vector<std::string> prefix;  // what runs ftsc
+    std::vector<std::string> program;
+    bool supervisor_blind;  // the supervisor cannot check (pidfd_getfd refused)
+    bool in_process_blind;  // the library cannot check (the program's own filter)
+  };
+  const std::vector<Case> cases = {
+      {"pidfd_getfd refused to ftsc",
+       {prog("seccomp_refuse"), std::to_string(SYS_pidfd_getfd), std::to_string(EPERM)},
+       {prog("socket_timeout"), "300"},
+       true,
+       false},
+      {"getsockopt refused by the program's own filter",
+       {},
+       {prog("socket_timeout"), "300", "sandbox"},
+       false,
+       true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string stats = dir.path() + "/stats.json";
+    std::vector<std::string> argv = c.prefix;
+    argv.push_back(FTSC_BINARY);
+    for (const char* a :
+         {"run", "-v", "--engine", engine.c_str(), "--retry", "recvfrom,read=EAGAIN", "--backoff",
+          "500ms,500ms,500ms", "--stats", stats.c_str(), "--"})
+      argv.emplace_back(a);
+    argv.insert(argv.end(), c.program.begin(), c.program.end());
+    ProcessResult r = run_process(argv);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const long took_ms = std::stol(r.out);
+    EXPECT_GE(took_ms, 250) << r.err;
+    EXPECT_LT(took_ms, 1300) << "the program's own timeout was retried\n" << r.err;
+    nlohmann::json row = stats_row(stats, "recvfrom", "EAGAIN");
+    EXPECT_EQ(counter(row, "calls"), 1u) << row;
+    EXPECT_EQ(counter(row, "retries"), 0u) << row;
+    EXPECT_EQ(counter(row, "passed"), 1u) << row;
+    // Which layer looked: the supervisor under ptrace, the library under
+    // preload and (for calls through libc) under auto.
+    const bool blind = engine == "ptrace" ? c.supervisor_blind : c.in_process_blind;
+    if (blind) {
+      EXPECT_EQ(counter(row, "guard_unknown"), 1u) << row;
+      EXPECT_TRUE(contains(r.err, "recvfrom(") && contains(r.err, "guard_unknown: whether ") &&
+                  contains(r.err, "could not be checked (EPERM), so the call is not retried"))
+          << r.err;
+      EXPECT_TRUE(contains(r.err, "1 failed call was not retried because ftsc could not check"))
+          << r.err;
+    } else {
+      EXPECT_EQ(counter(row, "guard_unknown"), 0u) << row;
+      EXPECT_FALSE(contains(r.err, "guard_unknown")) << r.err;
+    }
   }
 }
 

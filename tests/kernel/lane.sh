@@ -84,6 +84,8 @@ cmd_module() {
   mkdir -p "$dir/tree/kmod" "$dir/tree/src"
   cp "$src"/kmod/*.c "$src"/kmod/*.h "$src"/kmod/Kbuild "$dir/tree/kmod/"
   cp -r "$src/src/abi" "$dir/tree/src/"
+  mkdir -p "$dir/tree/src/decide"
+  cp "$src"/src/decide/decide.[ch] "$dir/tree/src/decide/"
   make -s -C "$kdir" M="$dir/tree/kmod" modules >"$dir/build.log" 2>&1 || {
     cat "$dir/build.log" >&2
     die "building ftsc.ko against $kdir failed"

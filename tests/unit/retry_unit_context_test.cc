@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/retry_unit.h"
+#include "decide/retry_unit.h"
 
 // Counts allocations while `g_counting` is set; everything else is the
 // ordinary allocator. Not under AddressSanitizer, whose own operator new
@@ -50,15 +50,15 @@ void operator delete(void* p, const std::nothrow_t&) noexcept {
 }
 #endif
 
-namespace ftsc::core {
+namespace ftsc::decide {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
 
 class NoProbe : public GuardProbe {
  public:
-  bool fd_nonblocking(int) override { return false; }
-  bool socket_timeout(int, bool) override { return false; }
+  int fd_nonblocking(int) override { return kClear; }
+  int socket_timeout(int, bool) override { return kClear; }
 };
 
 // A policy retrying openat ENOENT with the paper's schedule, and its stats.
@@ -161,4 +161,4 @@ TEST(RetryUnitContext, AllocatesNothing) {
 }
 
 }  // namespace
-}  // namespace ftsc::core
+}  // namespace ftsc::decide

@@ -1,7 +1,7 @@
 // The retry unit against hand-built compiled policies: every Reason, the
 // paper's schedule, jitter, deadline, budget, observe mode, guards, injection
 // and the statistics each scenario leaves behind.
-#include "core/retry_unit.h"
+#include "decide/retry_unit.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-namespace ftsc::core {
+namespace ftsc::decide {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
@@ -86,24 +86,26 @@ void expect_consistent(const ftsc_stats_slot& s) {
   EXPECT_EQ(s.calls, s.recovered + s.gave_up + s.passed + s.would_retry + s.budget);
   EXPECT_EQ(s.attempts, s.calls + s.retries);
   EXPECT_LE(s.interrupted, s.gave_up);
+  EXPECT_LE(s.guard_unknown, s.gave_up + s.passed);
 }
 
 class FakeProbe : public GuardProbe {
  public:
-  bool nonblocking = false;
-  bool rcvtimeo = false;
-  bool sndtimeo = false;
+  // Each answer: kClear, kHolds, or -errno (the check failed).
+  int nonblocking = kClear;
+  int rcvtimeo = kClear;
+  int sndtimeo = kClear;
   int fd_calls = 0;
   int sock_calls = 0;
   int last_fd = -1;
   bool last_send = false;
 
-  bool fd_nonblocking(int fd) override {
+  int fd_nonblocking(int fd) override {
     ++fd_calls;
     last_fd = fd;
     return nonblocking;
   }
-  bool socket_timeout(int fd, bool send) override {
+  int socket_timeout(int fd, bool send) override {
     ++sock_calls;
     last_fd = fd;
     last_send = send;
@@ -455,14 +457,14 @@ TEST(RetryUnit, GuardNonblockingFdAsksTheProbeOnlyWhenNeeded) {
   RetryUnit unit(*g.policy, g.stats.get());
   Engine e(unit);
 
-  e.probe.nonblocking = true;
+  e.probe.nonblocking = GuardProbe::kHolds;
   e.run(args_of(SYS_read, {7, 0, 10}), {-EAGAIN});
   EXPECT_EQ(e.last().reason, Reason::kProtocol);
   EXPECT_EQ(e.last().guard, FTSC_SC_GUARD_NONBLOCK_FD);
   EXPECT_EQ(e.probe.fd_calls, 1);
   EXPECT_EQ(e.probe.last_fd, 7);
 
-  e.probe.nonblocking = false;
+  e.probe.nonblocking = GuardProbe::kClear;
   e.run(args_of(SYS_read, {7, 0, 10}), {-EAGAIN, 10});
   EXPECT_EQ(e.decisions[0].reason, Reason::kRetry);
   EXPECT_EQ(e.probe.fd_calls, 2);
@@ -495,7 +497,7 @@ TEST(RetryUnit, GuardSocketTimeouts) {
   RetryUnit unit(*g.policy, g.stats.get());
   Engine e(unit);
 
-  e.probe.rcvtimeo = true;
+  e.probe.rcvtimeo = GuardProbe::kHolds;
   e.run(args_of(SYS_recvfrom, {5, 0, 10, 0}), {-EAGAIN});
   EXPECT_EQ(e.last().reason, Reason::kProtocol);
   EXPECT_EQ(e.last().guard, FTSC_SC_GUARD_SOCK_RCVTIMEO);
@@ -511,10 +513,80 @@ TEST(RetryUnit, GuardSocketTimeouts) {
   e.run(args_of(SYS_sendto, {6, 0, 10, 0}), {-EAGAIN, 10});
   EXPECT_EQ(e.decisions[0].reason, Reason::kRetry);  // SO_SNDTIMEO not set
   EXPECT_TRUE(e.probe.last_send);
-  e.probe.sndtimeo = true;
+  e.probe.sndtimeo = GuardProbe::kHolds;
   e.run(args_of(SYS_sendto, {6, 0, 10, 0}), {-EAGAIN});
   EXPECT_EQ(e.last().guard, FTSC_SC_GUARD_SOCK_SNDTIMEO);
   EXPECT_EQ(e.probe.fd_calls, 0);
+}
+
+// A guard that cannot be checked counts as holding: no retry, a reason and a
+// counter of its own, and which guard and why in the decision.
+TEST(RetryUnit, GuardThatCannotBeCheckedFailsClosed) {
+  GuardCase g;
+  ftsc_syscall& sc = g.policy->syscalls[SYS_recvfrom];
+  sc.flags |= FTSC_SC_GUARD_NONBLOCK_FD | FTSC_SC_GUARD_SOCK_RCVTIMEO;
+  sc.fd_arg = 0;
+  sc.protocol_errnos[0] = EAGAIN;
+  set_cell(*g.policy, SYS_recvfrom, EAGAIN, FTSC_RETRY);
+  set_cell(*g.policy, SYS_recvfrom, ECONNREFUSED, FTSC_RETRY);
+  RetryUnit unit(*g.policy, g.stats.get());
+  Engine e(unit);
+
+  // pidfd_getfd refused: the socket timeout is unknown.
+  e.probe.rcvtimeo = -EPERM;
+  EXPECT_EQ(e.run(args_of(SYS_recvfrom, {4, 0, 10, 0}), {-EAGAIN, 10}), -EAGAIN);
+  ASSERT_EQ(e.decisions.size(), 1u);
+  EXPECT_EQ(e.last().action, Action::kReturn);
+  EXPECT_EQ(e.last().reason, Reason::kGuardUnknown);
+  EXPECT_EQ(e.last().guard, FTSC_SC_GUARD_SOCK_RCVTIMEO);
+  EXPECT_EQ(e.last().probe_error, -EPERM);
+
+  // Another guard that holds decides, whatever the unknown one would say.
+  e.probe.nonblocking = GuardProbe::kHolds;
+  e.run(args_of(SYS_recvfrom, {4, 0, 10, 0}), {-EAGAIN});
+  EXPECT_EQ(e.last().reason, Reason::kProtocol);
+  EXPECT_EQ(e.last().guard, FTSC_SC_GUARD_NONBLOCK_FD);
+
+  // The fd is gone by the time the guard looks: the first unknown guard is named.
+  e.probe.nonblocking = -EBADF;
+  e.probe.rcvtimeo = -EBADF;
+  e.run(args_of(SYS_recvfrom, {4, 0, 10, 0}), {-EAGAIN, 10});
+  EXPECT_EQ(e.last().reason, Reason::kGuardUnknown);
+  EXPECT_EQ(e.last().guard, FTSC_SC_GUARD_NONBLOCK_FD);
+  EXPECT_EQ(e.last().probe_error, -EBADF);
+
+  // Not a protocol errno: no guard is asked, the retry goes ahead.
+  EXPECT_EQ(e.run(args_of(SYS_recvfrom, {4, 0, 10, 0}), {-ECONNREFUSED, 10}), 10);
+  EXPECT_EQ(e.decisions[0].reason, Reason::kRetry);
+
+  ftsc_stats_slot s = slot_of(*g.stats, SYS_recvfrom, EAGAIN);
+  EXPECT_EQ(s.calls, 3u);
+  EXPECT_EQ(s.passed, 3u);
+  EXPECT_EQ(s.guard_unknown, 2u);
+  EXPECT_EQ(s.retries, 0u);
+  expect_consistent(s);
+}
+
+// A guard that becomes unknown after retries (the fd closed meanwhile) ends the
+// call as given up, still counted under guard_unknown.
+TEST(RetryUnit, GuardUnknownAfterRetriesGivesUp) {
+  GuardCase g;
+  ftsc_syscall& sc = g.policy->syscalls[SYS_read];
+  sc.flags |= FTSC_SC_GUARD_NONBLOCK_FD;
+  sc.fd_arg = 0;
+  sc.protocol_errnos[0] = EAGAIN;
+  set_cell(*g.policy, SYS_read, EIO, FTSC_RETRY);
+  set_cell(*g.policy, SYS_read, EAGAIN, FTSC_RETRY);
+  RetryUnit unit(*g.policy, g.stats.get());
+  Engine e(unit);
+  e.probe.nonblocking = -ENOENT;
+  EXPECT_EQ(e.run(args_of(SYS_read, {3, 0, 1}), {-EIO, -EAGAIN, 1}), -EAGAIN);
+  ASSERT_EQ(e.decisions.size(), 2u);
+  EXPECT_EQ(e.decisions[1].reason, Reason::kGuardUnknown);
+  ftsc_stats_slot s = slot_of(*g.stats, SYS_read, EIO);
+  EXPECT_EQ(s.gave_up, 1u);
+  EXPECT_EQ(s.guard_unknown, 1u);
+  expect_consistent(s);
 }
 
 TEST(RetryUnit, EagainWithoutGuardsIsAnOrdinaryErrno) {
@@ -991,4 +1063,4 @@ TEST(RetryUnit, BrokenScheduleIndexNeverReadsOutOfBounds) {
 }
 
 }  // namespace
-}  // namespace ftsc::core
+}  // namespace ftsc::decide

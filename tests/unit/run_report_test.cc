@@ -11,6 +11,10 @@
 namespace ftsc::core {
 namespace {
 
+using decide::Action;
+using decide::Decision;
+using decide::Reason;
+
 TEST(RunReport, OutcomesAsAShellSeesThem) {
   RunOutcome missing = exec_failure(ENOENT);
   EXPECT_TRUE(missing.exec_failed);
@@ -73,6 +77,20 @@ TEST(RunReport, AttemptLogLine) {
   EXPECT_EQ(format_attempt_log(a),
             "ftsc: [pid 123] openat(-100, 0x7ffd12345678, ...) = -ENOENT, injected, no_rule "
             "(preload)\n");
+
+  // A guard that could not be checked: which one, and why.
+  a.nr = SYS_recvfrom;
+  a.arg0 = 3;
+  a.arg1 = 0x7ffd12345678;
+  a.result = -EAGAIN;
+  a.injected = false;
+  a.layer.clear();
+  a.decision =
+      Decision{Action::kReturn, Reason::kGuardUnknown, 0, FTSC_SC_GUARD_SOCK_RCVTIMEO, -EPERM};
+  EXPECT_EQ(format_attempt_log(a),
+            "ftsc: [pid 123] recvfrom(3, 0x7ffd12345678, ...) = -EAGAIN, guard_unknown: whether "
+            "the socket has a receive timeout (SO_RCVTIMEO) could not be checked (EPERM), so the "
+            "call is not retried\n");
 }
 
 }  // namespace

@@ -193,10 +193,10 @@ TEST(StatsReport, JsonParsesBackWithStableFields) {
   std::set<std::string> keys;
   for (auto it = row.begin(); it != row.end(); ++it)
     keys.insert(it.key());
-  EXPECT_EQ(keys,
-            (std::set<std::string>{"syscall", "syscall_nr", "errno", "errno_nr", "calls",
-                                   "attempts", "retries", "recovered", "gave_up", "passed",
-                                   "would_retry", "budget", "interrupted", "injected", "wait_ns"}));
+  EXPECT_EQ(keys, (std::set<std::string>{"syscall", "syscall_nr", "errno", "errno_nr", "calls",
+                                         "attempts", "retries", "recovered", "gave_up", "passed",
+                                         "would_retry", "budget", "interrupted", "guard_unknown",
+                                         "injected", "wait_ns"}));
   // Every counter round-trips.
   for (size_t i = 0; i < snap.rows.size(); ++i) {
     const StatsRow& r = snap.rows[i];
