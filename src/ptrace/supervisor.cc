@@ -30,6 +30,18 @@
 //                  instead, and the supervisor wakes it at its time, or earlier
 //                  when /proc shows a signal pending for it (checked every
 //                  10 ms; SIGCHLD wakes the supervisor for other tracees).
+//   interrupted    a signal interrupted an attempt: its exit stop shows a
+//                  restart code (ERESTARTSYS & co.), which the program never
+//                  sees. The call is held; when the kernel restarts the
+//                  attempt after the signal, its seccomp stop (same syscall,
+//                  same instruction) continues the call. When the program is
+//                  to get EINTR instead, the call ends with EINTR as an
+//                  in-process engine sees it, and an EINTR rule may retry it
+//                  (the kernel is told to restart it after the handler).
+//
+// Every exit stop is checked to be the one the supervisor expects (the
+// attempt's syscall, or its own poll, at the call's instruction): a thread
+// that is somewhere else is never rewound; its call ends and it goes on.
 //
 // It relies on ptrace(2) (PTRACE_GET_SYSCALL_INFO, Linux 5.3), seccomp(2)'s
 // SECCOMP_RET_TRACE (the seccomp stop comes after the syscall-entry stop since
@@ -57,6 +69,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -153,11 +166,39 @@ struct Thread {
   arch::Regs entry{};      // registers at the seccomp stop of the first attempt
   arch::Regs last_exit{};  // registers at the exit stop of the last failed attempt
   int injected = 0;        // errno injected into the current attempt
+  int64_t wait_first = 0;  // kInCall: the attempt was skipped to wait this long first
   int64_t sleep_start = 0;
   int64_t wake_at = 0;  // kParked: when the next attempt starts
 
+  // A call whose attempt a signal interrupted: the kernel returned a restart
+  // code at its exit stop and will restart the attempt after the signal (then
+  // its seccomp stop, the same syscall at the same instruction, continues the
+  // call) or give the program EINTR.
+  struct Interrupted {
+    decide::CallState call;
+    decide::SyscallArgs args;
+    arch::Regs entry{};
+    int code = 0;              // ERESTARTSYS, ERESTARTNOINTR or ERESTARTNOHAND
+    bool signal_seen = false;  // its signal-delivery stop has been seen
+    bool eintr_retry = false;  // an EINTR rule retries it: wait delay_ns, then run it
+    int64_t delay_ns = 0;
+  };
+  std::optional<Interrupted> interrupted;
+
   bool waiting() const { return phase == Phase::kSleeping || phase == Phase::kParked; }
 };
+
+// The kernel's restart codes (include/linux/errno.h), which a tracer sees at a
+// syscall's exit stop when a signal interrupted it and a program never sees.
+constexpr int kERestartSys = 512;
+constexpr int kERestartNoIntr = 513;
+constexpr int kERestartNoHand = 514;
+constexpr int kERestartRestartBlock = 516;
+
+bool is_restart_code(long result) {
+  return result == -kERestartSys || result == -kERestartNoIntr || result == -kERestartNoHand ||
+         result == -kERestartRestartBlock;
+}
 
 // Per process: the retry budget and the injection attempt counters.
 struct Process {
@@ -190,6 +231,11 @@ class Supervisor::Impl {
   void on_seccomp_stop(Thread& t);
   void on_syscall_stop(Thread& t);
   void on_attempt_exit(Thread& t);
+  void on_restart_code(Thread& t, long code);
+  void on_interrupting_signal(Thread& t, int sig);
+  void wait_then_reexecute(Thread& t, const arch::Regs& exit_regs, int64_t delay_ns);
+  void lose_track(Thread& t, const char* why);
+  void end_calls_of(Thread& t);
   void on_sleep_exit(Thread& t);
   void on_exec(Thread& t);
   void end_wait(Thread& t, int64_t waited_ns);
@@ -199,6 +245,7 @@ class Supervisor::Impl {
   void wait_for_child(int64_t timeout_ns);
   void end_command(std::string why);
   bool second_copy(const Thread& t, int sig);
+  bool self_sent(const Thread& t);
   void reexecute(Thread& t);
   void resume(Thread& t, int sig = 0);
   Thread& thread(pid_t tid);
@@ -223,9 +270,10 @@ class Supervisor::Impl {
   bool warned_ptrace_ = false;
   bool warned_parked_ = false;
   bool warned_32bit_ = false;
-  int baseline_filters_ = -1;  // seccomp filters of the command at its exec, ftsc's included
-  std::set<pid_t> traceme_;    // processes that asked for a tracer (PTRACE_TRACEME)
-  std::set<pid_t> parked_;     // threads in Phase::kParked
+  int baseline_filters_ = -1;         // seccomp filters of the command at its exec, ftsc's included
+  std::set<pid_t> traceme_;           // processes that asked for a tracer (PTRACE_TRACEME)
+  std::set<pid_t> stops_for_tracer_;  // ... and then stopped themselves for it
+  std::set<pid_t> parked_;            // threads in Phase::kParked
   // Per forwarded signal: the last copy the command's process got, from whom.
   struct Copy {
     pid_t sender = 0;
@@ -262,9 +310,7 @@ void Supervisor::Impl::forget(pid_t tid) {
   if (it == threads_.end())
     return;
   pid_t tgid = it->second.tgid;
-  // A thread that dies while it waits for a retry ends its call there.
-  if (it->second.waiting())
-    unit_.on_interrupted(it->second.call, now_ns() - it->second.sleep_start);
+  end_calls_of(it->second);
   parked_.erase(tid);
   threads_.erase(it);
   if (tid == tgid) {
@@ -278,8 +324,22 @@ void Supervisor::Impl::forget(pid_t tid) {
         p->second->budget->reset();
       processes_.erase(tgid);
       traceme_.erase(tgid);
+      stops_for_tracer_.erase(tgid);
     }
   }
+}
+
+// A thread that dies or execs ends the calls it had in flight: a wait for a
+// retry, a retry about to start, an attempt a signal interrupted.
+void Supervisor::Impl::end_calls_of(Thread& t) {
+  if (t.waiting())
+    unit_.on_interrupted(t.call, now_ns() - t.sleep_start);
+  else if (t.retrying)
+    unit_.on_interrupted(t.call, 0);
+  if (t.interrupted)
+    unit_.on_interrupted(t.interrupted->call, 0);
+  t.interrupted.reset();
+  t.retrying = false;
 }
 
 bool Supervisor::Impl::get_regs(Thread& t, arch::Regs& regs) {
@@ -435,7 +495,7 @@ void Supervisor::Impl::on_stop(pid_t tid, int status) {
       if (!t.attached) {
         t.attached = true;  // the stop of a newly attached tracee
         resume(t);
-      } else if (sig == SIGSTOP && traceme_.count(t.tgid) != 0) {
+      } else if (sig == SIGSTOP && stops_for_tracer_.count(t.tgid) != 0) {
         // It asked for a tracer (its parent, a debugger) and now stops for
         // it, but its tracer is ftsc: the parent would wait forever.
         end_command(fmt::format(
@@ -461,6 +521,15 @@ void Supervisor::Impl::on_stop(pid_t tid, int status) {
   t.attached = true;
   if (second_copy(t, sig))
     sig = 0;
+  if (sig == SIGSTOP && traceme_.count(t.tgid) != 0) {
+    // The first SIGSTOP after a PTRACE_TRACEME: one the process sends itself
+    // is it stopping for its tracer; any other is job control.
+    traceme_.erase(t.tgid);
+    if (self_sent(t))
+      stops_for_tracer_.insert(t.tgid);
+  }
+  if (t.interrupted && !t.interrupted->signal_seen)
+    on_interrupting_signal(t, sig);
   if (t.phase == Thread::Phase::kSleeping && signal_ends_wait(tid, sig)) {
     end_wait(t, now_ns() - t.sleep_start);
   } else if (t.retrying && signal_ends_wait(tid, sig)) {
@@ -566,6 +635,15 @@ bool Supervisor::Impl::second_copy(const Thread& t, int sig) {
   return false;
 }
 
+// Did the thread's process send itself the signal being delivered (raise,
+// kill(getpid()))? si_pid is the sender's pid as this process sees it.
+bool Supervisor::Impl::self_sent(const Thread& t) {
+  siginfo_t si{};
+  if (::ptrace(PTRACE_GETSIGINFO, t.tid, nullptr, &si) != 0)
+    return false;
+  return (si.si_code == SI_USER || si.si_code == SI_TKILL) && si.si_pid == t.tgid;
+}
+
 // Kills every traced process and makes run() report why.
 void Supervisor::Impl::end_command(std::string why) {
   if (fatal_.empty())
@@ -583,10 +661,22 @@ void Supervisor::Impl::on_exec(Thread& t) {
   unsigned long former = 0;
   ::ptrace(PTRACE_GETEVENTMSG, t.tid, nullptr, &former);
   pid_t tgid = t.tid;
+  // The execve succeeded: a call that had failed before recovered. (Its exit
+  // stop never comes: the thread goes on with PTRACE_CONT from here.)
+  if (auto caller = threads_.find(static_cast<pid_t>(former)); caller != threads_.end()) {
+    Thread& c = caller->second;
+    if (c.phase == Thread::Phase::kInCall && c.injected == 0 &&
+        (c.args.nr == SYS_execve || c.args.nr == SYS_execveat)) {
+      TraceeProbe probe(t.tid, tgid);
+      decide::Decision d = unit_.on_result(c.call, c.args, 0, probe, now_ns());
+      if (options_.verbosity > 0)
+        log_decision(c, 0, d);
+      c.phase = Thread::Phase::kRunning;
+    }
+  }
   for (auto it = threads_.begin(); it != threads_.end();) {
     if (it->second.tgid == tgid && it->first != t.tid) {
-      if (it->second.waiting())
-        unit_.on_interrupted(it->second.call, now_ns() - it->second.sleep_start);
+      end_calls_of(it->second);
       parked_.erase(it->first);
       it = threads_.erase(it);
     } else {
@@ -594,8 +684,7 @@ void Supervisor::Impl::on_exec(Thread& t) {
     }
   }
   Thread& self = thread(t.tid);
-  if (self.waiting())
-    unit_.on_interrupted(self.call, now_ns() - self.sleep_start);
+  end_calls_of(self);
   parked_.erase(self.tid);
   self.tgid = tgid;
   self.phase = Thread::Phase::kRunning;
@@ -606,6 +695,7 @@ void Supervisor::Impl::on_exec(Thread& t) {
     baseline_filters_ = seccomp_filters_of(self.tid);
   }
   traceme_.erase(tgid);
+  stops_for_tracer_.erase(tgid);
   if (!warned_32bit_ && is_32bit_program(tgid)) {
     warned_32bit_ = true;
     fmt::print(options_.log,
@@ -667,6 +757,21 @@ void Supervisor::Impl::on_seccomp_stop(Thread& t) {
   if (!get_regs(t, regs))
     return;
   bool continues = t.retrying && t.call.nr == nr && arch::ip(regs) == arch::ip(t.entry);
+  // The kernel restarting an attempt that a signal interrupted: the same call
+  // goes on, with the schedule and deadline it had. (A restart is not a new
+  // attempt, unless an EINTR rule made it a retry.)
+  bool restarted = false;
+  int64_t wait_first = 0;
+  if (!continues && t.interrupted && t.interrupted->args.nr == nr &&
+      arch::ip(regs) == arch::ip(t.interrupted->entry)) {
+    t.call = t.interrupted->call;
+    t.args = t.interrupted->args;
+    t.entry = t.interrupted->entry;
+    restarted = !t.interrupted->eintr_retry;
+    wait_first = t.interrupted->eintr_retry ? t.interrupted->delay_ns : 0;
+    t.interrupted.reset();
+    continues = true;
+  }
   if (!continues) {
     uint64_t seed = static_cast<uint64_t>(now_ns()) ^ (static_cast<uint64_t>(t.tid) << 32);
     unit_.begin_call(t.call, nr, process(t.tgid).budget, seed);
@@ -677,7 +782,15 @@ void Supervisor::Impl::on_seccomp_stop(Thread& t) {
   }
   t.retrying = false;
   t.injected = 0;
-  if (policy_.syscalls[nr].flags & FTSC_SC_INJECT) {
+  t.wait_first = 0;
+  t.phase = Thread::Phase::kInCall;
+  if (wait_first > 0) {
+    // An EINTR rule's retry: the signal's handler has run; the rule's delay
+    // comes before the attempt. Skip the call; its exit stop starts the wait.
+    t.wait_first = wait_first;
+    arch::skip_syscall(regs);
+    set_regs(t, regs);
+  } else if (!restarted && (policy_.syscalls[nr].flags & FTSC_SC_INJECT)) {
     t.injected = unit_.inject(t.call, process(t.tgid).counters.next(nr));
     if (t.injected != 0) {
       arch::skip_syscall(regs);
@@ -685,7 +798,6 @@ void Supervisor::Impl::on_seccomp_stop(Thread& t) {
       set_regs(t, regs);
     }
   }
-  t.phase = Thread::Phase::kInCall;
   resume(t);
 }
 
@@ -711,7 +823,28 @@ void Supervisor::Impl::on_attempt_exit(Thread& t) {
   arch::Regs regs;
   if (!get_regs(t, regs))
     return;
+  // The exit stop of the attempt this thread entered: the same instruction,
+  // the same syscall (or -1 where the supervisor skipped it). Anything else
+  // means the supervisor lost track (a stop it did not expect came first).
+  const long expected_nr = t.injected != 0 || t.wait_first > 0 ? -1 : t.args.nr;
+  if (arch::ip(regs) != arch::ip(t.entry) || arch::syscall_nr(regs) != expected_nr) {
+    lose_track(t, "an attempt's exit stop is not where its entry was");
+    return;
+  }
+  if (t.wait_first > 0) {
+    // The skipped call of an EINTR rule's retry: wait, then run it.
+    arch::set_result(regs, -EINTR);  // what the program gets if a signal ends the wait
+    regs.orig_rax = static_cast<uint64_t>(t.args.nr);
+    int64_t delay = t.wait_first;
+    t.wait_first = 0;
+    wait_then_reexecute(t, regs, delay);
+    return;
+  }
   long result = t.injected != 0 ? -t.injected : arch::result(regs);
+  if (t.injected == 0 && is_restart_code(result)) {
+    on_restart_code(t, result);
+    return;
+  }
   TraceeProbe probe(t.tid, t.tgid);
   decide::Decision d = unit_.on_result(t.call, t.args, result, probe, now_ns());
   if (options_.verbosity > 0)
@@ -728,21 +861,87 @@ void Supervisor::Impl::on_attempt_exit(Thread& t) {
     resume(t);
     return;
   }
-  t.last_exit = regs;
-  if (d.delay_ns <= 0) {
+  wait_then_reexecute(t, regs, d.delay_ns);
+}
+
+// A signal interrupted the attempt: the kernel shows a restart code, which
+// the program never sees. After the signal the kernel restarts the attempt
+// (ERESTARTNOINTR; ERESTARTSYS when the handler has SA_RESTART, or when no
+// handler runs; ERESTARTNOHAND when no handler runs) or gives the program
+// EINTR. The call is held until one of the two shows (on_interrupting_signal,
+// on_seccomp_stop). ERESTART_RESTARTBLOCK restarts through restart_syscall,
+// which ftsc does not trace: the call ends here.
+void Supervisor::Impl::on_restart_code(Thread& t, long code) {
+  t.phase = Thread::Phase::kRunning;
+  if (code == -kERestartRestartBlock) {
+    if (t.call.first_errno != 0)
+      unit_.on_interrupted(t.call, 0);
+  } else {
+    t.interrupted = Thread::Interrupted{t.call, t.args, t.entry, static_cast<int>(-code)};
+  }
+  resume(t);
+}
+
+// The signal that interrupted an attempt is about to be delivered. When it
+// runs a handler and the program is to get EINTR, the call ends with EINTR as
+// an in-process engine sees it: an EINTR rule may retry it (the kernel is then
+// told to restart the call after the handler, ERESTARTNOINTR, and the
+// restarted attempt waits the rule's delay first), else it is counted and the
+// program gets EINTR. ERESTARTSYS is restarted only when the handler has
+// SA_RESTART, which a tracer cannot see: without an EINTR rule the call stays
+// held, and a restart continues it.
+void Supervisor::Impl::on_interrupting_signal(Thread& t, int sig) {
+  Thread::Interrupted& held = *t.interrupted;
+  held.signal_seen = true;
+  if (sig == 0 || held.code == kERestartNoIntr || !signal_runs_handler(t.tid, sig))
+    return;  // the kernel restarts the attempt (or the signal ends the process)
+  const bool eintr_rule =
+      FTSC_CELL_DECISION(ftsc_policy_cell(&policy_, held.args.nr, EINTR)) == FTSC_RETRY;
+  if (!eintr_rule && held.code != kERestartNoHand)
+    return;
+  TraceeProbe probe(t.tid, t.tgid);
+  decide::Decision d = unit_.on_result(held.call, held.args, -EINTR, probe, now_ns());
+  if (options_.verbosity > 0) {
+    Thread view = t;
+    view.call = held.call;
+    view.args = held.args;
+    view.injected = 0;
+    log_decision(view, -EINTR, d);
+  }
+  if (d.action == decide::Action::kRetry) {
+    arch::Regs regs;
+    if (get_regs(t, regs)) {
+      arch::set_result(regs, -kERestartNoIntr);
+      if (set_regs(t, regs)) {
+        held.eintr_retry = true;
+        held.delay_ns = d.delay_ns;
+        return;
+      }
+    }
+    unit_.on_interrupted(held.call, 0);
+  }
+  t.interrupted.reset();  // counted: the program gets EINTR (or a restart starts afresh)
+}
+
+// The wait before the next attempt, then the attempt: in the tracee's own
+// poll, or parked in the supervisor.
+void Supervisor::Impl::wait_then_reexecute(Thread& t, const arch::Regs& exit_regs,
+                                           int64_t delay_ns) {
+  t.last_exit = exit_regs;
+  if (delay_ns <= 0) {
     reexecute(t);
     return;
   }
   if (!can_sleep_in(t)) {
-    park(t, d.delay_ns);
+    park(t, delay_ns);
     return;
   }
   // Sleep in the tracee: poll(NULL, 0, ms) at the same syscall instruction.
-  arch::Regs sleep = regs;
+  arch::Regs sleep = exit_regs;
   arch::rewind_to_syscall(sleep, SYS_poll);
   arch::set_arg(sleep, 0, 0);
   arch::set_arg(sleep, 1, 0);
-  int64_t ms = (d.delay_ns + 999'999) / 1'000'000;
+  int64_t ms = (delay_ns + 999'999) / 1'000'000;
   arch::set_arg(sleep, 2, static_cast<uint64_t>(ms > INT32_MAX ? INT32_MAX : ms));
   set_regs(t, sleep);
   t.phase = Thread::Phase::kSleeping;
@@ -750,13 +949,40 @@ void Supervisor::Impl::on_attempt_exit(Thread& t) {
   resume(t);
 }
 
+// The thread is not where the supervisor put it (a signal handler ran where
+// it expected the end of its own poll, a stop it did not foresee came first):
+// rewinding it now would run stale registers. Its call ends, counted as
+// interrupted, and the thread goes on untouched.
+void Supervisor::Impl::lose_track(Thread& t, const char* why) {
+  if (t.waiting() || t.call.first_errno != 0)
+    unit_.on_interrupted(t.call, t.waiting() ? now_ns() - t.sleep_start : 0);
+  parked_.erase(t.tid);
+  if (options_.verbosity > 0)
+    fmt::print(options_.log, "ftsc: [pid {}] {}: its call ends without further retries\n", t.tid,
+               why);
+  t.phase = Thread::Phase::kRunning;
+  t.retrying = false;
+  t.wait_first = 0;
+  resume(t);
+}
+
 void Supervisor::Impl::on_sleep_exit(Thread& t) {
   arch::Regs regs;
   if (!get_regs(t, regs))
     return;
+  // The exit of the poll this thread was set to run at its call's
+  // instruction (or of restart_syscall, which continues an interrupted poll).
+  // Anything else (a handler that another thread installed between the
+  // signal check and the delivery ran instead, and then made a call) must
+  // not be rewound to the call's registers.
+  const long nr = arch::syscall_nr(regs);
+  if (arch::ip(regs) != arch::ip(t.last_exit) || (nr != SYS_poll && nr != SYS_restart_syscall)) {
+    lose_track(t, "a backoff's wait ended somewhere else than in its poll");
+    return;
+  }
   int64_t waited = now_ns() - t.sleep_start;
   long r = arch::result(regs);
-  if (r == -EINTR || (r <= -512 && r >= -516)) {
+  if (r == -EINTR || is_restart_code(r)) {
     // A signal interrupted the poll. Whether it ends the wait is decided at
     // its delivery stop, which comes next (on_stop, end_wait). If it does
     // not end the wait (an ignored signal: under ptrace those interrupt
@@ -810,7 +1036,12 @@ void Supervisor::Impl::wait_for_child(int64_t timeout_ns) {
     g_child_pipe[0], POLLIN, 0
   };
   int ms = static_cast<int>((timeout_ns + 999'999) / 1'000'000);
-  if (g_child_pipe[0] < 0 || poll(&p, 1, ms) < 0) {
+  // SIGCHLD itself may interrupt the poll (EINTR): a tracee changed state,
+  // which is what the wait was for.
+  int r = g_child_pipe[0] < 0 ? -1 : poll(&p, 1, ms);
+  if (r < 0 && errno == EINTR)
+    return;
+  if (r < 0) {
     struct timespec ts {
       0, static_cast<long>(std::min<int64_t>(timeout_ns, kParkedPollNs))
     };

@@ -130,6 +130,12 @@ bool signal_ends_wait(pid_t tid, int sig) {
   return ends_wait(read_status(tid), sig);
 }
 
+bool signal_runs_handler(pid_t tid, int sig) {
+  if (sig <= 0 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
+    return false;
+  return (read_status(tid).caught & (1ull << (sig - 1))) != 0;
+}
+
 bool pending_signal_ends_wait(pid_t tid) {
   Status st = read_status(tid);
   uint64_t pending = st.pending & ~st.blocked;

@@ -31,6 +31,10 @@ class TraceeProbe final : public decide::GuardProbe {
 // tracer, so the supervisor asks this before it ends a wait.
 bool signal_ends_wait(pid_t tid, int sig);
 
+// Does signal sig, about to be delivered to thread tid, run a handler the
+// program installed (SigCgt)? Then a syscall it interrupted may end in EINTR.
+bool signal_runs_handler(pid_t tid, int sig);
+
 // Is a signal pending for thread tid (for it or its process, not blocked)
 // that signal_ends_wait() says ends a wait? For a thread parked in a ptrace
 // stop, which signals do not wake.

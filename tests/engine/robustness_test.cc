@@ -379,6 +379,30 @@ TEST_P(Robustness, JobControlStopsAndContinues) {
   EXPECT_TRUE(contains(said, "continued\n")) << said;
 }
 
+// A program that once tried PTRACE_TRACEME (and failed: ftsc traces it) and
+// is later stopped by someone else is under job control, not stopping for a
+// tracer: the run goes on.
+TEST_P(Robustness, JobControlAfterAFailedTracemeIsJustJobControl) {
+  Pipe out;
+  Child ftsc(ftsc_argv({"--retry", "openat=ENOENT", "--", prog("traceme_job_control")}),
+             {.out = out.write_end()});
+  out.close_write();
+  std::string said;
+  ASSERT_TRUE(read_until(out.read_end(), said, "\n", Clock::now() + 20s))
+      << "the program did not start: " << said;
+  pid_t program = 0;
+  ASSERT_EQ(std::sscanf(said.c_str(), "ready %d", &program), 1) << said;
+  kill(program, SIGSTOP);
+  ASSERT_TRUE(stays_stopped(program, 200ms, 20s))
+      << "the program did not stay stopped (state '" << state_of(program) << "')";
+  kill(program, SIGCONT);
+  int status = ftsc.wait(20s);
+  ASSERT_NE(status, -1) << "the program was never continued";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  read_until(out.read_end(), said, "", Clock::now() + 5s);
+  EXPECT_TRUE(contains(said, "continued\n")) << said;
+}
+
 TEST_P(Robustness, DryRunCountsButNeverRetries) {
   TempDir dir;
   std::string metrics = dir.path() + "/m.prom";
