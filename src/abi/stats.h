@@ -23,6 +23,11 @@
  *   guard_unknown calls not retried because a guard that decides whether the
  *              errno is the program's own protocol could not be checked (fail
  *              closed; a subset of passed and gave_up)
+ *   in_flight  calls counted but not ended yet: waiting between attempts, or
+ *              abandoned when their thread died during the wait (an in-process
+ *              engine's thread that exit_group or SIGKILL ends cannot end its
+ *              call); calls = recovered + gave_up + passed + would_retry +
+ *              budget + in_flight at every moment
  *   injected   attempts failed by injection instead of being executed
  *   wait_ns    time spent waiting between attempts
  */
@@ -60,6 +65,7 @@ struct ftsc_stats_slot {
   uint64_t injected;
   uint64_t wait_ns;
   uint64_t guard_unknown;
+  uint64_t in_flight;
 };
 
 struct ftsc_stats {
@@ -72,11 +78,11 @@ struct ftsc_stats {
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(struct ftsc_stats_slot) == 104, "ftsc_stats_slot layout changed");
-static_assert(sizeof(struct ftsc_stats) == 32 + 104 * 1024, "ftsc_stats layout changed");
+static_assert(sizeof(struct ftsc_stats_slot) == 112, "ftsc_stats_slot layout changed");
+static_assert(sizeof(struct ftsc_stats) == 32 + 112 * 1024, "ftsc_stats layout changed");
 #else
-_Static_assert(sizeof(struct ftsc_stats_slot) == 104, "ftsc_stats_slot layout changed");
-_Static_assert(sizeof(struct ftsc_stats) == 32 + 104 * 1024, "ftsc_stats layout changed");
+_Static_assert(sizeof(struct ftsc_stats_slot) == 112, "ftsc_stats_slot layout changed");
+_Static_assert(sizeof(struct ftsc_stats) == 32 + 112 * 1024, "ftsc_stats layout changed");
 #endif
 
 static inline void ftsc_stats_init(struct ftsc_stats* s) {
@@ -118,6 +124,10 @@ static inline struct ftsc_stats_slot* ftsc_stats_slot_for(struct ftsc_stats* s, 
 
 static inline void ftsc_stats_add(uint64_t* counter, uint64_t n) {
   __atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+}
+
+static inline void ftsc_stats_sub(uint64_t* counter, uint64_t n) {
+  __atomic_fetch_sub(counter, n, __ATOMIC_RELAXED);
 }
 
 #endif /* FTSC_ABI_STATS_H */

@@ -63,9 +63,10 @@ void report(const RunOptions& o, const ftsc_stats& stats) {
     fmt::print(stderr, "ftsc: cannot read statistics: {}\n", snapshot.error().message);
     return;
   }
+  snapshot->end_abandoned_calls();  // the command and everything it started have ended
   core::StatsRow total = snapshot->total();
   bool notable = total.retries || total.injected || total.gave_up || total.budget ||
-                 total.would_retry || snapshot->dropped;
+                 total.would_retry || total.guard_unknown || snapshot->dropped;
   if (notable || o.verbose)
     fmt::print(stderr, "{}", core::format_stats_table(*snapshot));
   if (!o.stats_json.empty())

@@ -118,6 +118,7 @@ nlohmann::ordered_json counters_json(const StatsRow& r) {
   for (const Counter& c : kCounters)
     j[c.key] = r.*c.field;
   j["wait_ns"] = r.wait_ns;
+  j["in_flight"] = r.in_flight;
   return j;
 }
 
@@ -127,14 +128,23 @@ bool StatsRow::empty() const {
   for (const Counter& c : kCounters)
     if (this->*c.field != 0)
       return false;
-  return wait_ns == 0;
+  return wait_ns == 0 && in_flight == 0;
 }
 
 StatsRow& StatsRow::operator+=(const StatsRow& o) {
   for (const Counter& c : kCounters)
     this->*c.field += o.*c.field;
   wait_ns += o.wait_ns;
+  in_flight += o.in_flight;
   return *this;
+}
+
+void StatsSnapshot::end_abandoned_calls() {
+  for (StatsRow& r : rows) {
+    r.gave_up += r.in_flight;
+    r.interrupted += r.in_flight;
+    r.in_flight = 0;
+  }
 }
 
 StatsRow StatsSnapshot::total() const {
@@ -188,6 +198,7 @@ Result<StatsSnapshot> read_stats(const ftsc_stats& stats) {
     r.guard_unknown = load(slot.guard_unknown);
     r.injected = load(slot.injected);
     r.wait_ns = load(slot.wait_ns);
+    r.in_flight = load(slot.in_flight);
     if (!r.empty())
       s.rows.push_back(r);
   }
@@ -219,6 +230,8 @@ std::string format_stats_table(const StatsSnapshot& s) {
       cols.push_back({"would retry", &StatsRow::would_retry});
     if (total.budget != 0)
       cols.push_back({"budget", &StatsRow::budget});
+    if (total.in_flight != 0)
+      cols.push_back({"in flight", &StatsRow::in_flight});
     cols.push_back({"injected", &StatsRow::injected});
 
     std::vector<std::vector<std::string>> cells;
@@ -318,6 +331,11 @@ std::string format_stats_prometheus(const StatsSnapshot& s) {
   for (size_t i = 0; i < s.rows.size(); ++i)
     out += fmt::format("ftsc_wait_seconds_total{} {}\n", labels[i],
                        decimal_seconds(s.rows[i].wait_ns));
+  out +=
+      "# HELP ftsc_calls_in_flight Failed calls not ended yet (waiting between attempts).\n"
+      "# TYPE ftsc_calls_in_flight gauge\n";
+  for (size_t i = 0; i < s.rows.size(); ++i)
+    out += fmt::format("ftsc_calls_in_flight{} {}\n", labels[i], s.rows[i].in_flight);
   family("ftsc_dropped_calls_total",
          "Failed calls not counted because the statistics table was full.");
   out += fmt::format("ftsc_dropped_calls_total {}\n", s.dropped);

@@ -31,6 +31,7 @@ struct StatsRow {
   uint64_t guard_unknown = 0;
   uint64_t injected = 0;
   uint64_t wait_ns = 0;
+  uint64_t in_flight = 0;  // a gauge: calls counted but not ended yet
 
   bool empty() const;
   StatsRow& operator+=(const StatsRow& o);
@@ -43,6 +44,12 @@ struct StatsSnapshot {
   uint64_t budget_trips = 0;   // times a process's retry budget ran out
 
   StatsRow total() const;  // every counter summed (nr and err 0)
+
+  // Once every process of a run is gone: a call still in flight was ended by
+  // its thread's death during a wait (exit_group, SIGKILL) where no engine
+  // could count it, as the supervisor counts a thread that dies while it
+  // waits: gave up, interrupted.
+  void end_abandoned_calls();
 };
 
 // Copies the table. Fails when it is not an ftsc_stats table of this version.

@@ -243,6 +243,7 @@ static void count_end(struct ftsc_call* call, enum ftsc_reason reason) {
   call->flags |= FTSC_CALL_ENDED;
   if (!slot)
     return;
+  ftsc_stats_sub(&slot->in_flight, 1);
   switch (reason) {
     case FTSC_R_SUCCESS:
       ftsc_stats_add(&slot->recovered, 1);
@@ -409,8 +410,10 @@ struct ftsc_verdict ftsc_call_result(const struct ftsc_decide_ctx* ctx, struct f
     call->first_failure_ns = now_ns;
     if (ctx->stats && call->nr >= 0) {
       call->slot = ftsc_stats_slot_for(ctx->stats, call->nr, err);
-      if (call->slot)
+      if (call->slot) {
         ftsc_stats_add(&call->slot->calls, 1);
+        ftsc_stats_add(&call->slot->in_flight, 1);
+      }
     }
   } else if (call->slot) {
     ftsc_stats_add(&call->slot->retries, 1);

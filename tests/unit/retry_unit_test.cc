@@ -87,6 +87,7 @@ void expect_consistent(const ftsc_stats_slot& s) {
   EXPECT_EQ(s.attempts, s.calls + s.retries);
   EXPECT_LE(s.interrupted, s.gave_up);
   EXPECT_LE(s.guard_unknown, s.gave_up + s.passed);
+  EXPECT_EQ(s.in_flight, 0u);
 }
 
 class FakeProbe : public GuardProbe {
@@ -223,6 +224,32 @@ TEST(RetryUnit, RecoversOnTheThirdAttempt) {
   EXPECT_EQ(s.recovered, 1u);
   EXPECT_EQ(s.gave_up, 0u);
   EXPECT_EQ(s.wait_ns, static_cast<uint64_t>(60 * kMs));
+  expect_consistent(s);
+}
+
+// Between its first failure and its end a call is in flight: the counters
+// add up at every moment, and a call whose thread dies in a wait (nothing
+// ends it) stays visible.
+TEST(RetryUnit, ACallIsInFlightUntilItEnds) {
+  auto p = make_policy();
+  set_cell(*p, SYS_openat, ENOENT, FTSC_RETRY);
+  auto stats = make_stats();
+  RetryUnit unit(*p, stats.get());
+  CallState call;
+  unit.begin_call(call, SYS_openat, nullptr, 0);
+  SyscallArgs args = args_of(SYS_openat);
+  FakeProbe probe;
+  Decision d = unit.on_result(call, args, -ENOENT, probe, kStart);
+  ASSERT_EQ(d.action, Action::kRetry);
+  ftsc_stats_slot s = slot_of(*stats, SYS_openat, ENOENT);
+  EXPECT_EQ(s.calls, 1u);
+  EXPECT_EQ(s.in_flight, 1u);
+  unit.on_waited(call, d.delay_ns);
+  d = unit.on_result(call, args, 3, probe, kStart + d.delay_ns);
+  EXPECT_EQ(d.reason, Reason::kSuccess);
+  s = slot_of(*stats, SYS_openat, ENOENT);
+  EXPECT_EQ(s.in_flight, 0u);
+  EXPECT_EQ(s.recovered, 1u);
   expect_consistent(s);
 }
 

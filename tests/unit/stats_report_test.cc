@@ -166,6 +166,35 @@ TEST(StatsReport, TableSaysWhenTheBudgetTrippedOrCallsWereDropped) {
   EXPECT_NE(format_stats_table(empty).find("ran out 1 time (circuit breaker)"), std::string::npos);
 }
 
+TEST(StatsReport, CallsAbandonedInFlightEndAsInterruptedWhenTheRunIsOver) {
+  auto s = sample();
+  ftsc_stats_slot& r = slot(*s, SYS_read, EIO);
+  r.calls += 2;
+  r.in_flight = 2;
+  StatsSnapshot live = snapshot(*s);
+  const uint64_t gave_up = live.total().gave_up;
+  const uint64_t interrupted = live.total().interrupted;
+  EXPECT_EQ(live.total().in_flight, 2u);
+  EXPECT_NE(format_stats_table(live).find("in flight"), std::string::npos);
+  EXPECT_NE(format_stats_prometheus(live).find("# TYPE ftsc_calls_in_flight gauge"),
+            std::string::npos);
+  live.end_abandoned_calls();
+  EXPECT_EQ(live.total().in_flight, 0u);
+  EXPECT_EQ(live.total().gave_up, gave_up + 2);
+  EXPECT_EQ(live.total().interrupted, interrupted + 2);
+  EXPECT_EQ(format_stats_table(live).find("in flight"), std::string::npos);
+}
+
+TEST(StatsReport, TableSaysWhenGuardsCouldNotBeChecked) {
+  auto s = sample();
+  slot(*s, SYS_read, EIO).guard_unknown = 1;
+  std::string text = format_stats_table(snapshot(*s));
+  EXPECT_NE(text.find("1 failed call was not retried because ftsc could not check whether the "
+                      "error was the program's own protocol"),
+            std::string::npos)
+      << text;
+}
+
 TEST(StatsReport, OneRowHasNoTotalLine) {
   auto s = make_stats();
   ftsc_stats_slot& o = slot(*s, SYS_openat, ENOENT);
@@ -196,7 +225,7 @@ TEST(StatsReport, JsonParsesBackWithStableFields) {
   EXPECT_EQ(keys, (std::set<std::string>{"syscall", "syscall_nr", "errno", "errno_nr", "calls",
                                          "attempts", "retries", "recovered", "gave_up", "passed",
                                          "would_retry", "budget", "interrupted", "guard_unknown",
-                                         "injected", "wait_ns"}));
+                                         "injected", "wait_ns", "in_flight"}));
   // Every counter round-trips.
   for (size_t i = 0; i < snap.rows.size(); ++i) {
     const StatsRow& r = snap.rows[i];
@@ -244,8 +273,12 @@ TEST(StatsReport, PrometheusExpositionIsWellFormed) {
       if (!current.empty())
         finished.insert(current);
       current = m[1];
-      EXPECT_EQ(m[2], "counter");
-      EXPECT_EQ(current.substr(current.size() - 6), "_total");
+      if (current == "ftsc_calls_in_flight") {  // the one gauge
+        EXPECT_EQ(m[2], "gauge");
+      } else {
+        EXPECT_EQ(m[2], "counter");
+        EXPECT_EQ(current.substr(current.size() - 6), "_total");
+      }
       continue;
     }
     ASSERT_TRUE(std::regex_match(l, m, sample_line)) << "malformed line: " << l;
@@ -256,8 +289,9 @@ TEST(StatsReport, PrometheusExpositionIsWellFormed) {
   for (const char* family :
        {"ftsc_calls_total", "ftsc_attempts_total", "ftsc_retries_total", "ftsc_recovered_total",
         "ftsc_gave_up_total", "ftsc_passed_total", "ftsc_would_retry_total",
-        "ftsc_budget_passed_total", "ftsc_interrupted_total", "ftsc_injected_total",
-        "ftsc_wait_seconds_total", "ftsc_dropped_calls_total", "ftsc_budget_trips_total"})
+        "ftsc_budget_passed_total", "ftsc_interrupted_total", "ftsc_guard_unknown_total",
+        "ftsc_injected_total", "ftsc_wait_seconds_total", "ftsc_calls_in_flight",
+        "ftsc_dropped_calls_total", "ftsc_budget_trips_total"})
     EXPECT_EQ(types[family], 1) << family;
   EXPECT_EQ(values[R"(ftsc_calls_total{syscall="openat",errno="ENOENT"})"], "3");
   EXPECT_EQ(values[R"(ftsc_recovered_total{syscall="write",errno="ENOSPC"})"], "1");
