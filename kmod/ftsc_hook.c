@@ -251,7 +251,7 @@ static bool ftsc_failed(long ret)
 	return ret < 0 && ret >= -4095;
 }
 
-/* Runs the call under the policy: DESIGN.md's retry semantics. */
+/* Runs the call under the policy: the retry semantics of docs/design.md. */
 static long ftsc_run_call(struct ftsc_state *st, long nr, ftsc_syscall_fn orig,
 			  const struct pt_regs *regs, struct ftsc_inflight *me)
 {

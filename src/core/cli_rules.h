@@ -1,4 +1,4 @@
-// The command-line rule grammar of DESIGN.md:
+// The command-line rule grammar of docs/design.md and docs/policy.md:
 //   --retry SYSCALL[,SYSCALL...]=ERRNO[,ERRNO...]   (%group names allowed)
 //   --backoff DELAY[,DELAY...]                       (e.g. 10ms,50ms,100ms)
 // Both parse into the same model as a policy file.

@@ -37,7 +37,7 @@
 // blocked while the unit decides, and ppoll(2) sleeps with the program's own
 // signal mask, so a signal that arrives during the decision or the sleep runs
 // its handler and ends the wait at once (EINTR). The call then returns its
-// last error, as DESIGN.md requires; ignored signals and stop/continue do not
+// last error, as docs/design.md requires; ignored signals and stop/continue do not
 // end it (the kernel restarts ppoll with the remaining time).
 //
 // Under `ftsc run --engine auto` (FTSC_PRELOAD_ENGINE=auto) the ptrace
@@ -357,7 +357,7 @@ Mode load(char** env) {
     return kDisabled;
   }
   if (!auto_engine && supervisor != 0) {
-    // One layer handles each call (DESIGN.md): the supervisor sees them all.
+    // One layer handles each call (docs/design.md): the supervisor sees them all.
     message()
         .text("the ptrace engine (pid ")
         .number(supervisor)

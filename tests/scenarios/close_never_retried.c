@@ -4,7 +4,7 @@
  * Linux releases the descriptor *before* the step of close that can fail
  * (fs/open.c: the fd is taken out of the table, then the file's ->flush runs),
  * so a retry could only fail with EBADF or, worse, close a descriptor another
- * thread has just been given. DESIGN.md therefore never retries close.
+ * thread has just been given. docs/design.md therefore never retries close.
  *
  * To test that on a real failure, not on EBADF (which the checker refuses to
  * retry anyway), the scenario needs a file whose ->flush fails with an errno

@@ -1,7 +1,7 @@
 /* efault_passes (guard): a call with a bad pointer gets EFAULT at once.
  *
  * EFAULT is a bug in the program, never a transient fault: the checker refuses
- * to retry it and engines never do (DESIGN.md, guards). The scenario policy
+ * to retry it and engines never do (docs/design.md, guards). The scenario policy
  * retries read on another errno (EIO), so the engine traces read, sees the
  * failure and must pass it through. read(2) from a pipe that holds data, into
  * the address 1, fails with EFAULT and leaves the data in the pipe; a good

@@ -3,7 +3,7 @@
  *
  * EAGAIN on a non-blocking fd is the program's own protocol ("nothing there
  * yet, come back later"), not a fault, so an engine must pass it through
- * (DESIGN.md, guards). The scenario makes a wrong retry visible: a helper
+ * (docs/design.md, guards). The scenario makes a wrong retry visible: a helper
  * child writes a byte into the pipe SC_LATE_MS after the announced read, so a
  * read that was retried (the scenario policy would retry for a second) returns
  * that byte instead of EAGAIN. The runner also checks that the engine counted
