@@ -168,6 +168,49 @@ int main() {
       },
       "injection is out of range");
   expect_rejected(
+      "injection of errno 512 (ERESTARTSYS)",
+      [](ftsc_policy& p) {
+        p.n_injects = 1;
+        p.injects[0] = ftsc_inject{257, 512, 0, 1, 1, 1, 0, 0};
+        p.syscalls[257].flags |= FTSC_SC_INJECT;
+      },
+      "errno is not 1..511");
+  expect_rejected(
+      "injection of errno 4095",
+      [](ftsc_policy& p) {
+        p.n_injects = 1;
+        p.injects[0] = ftsc_inject{257, 4095, 0, 1, 1, 1, 0, 0};
+        p.syscalls[257].flags |= FTSC_SC_INJECT;
+      },
+      "errno is not 1..511");
+  constexpr uint64_t kDay = 86'400'000'000'000ull;
+  expect_rejected(
+      "a delay of a day and a nanosecond",
+      [](ftsc_policy& p) { p.schedules[0].delay_ns[0] = kDay + 1; }, "longer than one day");
+  expect_rejected(
+      "a delay of 2^64 - 1 ns", [](ftsc_policy& p) { p.schedules[0].delay_ns[1] = ~0ull; },
+      "longer than one day");
+  expect_rejected(
+      "a deadline of two days", [](ftsc_policy& p) { p.schedules[0].deadline_ns = 2 * kDay; },
+      "longer than one day");
+  expect_rejected(
+      "a budget window of a year", [](ftsc_policy& p) { p.budget_window_ns = 365 * kDay; },
+      "longer than one day");
+  expect_rejected(
+      "a budget of two days", [](ftsc_policy& p) { p.budget_max_wait_ns = 2 * kDay; },
+      "longer than one day");
+  expect_rejected(
+      "all = true with a comm",
+      [](ftsc_policy& p) { p.target.flags = FTSC_TARGET_ALL | FTSC_TARGET_COMM; },
+      "combines 'all' with other criteria");
+  expect_rejected(
+      "all = true with a cgroup",
+      [](ftsc_policy& p) {
+        p.target.flags = FTSC_TARGET_ALL | FTSC_TARGET_CGROUP;
+        std::strcpy(p.target.cgroup, "/");
+      },
+      "combines 'all' with other criteria");
+  expect_rejected(
       "fd argument 9", [](ftsc_policy& p) { p.syscalls[0].fd_arg = 9; },
       "syscall entry is out of range");
   expect_rejected(
@@ -212,6 +255,7 @@ int main() {
         "... as a new load, and last_error is cleared");
 
   // Without CAP_SYS_ADMIN: no access, whatever the file mode says.
+  std::fflush(stdout);
   const pid_t child = fork();
   if (child == 0) {
     if (setresuid(1000, 1000, 1000) != 0)
