@@ -165,10 +165,12 @@ int ftsc_syscall_name(long nr, char *buf, size_t len)
 
 /* ---- calls in flight ---------------------------------------------------- */
 
-static void ftsc_inflight_enter(struct ftsc_inflight *me, long nr)
+static void ftsc_inflight_enter(struct ftsc_inflight *me, long nr,
+				u64 policy_id)
 {
 	me->task = current;
 	me->nr = nr;
+	me->policy_id = policy_id;
 	me->waiting = false;
 	spin_lock(&ftsc_inflight_lock);
 	list_add(&me->node, &ftsc_inflight_list);
@@ -322,14 +324,15 @@ static long ftsc_syscall_wrapper(const struct pt_regs *regs)
 	struct ftsc_state *st;
 	long ret;
 
-	ftsc_inflight_enter(&me, nr);
 	st = ftsc_state_get_current();
-	if (st && test_bit(nr, st->watch) && ftsc_target_matches(st))
-		ret = ftsc_run_call(st, nr, orig, regs, &me);
-	else
-		ret = orig(regs);	/* replaced or detached meanwhile */
-	ftsc_state_put(st);
+	if (st && !(test_bit(nr, st->watch) && ftsc_target_matches(st))) {
+		ftsc_state_put(st);	/* replaced or detached meanwhile */
+		st = NULL;
+	}
+	ftsc_inflight_enter(&me, nr, st ? st->id : 0);
+	ret = st ? ftsc_run_call(st, nr, orig, regs, &me) : orig(regs);
 	ftsc_inflight_leave(&me);
+	ftsc_state_put(st);
 	module_put(THIS_MODULE);
 	return ret;
 }

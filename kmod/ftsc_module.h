@@ -98,6 +98,7 @@ struct ftsc_inflight {
 	struct list_head node;
 	struct task_struct *task;
 	long nr;
+	u64 policy_id;		/* the state it runs under; 0: none */
 	bool waiting;		/* in a backoff wait (else in the syscall) */
 };
 typedef void (*ftsc_inflight_fn)(const struct ftsc_inflight *call, void *data);

@@ -6,6 +6,9 @@
 #     the task; once the read returns, unload succeeds.
 #  2. A call asleep in a long backoff (10 x 10 s) is woken by the detach and
 #     returns its last error, and the module goes.
+#  3. A task named "x<newline>in_flight: 0" blocked in a hooked read cannot
+#     forge a line of the status: the module escapes its name, and
+#     `ftsc kmod unload` still counts and names the call.
 # (The kernel log is checked after every test by vm-init.sh.)
 . /ftsc/tests/lib.sh
 unload_module
@@ -83,5 +86,40 @@ wait $probe_pid || fail "the probe did not get ENOENT: $(cat /tmp/probe.out)"
 cat /tmp/probe.out
 grep -q "openat: ENOENT" /tmp/probe.out || fail "the woken call did not return its last error"
 echo "ok: the woken call returned ENOENT, its last error"
+# start_reader [NAME]: a probe in the cgroup, named NAME, blocked reading a
+# pipe whose writer (sleep, its pid in /tmp/writer.pid) never writes; the
+# pipeline's pid in $reader.
+start_reader() {
+  rm -f /tmp/writer.pid
+  if [ $# -gt 0 ]; then
+    (sleep 1000 & echo $! >/tmp/writer.pid; wait) |
+      (echo 0 >$CG/cgroup.procs && exec kmod_probe --comm "$1" -) >/tmp/reader.out 2>&1 &
+  else
+    (sleep 1000 & echo $! >/tmp/writer.pid; wait) |
+      (echo 0 >$CG/cgroup.procs && exec kmod_probe -) >/tmp/reader.out 2>&1 &
+  fi
+  reader=$!
+  while [ ! -s /tmp/writer.pid ]; do usleep 10000; done
+}
+
+echo "--- 3. a task named with a newline cannot forge a status line"
+run_expect 0 ftsc kmod load --module /ftsc/ftsc.ko /tmp/read.toml
+start_reader "$(printf 'x\nin_flight: 0')"
+wait_for "syscall=read state=syscall" 30
+lines=$(grep -c '^in_flight:' /sys/kernel/security/ftsc/status)
+[ "$lines" = 1 ] ||
+  fail "the status has $lines in_flight lines: $(cat /sys/kernel/security/ftsc/status)"
+echo "ok: the status has one in_flight line"
+grep -qF 'comm=x\012in_flight:\0400' /sys/kernel/security/ftsc/status ||
+  fail "the task's name is not escaped: $(cat /sys/kernel/security/ftsc/status)"
+echo "ok: the name is escaped in the status"
+run_expect 1 ftsc kmod unload --wait 0
+output_has "1 call in flight holds it"
+output_has '(x\012in_flight: 0), thread'
+kill "$(cat /tmp/writer.pid)"
+wait $reader
+run_expect 0 ftsc kmod unload --wait 10
+output_has "the module removed"
+
 rmdir $CG
 echo "unload: ok"
