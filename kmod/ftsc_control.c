@@ -7,6 +7,7 @@
  *                                      the whole blob): validate, hook, publish
  *   /sys/kernel/security/ftsc/control  write "detach": remove the policy and
  *                                      its hooks, end every backoff wait
+ *                                      (under this policy or one it replaced)
  *   /sys/kernel/security/ftsc/status   read "key: value" lines (below)
  *   /sys/kernel/security/ftsc/stats    read the statistics table of the last
  *                                      loaded policy (struct ftsc_stats)
@@ -110,11 +111,11 @@ static void ftsc_detach_locked(void)
 	lockdep_assert_held(&ftsc_mutex);
 	old = rcu_replace_pointer(ftsc_current, NULL,
 				  lockdep_is_held(&ftsc_mutex));
-	if (old) {
-		/* Waiting calls return their last error at once. */
-		WRITE_ONCE(old->revoked, true);
-		wake_up_all(&ftsc_wait);
-	}
+	/* Every waiting call returns its last error at once: those of the
+	 * policy just detached and those still running under a policy it
+	 * replaced. A call inside the original syscall cannot be woken; when
+	 * it returns, it is not retried. */
+	ftsc_states_revoke_all();
 	ftsc_hooks_remove_except(NULL);
 	ftsc_state_put(old);
 }

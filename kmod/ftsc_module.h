@@ -43,10 +43,13 @@ struct ftsc_proc {
 struct ftsc_state {
 	refcount_t ref;
 	struct rcu_work free_work;
+	struct list_head node;		/* in the list of live states */
 	struct ftsc_policy *policy;	/* validated copy of the blob */
 	struct ftsc_stats *stats;
 	bool observe;
-	bool revoked;			/* detached: waits end at once */
+	bool revoked;			/* detached: waits end at once; set on
+					 * every live state, the current one and
+					 * those replaced, by each detach */
 	u64 id;				/* 1 for the first load, then 2, ... */
 	u64 loaded_ns;			/* ktime_get_boottime_ns() at load */
 
@@ -78,6 +81,7 @@ extern struct workqueue_struct *ftsc_wq;
 struct ftsc_state *ftsc_state_create(const struct ftsc_policy *blob,
 				     char *why, size_t why_len);
 struct ftsc_state *ftsc_state_get_current(void);
+void ftsc_states_revoke_all(void);
 void ftsc_state_get(struct ftsc_state *st);
 void ftsc_state_put(struct ftsc_state *st);
 bool ftsc_target_matches(const struct ftsc_state *st);

@@ -9,6 +9,11 @@
  * backoff wait): an RCU read-side section could not span the sleep, a
  * reference can. The last reference frees the state after an RCU grace
  * period, in process context (rcu_work), because freeing it puts a cgroup.
+ *
+ * Every live state is also on a list, so that a detach can revoke them all:
+ * a call that started under a policy that was replaced since still sleeps
+ * under that policy's state, and a detach must wake it as it wakes the
+ * calls of the current one (an unload would otherwise wait out its backoff).
  */
 #include <linux/cgroup.h>
 #include <linux/err.h>
@@ -29,8 +34,14 @@ DEFINE_MUTEX(ftsc_mutex);
 DECLARE_WAIT_QUEUE_HEAD(ftsc_wait);
 struct workqueue_struct *ftsc_wq;
 
+static LIST_HEAD(ftsc_states);
+static DEFINE_SPINLOCK(ftsc_states_lock);
+
 static void ftsc_state_free(struct ftsc_state *st)
 {
+	spin_lock(&ftsc_states_lock);
+	list_del_init(&st->node);
+	spin_unlock(&ftsc_states_lock);
 	if (st->cgroup)
 		cgroup_put(st->cgroup);
 	vfree(st->procs);
@@ -63,6 +74,7 @@ struct ftsc_state *ftsc_state_create(const struct ftsc_policy *blob,
 		goto nomem;
 	refcount_set(&st->ref, 1);
 	INIT_RCU_WORK(&st->free_work, ftsc_state_free_work);
+	INIT_LIST_HEAD(&st->node);
 	spin_lock_init(&st->procs_lock);
 	st->policy = vmalloc(sizeof(*st->policy));
 	st->stats = vmalloc(sizeof(*st->stats));
@@ -133,6 +145,9 @@ struct ftsc_state *ftsc_state_create(const struct ftsc_policy *blob,
 		else
 			__set_bit(nr, st->unhookable);
 	}
+	spin_lock(&ftsc_states_lock);
+	list_add(&st->node, &ftsc_states);
+	spin_unlock(&ftsc_states_lock);
 	return st;
 
 nomem:
@@ -154,6 +169,23 @@ struct ftsc_state *ftsc_state_get_current(void)
 		st = NULL;
 	rcu_read_unlock();
 	return st;
+}
+
+/*
+ * Revokes every live state (the current one and any replaced one that calls
+ * still hold) and wakes every backoff wait: each returns its last error.
+ * Called by a detach, after ftsc_current was cleared, so that no call can
+ * take a state that this misses.
+ */
+void ftsc_states_revoke_all(void)
+{
+	struct ftsc_state *st;
+
+	spin_lock(&ftsc_states_lock);
+	list_for_each_entry(st, &ftsc_states, node)
+		WRITE_ONCE(st->revoked, true);
+	spin_unlock(&ftsc_states_lock);
+	wake_up_all(&ftsc_wait);
 }
 
 void ftsc_state_get(struct ftsc_state *st)

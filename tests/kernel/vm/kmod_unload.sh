@@ -6,7 +6,9 @@
 #     the task; once the read returns, unload succeeds.
 #  2. A call asleep in a long backoff (10 x 10 s) is woken by the detach and
 #     returns its last error, and the module goes.
-#  3. A task named "x<newline>in_flight: 0" blocked in a hooked read cannot
+#  3. The same when the call sleeps under a policy that was replaced since:
+#     a detach wakes every call, not only those of the current policy.
+#  4. A task named "x<newline>in_flight: 0" blocked in a hooked read cannot
 #     forge a line of the status: the module escapes its name, and
 #     `ftsc kmod unload` still counts and names the call.
 # (The kernel log is checked after every test by vm-init.sh.)
@@ -86,6 +88,26 @@ wait $probe_pid || fail "the probe did not get ENOENT: $(cat /tmp/probe.out)"
 cat /tmp/probe.out
 grep -q "openat: ENOENT" /tmp/probe.out || fail "the woken call did not return its last error"
 echo "ok: the woken call returned ENOENT, its last error"
+# start_sleeper OUT: a probe in the cgroup whose openat fails with ENOENT;
+# its pid in $sleeper.
+start_sleeper() {
+  (echo 0 >$CG/cgroup.procs && exec kmod_probe /tmp/unload-missing) >"$1" 2>&1 &
+  sleeper=$!
+}
+
+# ends_with_enoent PID OUT SECONDS: the probe returns within SECONDS, with ENOENT.
+ends_with_enoent() {
+  local i=0
+  while kill -0 "$1" 2>/dev/null; do
+    i=$((i + 1))
+    [ $i -le $(($3 * 10)) ] || fail "the woken call of pid $1 did not return within $3 s"
+    usleep 100000
+  done
+  wait "$1" || fail "the probe did not get ENOENT: $(cat "$2")"
+  grep -q "openat: ENOENT" "$2" || fail "the woken call did not return its last error: $(cat "$2")"
+  echo "ok: pid $1 returned ENOENT: $(cat "$2")"
+}
+
 # start_reader [NAME]: a probe in the cgroup, named NAME, blocked reading a
 # pipe whose writer (sleep, its pid in /tmp/writer.pid) never writes; the
 # pipeline's pid in $reader.
@@ -102,7 +124,20 @@ start_reader() {
   while [ ! -s /tmp/writer.pid ]; do usleep 10000; done
 }
 
-echo "--- 3. a task named with a newline cannot forge a status line"
+echo "--- 3. a call asleep under a policy that was replaced since"
+run_expect 0 ftsc kmod load --module /ftsc/ftsc.ko /tmp/sleepy.toml
+start_sleeper /tmp/probe.out
+wait_for "syscall=openat state=backoff policy=1 " 30
+run_expect 0 ftsc kmod load /tmp/read.toml
+status_has "policy_id: 2"
+grep -qF "syscall=openat state=backoff policy=1 " /sys/kernel/security/ftsc/status ||
+  fail "the call should still sleep under the replaced policy 1: $(cat /sys/kernel/security/ftsc/status)"
+echo "ok: the call sleeps under policy 1, which policy 2 replaced"
+run_expect 0 ftsc kmod unload --wait 3
+output_has "the module removed"
+ends_with_enoent $sleeper /tmp/probe.out 10
+
+echo "--- 4. a task named with a newline cannot forge a status line"
 run_expect 0 ftsc kmod load --module /ftsc/ftsc.ko /tmp/read.toml
 start_reader "$(printf 'x\nin_flight: 0')"
 wait_for "syscall=read state=syscall" 30
