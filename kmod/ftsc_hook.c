@@ -11,7 +11,9 @@
  * dispatch but still maps every syscall number to its __x64_sys_* function;
  * the table is only read, never written. Each entry's symbol name is checked
  * to start with __x64_sys_ and numbers that lead to sys_ni_syscall are left
- * out.
+ * out. The syscalls that never return or must never be called twice (close,
+ * exit, exit_group, rt_sigreturn, restart_syscall) are never hooked, whatever
+ * a policy says (ftsc_never_hooked()).
  *
  * Redirecting a call. One ftrace_ops per hooked syscall, filtered to that
  * function's address, with FTRACE_OPS_FL_SAVE_REGS (the callback sees and may
@@ -150,6 +152,28 @@ bool ftsc_hookable(long nr)
 bool ftsc_hooked(long nr)
 {
 	return nr >= 0 && nr < FTSC_NR_LIMIT && ftsc_hooks[nr] != NULL;
+}
+
+/*
+ * The syscalls the module never hooks, whatever a policy says: exit and
+ * exit_group never return (a hook would leave its in-flight record on a
+ * freed stack and its module reference taken for good), close releases the
+ * fd even when it fails (a retry could close another thread's new fd), and
+ * rt_sigreturn and restart_syscall act on state that a second call would
+ * find consumed. DESIGN.md never retries any of them.
+ */
+bool ftsc_never_hooked(long nr)
+{
+	switch (nr) {
+	case __NR_close:
+	case __NR_exit:
+	case __NR_exit_group:
+	case __NR_rt_sigreturn:
+	case __NR_restart_syscall:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* "openat" for 257; the name as this kernel's symbol table has it. */
@@ -369,6 +393,8 @@ static int ftsc_hook_install(long nr)
 	struct ftsc_hook *h;
 	int err;
 
+	if (ftsc_never_hooked(nr))
+		return -EPERM;
 	h = kzalloc(sizeof(*h), GFP_KERNEL);
 	if (!h)
 		return -ENOMEM;

@@ -92,6 +92,7 @@ u64 ftsc_proc_next_attempt(struct ftsc_state *st, struct ftsc_proc *proc,
 /* ftsc_hook.c */
 int ftsc_hooks_init(void);
 bool ftsc_hookable(long nr);
+bool ftsc_never_hooked(long nr);
 int ftsc_syscall_name(long nr, char *buf, size_t len);
 int ftsc_hooks_add(const unsigned long *watch, char *why, size_t why_len);
 void ftsc_hooks_remove_except(const unsigned long *keep);

@@ -136,9 +136,11 @@ struct ftsc_state *ftsc_state_create(const struct ftsc_policy *blob,
 
 		if (!(flags & (FTSC_SC_IN_POLICY | FTSC_SC_INJECT)))
 			continue;
-		/* exit and exit_group never return: a hook on them would keep
-		 * its module reference forever. None of these is retried. */
-		if (flags & FTSC_SC_NEVER_RETRY)
+		/* None of the never-retried syscalls is hooked, whatever the
+		 * blob says: exit and exit_group never return, so a hook would
+		 * leave its in-flight record on a freed stack and its module
+		 * reference taken for good (ftsc_never_hooked()). */
+		if ((flags & FTSC_SC_NEVER_RETRY) || ftsc_never_hooked(nr))
 			continue;
 		if (ftsc_hookable(nr))
 			__set_bit(nr, st->watch);
