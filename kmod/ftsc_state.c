@@ -212,9 +212,12 @@ bool ftsc_target_matches(const struct ftsc_state *st)
 	u32 f = st->target_flags;
 	bool in_cgroup;
 
-	if (f & FTSC_TARGET_ALL)
+	/* `all` alone selects everything; the validator refuses it combined
+	 * with other criteria, as userspace does, and were it given with them
+	 * it would only narrow, never widen, what they select. */
+	if (f == FTSC_TARGET_ALL)
 		return true;
-	if (!f)
+	if (!(f & ~FTSC_TARGET_ALL))
 		return false;
 	if ((f & FTSC_TARGET_UID) && !uid_eq(current_uid(), st->uid))
 		return false;
