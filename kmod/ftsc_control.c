@@ -313,6 +313,8 @@ static int ftsc_status_show(struct seq_file *m, void *v)
 			   (long long)atomic64_read(&st->procs_full));
 	}
 	seq_printf(m, "last_error: %s\n", ftsc_last_error);
+	if (ftsc_hooks_unhook_error())
+		seq_printf(m, "unhook_error: %d\n", ftsc_hooks_unhook_error());
 	seq_printf(m, "in_flight: %ld\n", ftsc_inflight_count());
 	ftsc_inflight_each(ftsc_show_call, &p);
 	mutex_unlock(&ftsc_mutex);

@@ -97,6 +97,7 @@ int ftsc_syscall_name(long nr, char *buf, size_t len);
 int ftsc_hooks_add(const unsigned long *watch, char *why, size_t why_len);
 void ftsc_hooks_remove_except(const unsigned long *keep);
 bool ftsc_hooked(long nr);
+int ftsc_hooks_unhook_error(void);
 
 /* A call in flight, listed so that `status` can name what holds the module. */
 struct ftsc_inflight {
@@ -109,6 +110,7 @@ struct ftsc_inflight {
 typedef void (*ftsc_inflight_fn)(const struct ftsc_inflight *call, void *data);
 void ftsc_inflight_each(ftsc_inflight_fn fn, void *data);
 long ftsc_inflight_count(void);
+void ftsc_calls_wait_idle(void);
 
 /* ftsc_control.c */
 int ftsc_control_init(void);

@@ -8,7 +8,11 @@
 #     returns its last error, and the module goes.
 #  3. The same when the call sleeps under a policy that was replaced since:
 #     a detach wakes every call, not only those of the current policy.
-#  4. A task named "x<newline>in_flight: 0" blocked in a hooked read cannot
+#  4. `rmmod -f` (a forced removal, which ignores the module's references)
+#     with calls asleep under the current and a replaced policy and a read
+#     blocked in the syscall: the sleepers are woken, and rmmod returns only
+#     once the read has returned, so that no task returns into freed code.
+#  5. A task named "x<newline>in_flight: 0" blocked in a hooked read cannot
 #     forge a line of the status: the module escapes its name, and
 #     `ftsc kmod unload` still counts and names the call.
 # (The kernel log is checked after every test by vm-init.sh.)
@@ -35,6 +39,23 @@ max_wait = "300s"
 [[rule]]
 syscalls = ["openat"]
 retry = ["ENOENT"]
+[target]
+cgroup = "/ftsc-unload"
+EOF
+
+cat >/tmp/both.toml <<'EOF'
+version = 1
+[defaults]
+backoff = ["10s", "10s", "10s", "10s", "10s", "10s", "10s", "10s", "10s", "10s"]
+[budget]
+window = "600s"
+max_wait = "300s"
+[[rule]]
+syscalls = ["openat"]
+retry = ["ENOENT"]
+[[rule]]
+syscalls = ["read"]
+retry = ["EIO"]
 [target]
 cgroup = "/ftsc-unload"
 EOF
@@ -137,7 +158,48 @@ run_expect 0 ftsc kmod unload --wait 3
 output_has "the module removed"
 ends_with_enoent $sleeper /tmp/probe.out 10
 
-echo "--- 4. a task named with a newline cannot forge a status line"
+echo "--- 4. rmmod -f with calls asleep and a read blocked in the syscall"
+run_expect 0 ftsc kmod load --module /ftsc/ftsc.ko /tmp/sleepy.toml
+start_sleeper /tmp/probe1.out
+sleeper1=$sleeper
+wait_for "syscall=openat state=backoff policy=1 " 30
+run_expect 0 ftsc kmod load /tmp/both.toml
+start_sleeper /tmp/probe2.out
+sleeper2=$sleeper
+wait_for "syscall=openat state=backoff policy=2 " 30
+start_reader
+wait_for "syscall=read state=syscall policy=2 " 30
+rmmod -f ftsc >/tmp/rmmod.out 2>&1 &
+rmmod_pid=$!
+ends_with_enoent $sleeper1 /tmp/probe1.out 10
+ends_with_enoent $sleeper2 /tmp/probe2.out 10
+usleep 1000000
+kill -0 $rmmod_pid 2>/dev/null ||
+  fail "rmmod -f returned while a read was still inside the module: $(cat /tmp/rmmod.out)"
+echo "ok: rmmod -f waits for the read blocked in the syscall"
+dmesg | grep -q "removed by force with 1 call(s) in flight" ||
+  fail "the kernel log does not say what the removal waits for"
+echo "ok: the kernel log says the removal waits for 1 call"
+kill "$(cat /tmp/writer.pid)"
+i=0
+while kill -0 $rmmod_pid 2>/dev/null; do
+  i=$((i + 1))
+  [ $i -le 100 ] || fail "rmmod -f did not return within 10 s of the read's return"
+  usleep 100000
+done
+wait $rmmod_pid || fail "rmmod -f failed: $(cat /tmp/rmmod.out)"
+echo "ok: rmmod -f returned once the read had"
+wait $reader
+grep -q "read: 0" /tmp/reader.out || fail "the read did not see its end of file: $(cat /tmp/reader.out)"
+echo "ok: the read returned its end of file: $(cat /tmp/reader.out)"
+if grep -q '^ftsc ' /proc/modules; then fail "the module is still listed: $(grep '^ftsc ' /proc/modules)"; fi
+[ ! -d /sys/kernel/security/ftsc ] || fail "the control files are still there"
+if dmesg | grep -E 'BUG:|Oops|general protection|RIP:'; then
+  fail "the kernel log reports a problem after the forced removal"
+fi
+echo "ok: the module is gone and the kernel log is clean"
+
+echo "--- 5. a task named with a newline cannot forge a status line"
 run_expect 0 ftsc kmod load --module /ftsc/ftsc.ko /tmp/read.toml
 start_reader "$(printf 'x\nin_flight: 0')"
 wait_for "syscall=read state=syscall" 30
