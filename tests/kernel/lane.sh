@@ -158,12 +158,14 @@ cmd_boot() {
   # vCPU, a vCPU could keep executing a stale translation of kernel text that
   # ftrace had just patched on the other (an int3 that text_poke_bp had
   # already replaced), looping on it forever under the unload stress.
+  # A 4 MiB kernel log buffer: /init checks the log after each test, and it
+  # must still hold the test's first lines then.
   timeout -k 10 "$limit" qemu-system-x86_64 \
     -accel tcg,thread=single -m 1024 -smp 2 \
     -nodefaults -display none -no-reboot \
     -serial "file:$log" \
     -kernel "$lane/kernel/vmlinux" -initrd "$lane/initramfs.cpio" \
-    -append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1 loglevel=3 rdinit=/init" \
+    -append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1 loglevel=3 log_buf_len=4M rdinit=/init" \
     </dev/null || rc=$?
   local took=$((SECONDS - start))
   echo "lane.sh: QEMU ended with status $rc after ${took}s"
