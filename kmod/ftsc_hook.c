@@ -486,8 +486,10 @@ int ftsc_hooks_add(const unsigned long *watch, char *why, size_t why_len)
 		err = ftrace_set_filter_ips(ftsc_ops, ftsc_ips, n, 0, 0);
 	} else {
 		ops = kzalloc(sizeof(*ops), GFP_KERNEL);
-		if (!ops)
+		if (!ops) {
+			snprintf(why, why_len, "out of memory for the ftrace hooks");
 			return -ENOMEM;
+		}
 		ops->func = ftsc_ftrace_callback;
 		ops->flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION |
 			     FTRACE_OPS_FL_IPMODIFY;
