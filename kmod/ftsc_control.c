@@ -7,6 +7,7 @@
  *                                      the whole blob): validate, hook, publish
  *   /sys/kernel/security/ftsc/control  write "detach": remove the policy and
  *                                      its hooks, end every backoff wait
+ *                                      (under this policy or one it replaced)
  *   /sys/kernel/security/ftsc/status   read "key: value" lines (below)
  *   /sys/kernel/security/ftsc/stats    read the statistics table of the last
  *                                      loaded policy (struct ftsc_stats)
@@ -17,6 +18,11 @@
  * (a cgroup that does not exist is an error). A rejected blob leaves the
  * loaded policy in place and its reason in `status` (last_error) and in the
  * kernel log; the write fails with EINVAL (ENOENT for a missing cgroup).
+ *
+ * Names that processes choose (a task's comm) and strings from the blob (the
+ * target's comm and cgroup) are written to `status` with every byte outside
+ * printable ASCII, the space and the backslash as \ooo (octal), so that no
+ * name can end its line, forge another one, or split into two words.
  */
 #include <linux/capability.h>
 #include <linux/cgroup.h>
@@ -40,10 +46,17 @@ static struct ftsc_state *ftsc_last;
 static u64 ftsc_loads;
 static char ftsc_last_error[320];
 
+/* The reason may quote the blob (a cgroup path): control characters become
+ * '?', so that it stays one line in `status` and in the kernel log. */
 static void ftsc_reject(const char *why)
 {
+	char *c;
+
 	strscpy(ftsc_last_error, why, sizeof(ftsc_last_error));
-	pr_warn("ftsc: policy rejected: %s\n", why);
+	for (c = ftsc_last_error; *c; c++)
+		if ((unsigned char)*c < ' ' || (unsigned char)*c >= 0x7f)
+			*c = '?';
+	pr_warn("ftsc: policy rejected: %s\n", ftsc_last_error);
 }
 
 int ftsc_load(const struct ftsc_policy *blob, size_t len)
@@ -98,11 +111,11 @@ static void ftsc_detach_locked(void)
 	lockdep_assert_held(&ftsc_mutex);
 	old = rcu_replace_pointer(ftsc_current, NULL,
 				  lockdep_is_held(&ftsc_mutex));
-	if (old) {
-		/* Waiting calls return their last error at once. */
-		WRITE_ONCE(old->revoked, true);
-		wake_up_all(&ftsc_wait);
-	}
+	/* Every waiting call returns its last error at once: those of the
+	 * policy just detached and those still running under a policy it
+	 * replaced. A call inside the original syscall cannot be woken; when
+	 * it returns, it is not retried. */
+	ftsc_states_revoke_all();
 	ftsc_hooks_remove_except(NULL);
 	ftsc_state_put(old);
 }
@@ -193,6 +206,21 @@ static const struct file_operations ftsc_control_fops = {
 
 /* ---- status ------------------------------------------------------------- */
 
+/* At most len bytes of s (up to a NUL), escaped as the comment on top says. */
+static void ftsc_seq_escaped(struct seq_file *m, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && s[i]; i++) {
+		unsigned char c = s[i];
+
+		if (c <= ' ' || c >= 0x7f || c == '\\')
+			seq_printf(m, "\\%03o", c);
+		else
+			seq_putc(m, c);
+	}
+}
+
 static void ftsc_show_syscalls(struct seq_file *m, const char *key,
 			       const unsigned long *set)
 {
@@ -216,15 +244,18 @@ static void ftsc_show_target(struct seq_file *m, const struct ftsc_state *st)
 	seq_puts(m, "target:");
 	if (f & FTSC_TARGET_ALL)
 		seq_puts(m, " all");
-	if (f & FTSC_TARGET_CGROUP)
-		seq_printf(m, " cgroup=%.*s", (int)FTSC_CGROUP_LEN,
-			   st->policy->target.cgroup);
+	if (f & FTSC_TARGET_CGROUP) {
+		seq_puts(m, " cgroup=");
+		ftsc_seq_escaped(m, st->policy->target.cgroup, FTSC_CGROUP_LEN);
+	}
 	if (f & FTSC_TARGET_UID)
 		seq_printf(m, " uid=%u", st->policy->target.uid);
 	if (f & FTSC_TARGET_PID)
 		seq_printf(m, " pid=%d", st->tgid);
-	if (f & FTSC_TARGET_COMM)
-		seq_printf(m, " comm=%s", st->comm);
+	if (f & FTSC_TARGET_COMM) {
+		seq_puts(m, " comm=");
+		ftsc_seq_escaped(m, st->comm, sizeof(st->comm));
+	}
 	if (!f)
 		seq_puts(m, " none");
 	seq_putc(m, '\n');
@@ -238,16 +269,19 @@ struct ftsc_inflight_print {
 static void ftsc_show_call(const struct ftsc_inflight *c, void *data)
 {
 	struct ftsc_inflight_print *p = data;
-	char name[64];
+	char name[64], comm[TASK_COMM_LEN];
 
 	/* at most this many lines; the count says how many there are */
 	if (p->shown++ >= 64)
 		return;
 	ftsc_syscall_name(c->nr, name, sizeof(name));
-	/* comm last: it may hold spaces */
-	seq_printf(p->m, "call: pid=%d tid=%d syscall=%s state=%s comm=%s\n",
+	/* The task is in the wrapper, so alive; it may rename itself meanwhile. */
+	__get_task_comm(comm, sizeof(comm), c->task);
+	seq_printf(p->m, "call: pid=%d tid=%d syscall=%s state=%s policy=%llu comm=",
 		   task_tgid_nr(c->task), task_pid_nr(c->task), name,
-		   READ_ONCE(c->waiting) ? "backoff" : "syscall", c->task->comm);
+		   READ_ONCE(c->waiting) ? "backoff" : "syscall", c->policy_id);
+	ftsc_seq_escaped(p->m, comm, sizeof(comm));
+	seq_putc(p->m, '\n');
 }
 
 static int ftsc_status_show(struct seq_file *m, void *v)
@@ -279,6 +313,8 @@ static int ftsc_status_show(struct seq_file *m, void *v)
 			   (long long)atomic64_read(&st->procs_full));
 	}
 	seq_printf(m, "last_error: %s\n", ftsc_last_error);
+	if (ftsc_hooks_unhook_error())
+		seq_printf(m, "unhook_error: %d\n", ftsc_hooks_unhook_error());
 	seq_printf(m, "in_flight: %ld\n", ftsc_inflight_count());
 	ftsc_inflight_each(ftsc_show_call, &p);
 	mutex_unlock(&ftsc_mutex);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The hooks: an ftrace callback on each hooked __x64_sys_* entry point that
+ * The hooks: an ftrace callback on the hooked __x64_sys_* entry points that
  * sends a targeted call to ftsc_syscall_wrapper(), and the wrapper, which
  * calls the original, decides with the shared retry decision
  * (src/decide/decide.c, compiled in as ftsc_decide.c), sleeps and calls again.
@@ -12,20 +12,27 @@
  * dispatch but still maps every syscall number to its __x64_sys_* function;
  * the table is only read, never written. Each entry's symbol name is checked
  * to start with __x64_sys_ and numbers that lead to sys_ni_syscall are left
- * out.
+ * out. The syscalls that never return or must never be called twice (close,
+ * exit, exit_group, rt_sigreturn, restart_syscall) are never hooked, whatever
+ * a policy says (ftsc_never_hooked()).
  *
- * Redirecting a call. One ftrace_ops per hooked syscall, filtered to that
- * function's address, with FTRACE_OPS_FL_SAVE_REGS (the callback sees and may
- * change the registers), FTRACE_OPS_FL_IPMODIFY (it changes regs->ip, and
- * ftrace keeps other IP modifiers such as live patches off the function) and
- * FTRACE_OPS_FL_RECURSION (ftrace guards the callback against recursion). The
- * callback leaves a call alone when it comes from this module (the wrapper
- * calling the original: ftrace fires again there), when the syscall's user
- * registers do not carry this syscall's number (another caller of the
- * function, or the x32 ABI), when no policy watches it, or when the task is
- * not in the target. Otherwise it takes a module reference and points
- * regs->ip at the wrapper, which ftrace "returns" into with the original
- * arguments.
+ * Redirecting a call. One ftrace_ops serves every hooked syscall: its filter
+ * holds their entry points, and it is registered while any syscall is hooked,
+ * with FTRACE_OPS_FL_SAVE_REGS (the callback sees and may change the
+ * registers), FTRACE_OPS_FL_IPMODIFY (it changes regs->ip, and ftrace keeps
+ * other IP modifiers such as live patches off the functions) and
+ * FTRACE_OPS_FL_RECURSION (ftrace guards the callback against recursion).
+ * kprobes manages its own IPMODIFY ops the same way. A new policy changes
+ * the filter in place (ftrace_set_filter_ips()); only the last hook's removal
+ * unregisters the ops (an empty filter would mean every function), so a
+ * replacement costs no grace period. The callback takes the syscall number
+ * from the syscall's user registers and leaves the call alone when the
+ * traced function is not that number's entry point (another caller of the
+ * function, or the x32 ABI), when the call comes from this module (the
+ * wrapper calling the original: ftrace fires again there), when no policy
+ * watches the syscall, or when the task is not in the target. Otherwise it
+ * takes a module reference, counts the call and points regs->ip at the
+ * wrapper, which ftrace "returns" into with the original arguments.
  *
  * The wrapper calls the original past its 5-byte ftrace site (a NOP, or the
  * call into ftrace's trampoline while a hook is on), as a tracer's own
@@ -37,11 +44,15 @@
  *
  * Unloading safely. The reference that the callback takes is dropped by the
  * wrapper on its way out, so a module with calls in flight cannot be removed
- * (delete_module() fails instead of waiting). Once the references are gone,
- * the module's exit unregisters the ftrace_ops (which waits for ftrace's
- * tasks-RCU grace period: no task is still in the callback or its
- * trampoline) and calls synchronize_rcu_tasks() itself, which also covers a
- * task preempted between the wrapper's module_put() and its return.
+ * (delete_module() fails instead of waiting). A forced removal (`rmmod -f`,
+ * which CONFIG_MODULE_FORCE_UNLOAD allows) ignores those references, so the
+ * module's exit does not rely on them: it detaches (which unregisters the
+ * ops, and ftrace then waits until no task runs the callback or its
+ * trampoline, and wakes every backoff wait), waits until the count of
+ * redirected calls, taken in the callback, drops to zero (calls blocked in
+ * the original syscall keep it waiting until they return), and then waits
+ * for a tasks-RCU grace period, which covers a task preempted between the
+ * wrapper's last instructions and its return.
  */
 #include <linux/fdtable.h>
 #include <linux/file.h>
@@ -68,15 +79,24 @@ typedef long (*ftsc_syscall_fn)(const struct pt_regs *regs);
 static unsigned long ftsc_entry[FTSC_NR_LIMIT];
 /* Where the wrapper calls it: past the ftrace site when that comes first. */
 static unsigned long ftsc_body[FTSC_NR_LIMIT];
+/* The ftrace site lies this close to a function's start (an ENDBR64 may come
+ * first); the callback's ip is the site's address. */
+#define FTSC_SITE_SLACK 16
 
-struct ftsc_hook {
-	struct ftrace_ops ops;
-	long nr;
-	unsigned long addr;
-};
+/*
+ * The ftrace_ops of the hooks, registered while any syscall is hooked (its
+ * filter holds their entry points), the hooked syscalls, and the error of the
+ * last hook that could not be removed. Changed under ftsc_mutex only.
+ */
+static struct ftrace_ops *ftsc_ops;
+static DECLARE_BITMAP(ftsc_hooked_set, FTSC_NR_LIMIT);
+static int ftsc_unhook_err;
+static bool ftsc_pinned;	/* a module reference taken for a stuck ops */
+static unsigned long ftsc_ips[FTSC_NR_LIMIT];	/* scratch, under ftsc_mutex */
 
-/* Installed hooks, by syscall number; changed under ftsc_mutex only. */
-static struct ftsc_hook *ftsc_hooks[FTSC_NR_LIMIT];
+/* Calls the callback sent to the wrapper that have not returned yet. */
+static atomic_long_t ftsc_calls = ATOMIC_LONG_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(ftsc_idle);
 
 static DEFINE_SPINLOCK(ftsc_inflight_lock);
 static LIST_HEAD(ftsc_inflight_list);
@@ -150,7 +170,34 @@ bool ftsc_hookable(long nr)
 
 bool ftsc_hooked(long nr)
 {
-	return nr >= 0 && nr < FTSC_NR_LIMIT && ftsc_hooks[nr] != NULL;
+	return nr >= 0 && nr < FTSC_NR_LIMIT && test_bit(nr, ftsc_hooked_set);
+}
+
+/*
+ * The syscalls the module never hooks, whatever a policy says: exit and
+ * exit_group never return (a hook would leave its in-flight record on a
+ * freed stack and its module reference taken for good), close releases the
+ * fd even when it fails (a retry could close another thread's new fd), and
+ * rt_sigreturn and restart_syscall act on state that a second call would
+ * find consumed. DESIGN.md never retries any of them.
+ */
+bool ftsc_never_hooked(long nr)
+{
+	switch (nr) {
+	case __NR_close:
+	case __NR_exit:
+	case __NR_exit_group:
+	case __NR_rt_sigreturn:
+	case __NR_restart_syscall:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int ftsc_hooks_unhook_error(void)
+{
+	return ftsc_unhook_err;
 }
 
 /* "openat" for 257; the name as this kernel's symbol table has it. */
@@ -166,10 +213,12 @@ int ftsc_syscall_name(long nr, char *buf, size_t len)
 
 /* ---- calls in flight ---------------------------------------------------- */
 
-static void ftsc_inflight_enter(struct ftsc_inflight *me, long nr)
+static void ftsc_inflight_enter(struct ftsc_inflight *me, long nr,
+				u64 policy_id)
 {
 	me->task = current;
 	me->nr = nr;
+	me->policy_id = policy_id;
 	me->waiting = false;
 	spin_lock(&ftsc_inflight_lock);
 	list_add(&me->node, &ftsc_inflight_list);
@@ -204,6 +253,24 @@ long ftsc_inflight_count(void)
 	n = ftsc_inflight_n;
 	spin_unlock(&ftsc_inflight_lock);
 	return n;
+}
+
+/*
+ * Waits until every call the callback redirected has left the wrapper. Only a
+ * forced removal finds any; those blocked in the original syscall keep it
+ * waiting until they return (TASK_IDLE: not a hung task), and it says so.
+ */
+void ftsc_calls_wait_idle(void)
+{
+	long n;
+
+	while ((n = atomic_long_read(&ftsc_calls)) != 0) {
+		pr_info("ftsc: removed by force with %ld call(s) in flight: waiting for them to return\n",
+			n);
+		wait_event_idle_timeout(ftsc_idle,
+					atomic_long_read(&ftsc_calls) == 0,
+					10 * HZ);
+	}
 }
 
 /* ---- the guards' run-time probes ---------------------------------------- */
@@ -318,7 +385,8 @@ static long ftsc_run_call(struct ftsc_state *st, long nr, ftsc_syscall_fn orig,
 
 /*
  * Where the callback sends a targeted call, with the original's argument:
- * the syscall's user registers. The callback took a module reference for it.
+ * the syscall's user registers. The callback took a module reference for it
+ * and counted it in ftsc_calls.
  */
 static long ftsc_syscall_wrapper(const struct pt_regs *regs)
 {
@@ -328,14 +396,17 @@ static long ftsc_syscall_wrapper(const struct pt_regs *regs)
 	struct ftsc_state *st;
 	long ret;
 
-	ftsc_inflight_enter(&me, nr);
 	st = ftsc_state_get_current();
-	if (st && test_bit(nr, st->watch) && ftsc_target_matches(st))
-		ret = ftsc_run_call(st, nr, orig, regs, &me);
-	else
-		ret = orig(regs);	/* replaced or detached meanwhile */
-	ftsc_state_put(st);
+	if (st && !(test_bit(nr, st->watch) && ftsc_target_matches(st))) {
+		ftsc_state_put(st);	/* replaced or detached meanwhile */
+		st = NULL;
+	}
+	ftsc_inflight_enter(&me, nr, st ? st->id : 0);
+	ret = st ? ftsc_run_call(st, nr, orig, regs, &me) : orig(regs);
 	ftsc_inflight_leave(&me);
+	ftsc_state_put(st);
+	if (atomic_long_dec_and_test(&ftsc_calls) && wq_has_sleeper(&ftsc_idle))
+		wake_up_all(&ftsc_idle);
 	module_put(THIS_MODULE);
 	return ret;
 }
@@ -345,107 +416,169 @@ static void notrace ftsc_ftrace_callback(unsigned long ip,
 					 struct ftrace_ops *ops,
 					 struct ftrace_regs *fregs)
 {
-	struct ftsc_hook *hook = container_of(ops, struct ftsc_hook, ops);
 	struct pt_regs *regs = ftrace_get_regs(fregs);
 	const struct pt_regs *user;
 	struct ftsc_state *st;
+	unsigned long nr;
 	bool take;
 
 	if (!regs || within_module(parent_ip, THIS_MODULE))
 		return;
 	/* __x64_sys_*(const struct pt_regs *): the first argument, in rdi */
 	user = (const struct pt_regs *)regs->di;
-	if (!user || user->orig_ax != (unsigned long)hook->nr)
+	if (!user)
+		return;
+	/* The number the registers carry must be the one this function serves
+	 * (x32 numbers have bit 30 set and fail the first test). */
+	nr = user->orig_ax;
+	if (nr >= FTSC_NR_LIMIT || !ftsc_entry[nr] ||
+	    ip - ftsc_entry[nr] >= FTSC_SITE_SLACK)
 		return;
 	rcu_read_lock();
 	st = rcu_dereference(ftsc_current);
-	take = st && test_bit(hook->nr, st->watch) && ftsc_target_matches(st);
+	take = st && test_bit(nr, st->watch) && ftsc_target_matches(st);
 	rcu_read_unlock();
-	if (take && try_module_get(THIS_MODULE))
+	if (take && try_module_get(THIS_MODULE)) {
+		atomic_long_inc(&ftsc_calls);
 		regs->ip = (unsigned long)ftsc_syscall_wrapper;
+	}
 }
 
 /* ---- installing and removing hooks -------------------------------------- */
 
-static int ftsc_hook_install(long nr)
+/* "openat, read": the names of the syscalls in set, for a message. */
+static void ftsc_names(const unsigned long *set, char *buf, size_t len)
 {
-	struct ftsc_hook *h;
-	int err;
+	char name[KSYM_SYMBOL_LEN];
+	size_t used = 0;
+	long nr;
 
-	h = kzalloc(sizeof(*h), GFP_KERNEL);
-	if (!h)
-		return -ENOMEM;
-	h->nr = nr;
-	h->addr = ftsc_entry[nr];
-	h->ops.func = ftsc_ftrace_callback;
-	h->ops.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION |
-		       FTRACE_OPS_FL_IPMODIFY;
-	err = ftrace_set_filter_ip(&h->ops, h->addr, 0, 0);
-	if (err) {
-		kfree(h);
-		return err;
+	buf[0] = '\0';
+	for_each_set_bit(nr, set, FTSC_NR_LIMIT) {
+		ftsc_syscall_name(nr, name, sizeof(name));
+		if (used < len)
+			used += scnprintf(buf + used, len - used, "%s%s",
+					  used ? ", " : "", name);
 	}
-	err = register_ftrace_function(&h->ops);
-	if (err) {
-		ftrace_free_filter(&h->ops);
-		kfree(h);
-		return err;
-	}
-	ftsc_hooks[nr] = h;
-	return 0;
-}
-
-static void ftsc_hook_remove(long nr)
-{
-	struct ftsc_hook *h = ftsc_hooks[nr];
-
-	if (!h)
-		return;
-	ftsc_hooks[nr] = NULL;
-	/* Waits until no task runs the callback or its trampoline. */
-	unregister_ftrace_function(&h->ops);
-	ftrace_free_filter(&h->ops);
-	kfree(h);
 }
 
 /*
- * Hooks every syscall in watch that is not hooked yet. On failure removes
- * what it added, says why, and returns the error. Under ftsc_mutex.
+ * Hooks every syscall in watch that is not hooked yet: adds their entry
+ * points to the ops's filter, or registers the ops with them. On failure
+ * changes nothing, says why, and returns the error. Under ftsc_mutex.
  */
 int ftsc_hooks_add(const unsigned long *watch, char *why, size_t why_len)
 {
-	DECLARE_BITMAP(added, FTSC_NR_LIMIT);
-	char name[KSYM_SYMBOL_LEN];
+	DECLARE_BITMAP(adding, FTSC_NR_LIMIT);
+	struct ftrace_ops *ops;
+	char names[128];
+	unsigned int n = 0;
 	long nr;
 	int err;
 
 	lockdep_assert_held(&ftsc_mutex);
-	bitmap_zero(added, FTSC_NR_LIMIT);
-	for_each_set_bit(nr, watch, FTSC_NR_LIMIT) {
-		if (ftsc_hooks[nr])
-			continue;
-		err = ftsc_hook_install(nr);
-		if (err) {
-			ftsc_syscall_name(nr, name, sizeof(name));
-			snprintf(why, why_len,
-				 "cannot hook __x64_sys_%s with ftrace (error %d)",
-				 name, err);
-			for_each_set_bit(nr, added, FTSC_NR_LIMIT)
-				ftsc_hook_remove(nr);
-			return err;
+	bitmap_andnot(adding, watch, ftsc_hooked_set, FTSC_NR_LIMIT);
+	for_each_set_bit(nr, adding, FTSC_NR_LIMIT) {
+		if (!ftsc_hookable(nr) || ftsc_never_hooked(nr)) {
+			ftsc_syscall_name(nr, names, sizeof(names));
+			snprintf(why, why_len, "the module never hooks %s", names);
+			return -EINVAL;
 		}
-		__set_bit(nr, added);
+		ftsc_ips[n++] = ftsc_entry[nr];
 	}
+	if (!n)
+		return 0;
+	if (ftsc_ops) {
+		err = ftrace_set_filter_ips(ftsc_ops, ftsc_ips, n, 0, 0);
+	} else {
+		ops = kzalloc(sizeof(*ops), GFP_KERNEL);
+		if (!ops) {
+			snprintf(why, why_len, "out of memory for the ftrace hooks");
+			return -ENOMEM;
+		}
+		ops->func = ftsc_ftrace_callback;
+		ops->flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION |
+			     FTRACE_OPS_FL_IPMODIFY;
+		err = ftrace_set_filter_ips(ops, ftsc_ips, n, 0, 0);
+		if (!err) {
+			err = register_ftrace_function(ops);
+			if (err)
+				ftrace_free_filter(ops);
+		}
+		if (err)
+			kfree(ops);
+		else
+			ftsc_ops = ops;
+	}
+	if (err) {
+		ftsc_names(adding, names, sizeof(names));
+		snprintf(why, why_len,
+			 "cannot hook the entry points of %s with ftrace (error %d)",
+			 names, err);
+		return err;
+	}
+	bitmap_or(ftsc_hooked_set, ftsc_hooked_set, adding, FTSC_NR_LIMIT);
 	return 0;
 }
 
-/* Removes every hook whose syscall is not in keep (NULL: all). */
+static void ftsc_unhook_failed(const char *what, int err)
+{
+	pr_err("ftsc: cannot %s (error %d); the hooks stay in place and pass every call through\n",
+	       what, err);
+	ftsc_unhook_err = err;
+}
+
+/*
+ * Removes every hook whose syscall is not in keep (NULL: all). The last ones
+ * go by unregistering the ops: ftrace then waits until no task is in the
+ * callback or its trampoline. When ftrace refuses, the ops stays registered
+ * (freeing it, or the module's text, under ftrace would crash the kernel):
+ * the module keeps a reference to itself until a later removal succeeds, the
+ * kernel log and `status` (unhook_error) say so. Under ftsc_mutex.
+ */
 void ftsc_hooks_remove_except(const unsigned long *keep)
 {
+	DECLARE_BITMAP(removing, FTSC_NR_LIMIT);
+	unsigned int n = 0;
 	long nr;
+	int err;
 
 	lockdep_assert_held(&ftsc_mutex);
-	for (nr = 0; nr < FTSC_NR_LIMIT; nr++)
-		if (ftsc_hooks[nr] && !(keep && test_bit(nr, keep)))
-			ftsc_hook_remove(nr);
+	if (keep)
+		bitmap_andnot(removing, ftsc_hooked_set, keep, FTSC_NR_LIMIT);
+	else
+		bitmap_copy(removing, ftsc_hooked_set, FTSC_NR_LIMIT);
+	for_each_set_bit(nr, removing, FTSC_NR_LIMIT)
+		ftsc_ips[n++] = ftsc_entry[nr];
+	if (!n)
+		return;
+	if (bitmap_equal(removing, ftsc_hooked_set, FTSC_NR_LIMIT)) {
+		err = unregister_ftrace_function(ftsc_ops);
+		if (err) {
+			ftsc_unhook_failed("unregister the ftrace hooks", err);
+			if (!ftsc_pinned) {
+				__module_get(THIS_MODULE);
+				ftsc_pinned = true;
+			}
+			return;
+		}
+		ftrace_free_filter(ftsc_ops);
+		kfree(ftsc_ops);
+		ftsc_ops = NULL;
+		bitmap_zero(ftsc_hooked_set, FTSC_NR_LIMIT);
+		ftsc_unhook_err = 0;
+		if (ftsc_pinned) {
+			ftsc_pinned = false;
+			module_put(THIS_MODULE);
+		}
+		return;
+	}
+	err = ftrace_set_filter_ips(ftsc_ops, ftsc_ips, n, 1, 0);
+	if (err) {
+		ftsc_unhook_failed("remove syscalls from the ftrace hooks' filter",
+				   err);
+		return;
+	}
+	bitmap_andnot(ftsc_hooked_set, ftsc_hooked_set, removing,
+		      FTSC_NR_LIMIT);
 }

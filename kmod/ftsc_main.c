@@ -33,10 +33,13 @@
  * redirected call holds a module reference until it returns, so removing the
  * module while calls are in flight fails (EAGAIN from delete_module) instead
  * of freeing code under them; `ftsc kmod unload` first detaches the policy
- * (unhooks and wakes every backoff wait, which returns its last error) and
- * then reports which tasks still hold the module, typically calls blocked in
- * the original syscall (a read on an empty pipe). Module exit waits for
- * ftrace's and its own tasks-RCU grace period.
+ * (unhooks and wakes every backoff wait, under this policy or one it
+ * replaced, which returns its last error) and then reports which tasks
+ * still hold the module, typically calls blocked in the original syscall (a
+ * read on an empty pipe). A forced removal (rmmod -f) skips the reference
+ * check; the module's exit then waits for every redirected call to return
+ * before its text goes, and for ftrace's and its own tasks-RCU grace
+ * periods.
  *
  * What it relies on. A kernel with CONFIG_FUNCTION_TRACER,
  * CONFIG_DYNAMIC_FTRACE_WITH_REGS (x86_64), CONFIG_KPROBES, CONFIG_KALLSYMS
@@ -81,11 +84,20 @@ static int __init ftsc_init(void)
 
 static void __exit ftsc_exit(void)
 {
-	/* No control file is open (each holds a module reference) and no call
-	 * is in flight (each holds one too), so nothing new can start. */
+	/* Normally no control file is open and no call is in flight (each holds
+	 * a module reference). A forced removal (rmmod -f) ignores references,
+	 * so this does not count on them. */
 	ftsc_control_exit();
+	/* Unhooks (no task is left in the callback when this returns), revokes
+	 * every policy, wakes every backoff wait. */
 	ftsc_detach_all();
-	/* A task may still be between the wrapper's module_put() and its
+	if (ftsc_hooks_unhook_error())
+		pr_crit("ftsc: removed by force while ftrace still holds its hooks (error %d): the kernel will crash when a hooked syscall runs\n",
+			ftsc_hooks_unhook_error());
+	/* Calls the callback redirected before that return through the
+	 * wrapper: wait for them (only a forced removal finds any). */
+	ftsc_calls_wait_idle();
+	/* A task may still be between the wrapper's last module_put() and its
 	 * return; a tasks-RCU grace period waits until it has left. */
 	synchronize_rcu_tasks();
 	/* States are freed by rcu_work: wait for the callbacks, then the work. */

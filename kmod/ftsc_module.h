@@ -43,10 +43,13 @@ struct ftsc_proc {
 struct ftsc_state {
 	refcount_t ref;
 	struct rcu_work free_work;
+	struct list_head node;		/* in the list of live states */
 	struct ftsc_policy *policy;	/* validated copy of the blob */
 	struct ftsc_stats *stats;
 	bool observe;
-	bool revoked;			/* detached: waits end at once */
+	bool revoked;			/* detached: waits end at once; set on
+					 * every live state, the current one and
+					 * those replaced, by each detach */
 	u64 id;				/* 1 for the first load, then 2, ... */
 	u64 loaded_ns;			/* ktime_get_boottime_ns() at load */
 
@@ -78,6 +81,7 @@ extern struct workqueue_struct *ftsc_wq;
 struct ftsc_state *ftsc_state_create(const struct ftsc_policy *blob,
 				     char *why, size_t why_len);
 struct ftsc_state *ftsc_state_get_current(void);
+void ftsc_states_revoke_all(void);
 void ftsc_state_get(struct ftsc_state *st);
 void ftsc_state_put(struct ftsc_state *st);
 bool ftsc_target_matches(const struct ftsc_state *st);
@@ -88,21 +92,25 @@ u64 ftsc_proc_next_attempt(struct ftsc_state *st, struct ftsc_proc *proc,
 /* ftsc_hook.c */
 int ftsc_hooks_init(void);
 bool ftsc_hookable(long nr);
+bool ftsc_never_hooked(long nr);
 int ftsc_syscall_name(long nr, char *buf, size_t len);
 int ftsc_hooks_add(const unsigned long *watch, char *why, size_t why_len);
 void ftsc_hooks_remove_except(const unsigned long *keep);
 bool ftsc_hooked(long nr);
+int ftsc_hooks_unhook_error(void);
 
 /* A call in flight, listed so that `status` can name what holds the module. */
 struct ftsc_inflight {
 	struct list_head node;
 	struct task_struct *task;
 	long nr;
+	u64 policy_id;		/* the state it runs under; 0: none */
 	bool waiting;		/* in a backoff wait (else in the syscall) */
 };
 typedef void (*ftsc_inflight_fn)(const struct ftsc_inflight *call, void *data);
 void ftsc_inflight_each(ftsc_inflight_fn fn, void *data);
 long ftsc_inflight_count(void);
+void ftsc_calls_wait_idle(void);
 
 /* ftsc_control.c */
 int ftsc_control_init(void);

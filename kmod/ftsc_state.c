@@ -9,6 +9,11 @@
  * backoff wait): an RCU read-side section could not span the sleep, a
  * reference can. The last reference frees the state after an RCU grace
  * period, in process context (rcu_work), because freeing it puts a cgroup.
+ *
+ * Every live state is also on a list, so that a detach can revoke them all:
+ * a call that started under a policy that was replaced since still sleeps
+ * under that policy's state, and a detach must wake it as it wakes the
+ * calls of the current one (an unload would otherwise wait out its backoff).
  */
 #include <linux/cgroup.h>
 #include <linux/err.h>
@@ -29,8 +34,14 @@ DEFINE_MUTEX(ftsc_mutex);
 DECLARE_WAIT_QUEUE_HEAD(ftsc_wait);
 struct workqueue_struct *ftsc_wq;
 
+static LIST_HEAD(ftsc_states);
+static DEFINE_SPINLOCK(ftsc_states_lock);
+
 static void ftsc_state_free(struct ftsc_state *st)
 {
+	spin_lock(&ftsc_states_lock);
+	list_del_init(&st->node);
+	spin_unlock(&ftsc_states_lock);
 	if (st->cgroup)
 		cgroup_put(st->cgroup);
 	vfree(st->procs);
@@ -63,6 +74,7 @@ struct ftsc_state *ftsc_state_create(const struct ftsc_policy *blob,
 		goto nomem;
 	refcount_set(&st->ref, 1);
 	INIT_RCU_WORK(&st->free_work, ftsc_state_free_work);
+	INIT_LIST_HEAD(&st->node);
 	spin_lock_init(&st->procs_lock);
 	st->policy = vmalloc(sizeof(*st->policy));
 	st->stats = vmalloc(sizeof(*st->stats));
@@ -124,15 +136,20 @@ struct ftsc_state *ftsc_state_create(const struct ftsc_policy *blob,
 
 		if (!(flags & (FTSC_SC_IN_POLICY | FTSC_SC_INJECT)))
 			continue;
-		/* exit and exit_group never return: a hook on them would keep
-		 * its module reference forever. None of these is retried. */
-		if (flags & FTSC_SC_NEVER_RETRY)
+		/* None of the never-retried syscalls is hooked, whatever the
+		 * blob says: exit and exit_group never return, so a hook would
+		 * leave its in-flight record on a freed stack and its module
+		 * reference taken for good (ftsc_never_hooked()). */
+		if ((flags & FTSC_SC_NEVER_RETRY) || ftsc_never_hooked(nr))
 			continue;
 		if (ftsc_hookable(nr))
 			__set_bit(nr, st->watch);
 		else
 			__set_bit(nr, st->unhookable);
 	}
+	spin_lock(&ftsc_states_lock);
+	list_add(&st->node, &ftsc_states);
+	spin_unlock(&ftsc_states_lock);
 	return st;
 
 nomem:
@@ -154,6 +171,23 @@ struct ftsc_state *ftsc_state_get_current(void)
 		st = NULL;
 	rcu_read_unlock();
 	return st;
+}
+
+/*
+ * Revokes every live state (the current one and any replaced one that calls
+ * still hold) and wakes every backoff wait: each returns its last error.
+ * Called by a detach, after ftsc_current was cleared, so that no call can
+ * take a state that this misses.
+ */
+void ftsc_states_revoke_all(void)
+{
+	struct ftsc_state *st;
+
+	spin_lock(&ftsc_states_lock);
+	list_for_each_entry(st, &ftsc_states, node)
+		WRITE_ONCE(st->revoked, true);
+	spin_unlock(&ftsc_states_lock);
+	wake_up_all(&ftsc_wait);
 }
 
 void ftsc_state_get(struct ftsc_state *st)
@@ -178,9 +212,12 @@ bool ftsc_target_matches(const struct ftsc_state *st)
 	u32 f = st->target_flags;
 	bool in_cgroup;
 
-	if (f & FTSC_TARGET_ALL)
+	/* `all` alone selects everything; the validator refuses it combined
+	 * with other criteria, as userspace does, and were it given with them
+	 * it would only narrow, never widen, what they select. */
+	if (f == FTSC_TARGET_ALL)
 		return true;
-	if (!f)
+	if (!(f & ~FTSC_TARGET_ALL))
 		return false;
 	if ((f & FTSC_TARGET_UID) && !uid_eq(current_uid(), st->uid))
 		return false;

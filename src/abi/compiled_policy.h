@@ -43,6 +43,13 @@
 #define FTSC_CGROUP_LEN 256u /* a cgroup v2 path below the mount point */
 #define FTSC_NONBLOCK_CMDS 2u
 #define FTSC_PROTOCOL_ERRNOS 3u
+/* The longest duration a policy holds (a delay, deadline, budget window or
+ * budget): one day, as core::kMaxPolicyDuration. A blob that asks more is
+ * refused, so that no engine sleeps for years on a hand-made block. */
+#define FTSC_MAX_DURATION_NS 86400000000000ull
+/* An injection's errno: 1..511. 512 and above are the kernel's internal
+ * restart codes (ERESTARTSYS ...), which a program must never see. */
+#define FTSC_INJECT_ERRNO_MAX 511u
 
 /* A cell: bits 0-1 the decision, bits 2-7 the schedule index. */
 enum ftsc_decision {
@@ -229,6 +236,9 @@ enum ftsc_policy_invalid {
   FTSC_POLICY_BAD_INJECT = 8,
   FTSC_POLICY_BAD_SYSCALL = 9,
   FTSC_POLICY_BAD_TARGET = 10,
+  FTSC_POLICY_BAD_DURATION = 11,
+  FTSC_POLICY_BAD_INJECT_ERRNO = 12,
+  FTSC_POLICY_BAD_TARGET_ALL = 13,
 };
 
 static inline const char* ftsc_policy_validate_message(int code) {
@@ -255,13 +265,21 @@ static inline const char* ftsc_policy_validate_message(int code) {
       return "a syscall entry is out of range";
     case FTSC_POLICY_BAD_TARGET:
       return "the target section is malformed";
+    case FTSC_POLICY_BAD_DURATION:
+      return "a delay, deadline or budget setting is longer than one day";
+    case FTSC_POLICY_BAD_INJECT_ERRNO:
+      return "an injection's errno is not 1..511 (512 and above are kernel-internal restart codes)";
+    case FTSC_POLICY_BAD_TARGET_ALL:
+      return "the target combines 'all' with other criteria";
     default:
       return "unknown validation error";
   }
 }
 
-/* Checks every field a consumer indexes with; trusts nothing. Returns FTSC_POLICY_OK or
- * an ftsc_policy_invalid code. len is the number of bytes the caller has. */
+/* Checks every field a consumer indexes with, and every value userspace would have refused
+ * (a duration above a day, an injected errno of 512 or above, `all` with other target
+ * criteria); trusts nothing. Returns FTSC_POLICY_OK or an ftsc_policy_invalid code. len is
+ * the number of bytes the caller has. */
 static inline int ftsc_policy_validate(const struct ftsc_policy* p, uint64_t len) {
   uint32_t i, j;
   if (len != sizeof(*p))
@@ -278,7 +296,14 @@ static inline int ftsc_policy_validate(const struct ftsc_policy* p, uint64_t len
     const struct ftsc_schedule* s = &p->schedules[i];
     if (s->n_delays > FTSC_DELAYS_MAX || s->jitter_ppm > 1000000u)
       return FTSC_POLICY_BAD_SCHEDULE;
+    if (s->deadline_ns > FTSC_MAX_DURATION_NS)
+      return FTSC_POLICY_BAD_DURATION;
+    for (j = 0; j < s->n_delays; j++)
+      if (s->delay_ns[j] > FTSC_MAX_DURATION_NS)
+        return FTSC_POLICY_BAD_DURATION;
   }
+  if (p->budget_window_ns > FTSC_MAX_DURATION_NS || p->budget_max_wait_ns > FTSC_MAX_DURATION_NS)
+    return FTSC_POLICY_BAD_DURATION;
   for (i = 0; i < FTSC_NR_LIMIT; i++) {
     const struct ftsc_syscall* sc = &p->syscalls[i];
     if ((sc->fd_arg > 5 && sc->fd_arg != FTSC_ARG_NONE) ||
@@ -293,13 +318,17 @@ static inline int ftsc_policy_validate(const struct ftsc_policy* p, uint64_t len
   }
   for (i = 0; i < p->n_injects; i++) {
     const struct ftsc_inject* in = &p->injects[i];
-    if (in->nr >= FTSC_NR_LIMIT || in->error == 0 || in->error > 4095 || in->first == 0 ||
-        in->step == 0 || in->last < in->first)
+    if (in->nr >= FTSC_NR_LIMIT || in->first == 0 || in->step == 0 || in->last < in->first)
       return FTSC_POLICY_BAD_INJECT;
+    if (in->error == 0 || in->error > FTSC_INJECT_ERRNO_MAX)
+      return FTSC_POLICY_BAD_INJECT_ERRNO;
   }
   if (p->target.comm[FTSC_COMM_LEN - 1] != '\0' || p->target.cgroup[FTSC_CGROUP_LEN - 1] != '\0' ||
       (p->target.flags & ~0x1fu) != 0)
     return FTSC_POLICY_BAD_TARGET;
+  /* `all` is the explicit "everything": userspace refuses it with other criteria. */
+  if ((p->target.flags & FTSC_TARGET_ALL) && p->target.flags != FTSC_TARGET_ALL)
+    return FTSC_POLICY_BAD_TARGET_ALL;
   return FTSC_POLICY_OK;
 }
 

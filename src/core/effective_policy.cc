@@ -344,9 +344,12 @@ class Resolver {
 
   void add_inject(int index) {
     const InjectSpec& in = out_.policy.spec.injects[index];
-    // Like strace, an injection may fail with any number the kernel could return (1..4095).
+    // Like strace, an injection may fail with a number as well as a name: any errno a
+    // program can see (1..511; 512 and above are the kernel's internal restart codes).
     auto number = parse_number(in.error.text);
-    auto err = number && *number > 0 && *number <= 4095 ? number : errno_of(in.error);
+    auto err = number && *number > 0 && *number <= static_cast<int>(FTSC_INJECT_ERRNO_MAX)
+                   ? number
+                   : errno_of(in.error);
     for (const Named& sc : in.syscalls) {
       std::string group;
       for (int nr : syscalls_of(sc, &group)) {

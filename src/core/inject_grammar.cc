@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "abi/compiled_policy.h"
+
 #include "core/errno_table.h"
 #include "core/suggest.h"
 
@@ -17,6 +19,9 @@ namespace {
 constexpr std::string_view kSyntax =
     "SYSCALL[,SYSCALL...]:error=ERRNO[:when=FIRST[..LAST][+[STEP]]][:p=PROBABILITY][:seed=N]";
 constexpr uint32_t kMaxCount = UINT32_MAX - 1;  // UINT32_MAX means "no end"
+// An injected errno is 1..511: 512 and above are the kernel's internal restart
+// codes (ERESTARTSYS ...), which a program never sees and every engine refuses.
+constexpr uint32_t kMaxInjectErrno = FTSC_INJECT_ERRNO_MAX;
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
@@ -129,18 +134,22 @@ std::optional<Error> Parser::parse_error(Piece value, InjectSpec& spec) const {
     uint32_t n = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (ec == std::errc() && end != v.data() + v.size())
-      return fail(fmt::format("error={}: unexpected '{}' after the number {}", v,
-                              std::string_view(end, v.data() + v.size() - end), n),
-                  "write an errno name such as EIO, or a number 1..4095");
-    if (ec != std::errc() || n < 1 || n > 4095)
+      return fail(
+          fmt::format("error={}: unexpected '{}' after the number {}", v,
+                      std::string_view(end, v.data() + v.size() - end), n),
+          fmt::format("write an errno name such as EIO, or a number 1..{}", kMaxInjectErrno));
+    if (ec != std::errc() || n < 1 || n > kMaxInjectErrno)
       return fail(fmt::format("errno number {} is out of range", v),
-                  "errno numbers are 1..4095; a name such as EIO is clearer");
+                  fmt::format("injected errno numbers are 1..{} (512 and above are the kernel's "
+                              "internal restart codes); a name such as EIO is clearer",
+                              kMaxInjectErrno));
     std::string_view name = errno_name(static_cast<int>(n));
     text = name.empty() ? std::to_string(n) : std::string(name);
   } else {
     if (!all_name_chars(v))
       return fail(fmt::format("malformed errno '{}'", v),
-                  "write an errno name such as EIO or ENOSPC, or a number 1..4095");
+                  fmt::format("write an errno name such as EIO or ENOSPC, or a number 1..{}",
+                              kMaxInjectErrno));
     text = std::string(v);
   }
   spec.error = Named{std::move(text), at(value.offset)};

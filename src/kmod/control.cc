@@ -11,7 +11,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -49,13 +52,25 @@ core::Error not_loaded_error() {
                "load a policy with `ftsc kmod load --module PATH/ftsc.ko POLICY`");
 }
 
-std::string value_of(const std::string& line, const std::string& key) {
+// The value of KEY=VALUE among the words of fields, or nullopt.
+std::optional<std::string> value_of(const std::string& fields, const std::string& key) {
   const std::string prefix = key + "=";
-  std::istringstream in(line);
+  std::istringstream in(fields);
   for (std::string word; in >> word;)
     if (word.starts_with(prefix))
       return word.substr(prefix.size());
-  return {};
+  return std::nullopt;
+}
+
+int int_value(const std::string& fields, const std::string& key) {
+  const std::optional<std::string> v = value_of(fields, key);
+  if (!v)
+    throw std::invalid_argument(key);
+  size_t used = 0;
+  const int n = std::stoi(*v, &used);
+  if (used != v->size())
+    throw std::invalid_argument(key);
+  return n;
 }
 
 std::vector<std::string> words(const std::string& text) {
@@ -73,10 +88,27 @@ void sleep_ms(int ms) {
 
 }  // namespace
 
+std::string unescape_name(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto digit = [&](size_t k) { return text[k] >= '0' && text[k] <= '7'; };
+    if (text[i] == '\\' && i + 3 < text.size() && digit(i + 1) && text[i + 1] <= '3' &&
+        digit(i + 2) && digit(i + 3)) {
+      out += static_cast<char>((text[i + 1] - '0') * 64 + (text[i + 2] - '0') * 8 +
+                               (text[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 core::Result<ModuleStatus> parse_status(const std::string& text) {
   ModuleStatus s;
   s.text = text;
   bool saw_module = false;
+  std::set<std::string> seen;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) {
     const size_t colon = line.find(':');
@@ -86,6 +118,11 @@ core::Result<ModuleStatus> parse_status(const std::string& text) {
     std::string value = line.substr(colon + 1);
     if (!value.empty() && value[0] == ' ')
       value.erase(0, 1);
+    // Every key but `call` comes once: a second one is a forged line (a name
+    // printed unescaped by an older module) or a damaged file, never data.
+    if (key != "call" && !seen.insert(key).second)
+      return error(fmt::format("the module's status has a second '{}:' line: '{}'", key, line),
+                   "the module and the ftsc CLI may come from different versions");
     try {
       if (key == "module") {
         saw_module = true;
@@ -105,16 +142,24 @@ core::Result<ModuleStatus> parse_status(const std::string& text) {
         s.unhookable = words(value);
       } else if (key == "last_error") {
         s.last_error = value;
+      } else if (key == "unhook_error") {
+        s.unhook_error = std::stoi(value);
       } else if (key == "in_flight") {
         s.in_flight = std::stol(value);
       } else if (key == "call") {
-        InFlightCall c;
-        c.pid = std::stoi(value_of(value, "pid"));
-        c.tid = std::stoi(value_of(value, "tid"));
+        // The fields, then the task's name, last and escaped (\ooo).
         const size_t comm = value.find(" comm=");
-        c.comm = comm == std::string::npos ? "" : value.substr(comm + 6);
-        c.syscall = value_of(value, "syscall");
-        c.waiting = value_of(value, "state") == "backoff";
+        if (comm == std::string::npos)
+          throw std::invalid_argument("comm");
+        const std::string fields = value.substr(0, comm);
+        InFlightCall c;
+        c.pid = int_value(fields, "pid");
+        c.tid = int_value(fields, "tid");
+        c.comm = unescape_name(value.substr(comm + 6));
+        c.syscall = value_of(fields, "syscall").value_or("");
+        c.waiting = value_of(fields, "state") == "backoff";
+        if (auto id = value_of(fields, "policy"))
+          c.policy_id = std::stoull(*id);
         s.calls.push_back(std::move(c));
       }
     } catch (const std::exception&) {
@@ -125,13 +170,26 @@ core::Result<ModuleStatus> parse_status(const std::string& text) {
   if (!saw_module)
     return error("the module's status has no 'module:' line",
                  "the module and the ftsc CLI may come from different versions");
+  if (static_cast<long>(s.calls.size()) > s.in_flight)
+    return error(fmt::format("the module's status lists {} calls in flight but counts {}",
+                             s.calls.size(), s.in_flight),
+                 "the module and the ftsc CLI may come from different versions");
   return s;
 }
 
 std::string describe_calls(const std::vector<InFlightCall>& calls) {
   std::string out;
   for (const InFlightCall& c : calls) {
-    out += fmt::format("  pid {} ({}), thread {}, {} {}\n", c.pid, c.comm, c.tid,
+    // A name may hold any byte but NUL: control characters are shown as \ooo.
+    std::string name;
+    for (const char ch : c.comm) {
+      const auto u = static_cast<unsigned char>(ch);
+      if (u < 0x20 || u == 0x7f)
+        name += fmt::format("\\{:03o}", u);
+      else
+        name += ch;
+    }
+    out += fmt::format("  pid {} ({}), thread {}, {} {}\n", c.pid, name, c.tid,
                        c.waiting ? "waiting to retry" : "inside", c.syscall);
   }
   return out;

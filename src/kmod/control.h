@@ -5,7 +5,8 @@
 //
 //   policy   write one compiled policy (abi/compiled_policy.h) in one write
 //   control  write "detach": the policy and its hooks go, backoff waits end
-//   status   "key: value" lines, one "call:" line per call in flight
+//   status   "key: value" lines, one "call:" line per call in flight (names
+//            escaped, see parse_status)
 //   stats    the statistics table of the last loaded policy (abi/stats.h)
 //
 // The module validates what it is given and keeps the reason for a rejection
@@ -33,9 +34,10 @@ inline constexpr const char* kControlDir = "/sys/kernel/security/ftsc";
 struct InFlightCall {
   int pid = 0;
   int tid = 0;
-  std::string comm;
+  std::string comm;  // unescaped: the task's name as it set it
   std::string syscall;
-  bool waiting = false;  // in a backoff wait (else inside the syscall itself)
+  bool waiting = false;    // in a backoff wait (else inside the syscall itself)
+  uint64_t policy_id = 0;  // the policy it runs under (policy_id of its load); 0: none
 };
 
 // The module's status file, parsed.
@@ -48,13 +50,21 @@ struct ModuleStatus {
   std::vector<std::string> hooked;
   std::vector<std::string> unhookable;  // named by the policy, no entry point here
   std::string last_error;               // why the last write was rejected
+  int unhook_error = 0;                 // ftrace refused to remove the hooks (an errno)
   long in_flight = 0;
   std::vector<InFlightCall> calls;  // at most 64 of them
   std::string text;                 // the file as read
 };
 
-// Parses the status file's text; unknown keys are kept in `text` only.
+// Parses the status file's text; unknown keys are kept in `text` only. The
+// module escapes names (a task's comm, the target's) as \ooo for every byte
+// outside printable ASCII, the space and the backslash, so a name can never
+// start a line of its own; a key other than `call` that comes twice is an
+// error all the same.
 core::Result<ModuleStatus> parse_status(const std::string& text);
+
+// "a\012b" -> "a\nb": the module's \ooo escapes undone.
+std::string unescape_name(const std::string& text);
 
 // One line per call: "pid 123 (cat), thread 124, in read".
 std::string describe_calls(const std::vector<InFlightCall>& calls);

@@ -4,14 +4,23 @@
 // would refuse most of them) and requires, for each one, that the write fails
 // with the right errno, that the module's status names the reason, and that
 // the policy loaded before stays loaded. A valid blob is accepted at the end,
-// and a process without CAP_SYS_ADMIN cannot open the file at all.
+// and a process without CAP_SYS_ADMIN cannot open the file at all. A blob
+// that asks to hook the syscalls that are never retried (exit, exit_group,
+// close, rt_sigreturn, restart_syscall) is accepted, but the module hooks
+// none of them, and processes of its target exit without leaving a module
+// reference or a call in flight behind.
 // Exit 0 when every case behaves, 1 otherwise.
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -94,6 +103,86 @@ void expect_rejected(const std::string& name, const std::function<void(ftsc_poli
         fmt::format("{}: the loaded policy stays (policy_id {})", name, after.policy_id));
 }
 
+// The module's reference count, as /sys/module/ftsc/refcnt shows it.
+long module_refs() {
+  std::ifstream in("/sys/module/ftsc/refcnt");
+  long n = -1;
+  in >> n;
+  return n;
+}
+
+constexpr const char* kExitComm = "ftsc-exit-probe";
+
+void on_signal(int) {}
+
+// A child of the target that makes each never-retried syscall once: close,
+// rt_sigreturn (returning from a handler), then exit from a second thread and
+// exit_group from the first.
+void run_exiting_child() {
+  std::fflush(stdout);  // the child leaves without flushing: nothing printed twice
+  const pid_t child = fork();
+  if (child == 0) {
+    prctl(PR_SET_NAME, kExitComm);
+    close(dup(1));
+    signal(SIGUSR1, on_signal);
+    raise(SIGUSR1);
+    pthread_t t;
+    pthread_create(
+        &t, nullptr,
+        [](void*) -> void* {
+          syscall(SYS_exit, 0);
+          return nullptr;
+        },
+        nullptr);
+    pthread_join(t, nullptr);
+    syscall(SYS_exit_group, 0);
+  }
+  int wstatus = 0;
+  waitpid(child, &wstatus, 0);
+  check(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0,
+        "a process of the target closed, returned from a handler, and exited");
+}
+
+// Writes a blob that marks the never-retried syscalls as in the policy (and
+// injected into), as only a hand-made blob can, targeting kExitComm.
+bool never_hooked_case() {
+  ftsc::core::CompiledPolicy p = valid_policy();
+  const int never[] = {SYS_close, SYS_exit, SYS_exit_group, SYS_rt_sigreturn, SYS_restart_syscall};
+  p->target.flags = FTSC_TARGET_COMM;
+  std::memset(p->target.comm, 0, sizeof p->target.comm);
+  std::strcpy(p->target.comm, kExitComm);
+  for (int nr : never) {
+    p->syscalls[nr].flags = static_cast<uint16_t>((p->syscalls[nr].flags & ~FTSC_SC_NEVER_RETRY) |
+                                                  FTSC_SC_IN_POLICY | FTSC_SC_INJECT);
+    p->cells[nr][EINTR] = FTSC_CELL_MAKE(FTSC_RETRY, 0u);
+  }
+  check(ftsc_policy_validate(p.get(), sizeof *p) == FTSC_POLICY_OK,
+        "the blob that hooks exit_group & co. passes the validator");
+  check(write_blob(p.get(), sizeof *p) == 0, "... and the module takes it");
+  const ftsc::kmod::ModuleStatus st = status();
+  bool hooks_never = false;
+  for (const std::string& h : st.hooked)
+    hooks_never |= h == "close" || h == "exit" || h == "exit_group" || h == "rt_sigreturn" ||
+                   h == "restart_syscall";
+  check(!hooks_never, fmt::format("... but hooks none of the never-retried syscalls (hooked: {})",
+                                  fmt::join(st.hooked, " ")));
+  const long refs = module_refs();
+  run_exiting_child();
+  const long after = module_refs();
+  check(
+      after == refs,
+      fmt::format("the module's reference count is {} after the process exited, as before", after));
+  if (after != refs) {
+    // A hooked exit_group left its record on a freed stack: reading the
+    // status would walk it. Stop here.
+    fmt::print("FAIL: a hooked exit left a module reference behind; stopping\n");
+    return false;
+  }
+  const ftsc::kmod::ModuleStatus end = status();
+  check(end.in_flight == 0, fmt::format("no call is in flight ({})", end.in_flight));
+  return true;
+}
+
 }  // namespace
 
 int main() {
@@ -168,6 +257,49 @@ int main() {
       },
       "injection is out of range");
   expect_rejected(
+      "injection of errno 512 (ERESTARTSYS)",
+      [](ftsc_policy& p) {
+        p.n_injects = 1;
+        p.injects[0] = ftsc_inject{257, 512, 0, 1, 1, 1, 0, 0};
+        p.syscalls[257].flags |= FTSC_SC_INJECT;
+      },
+      "errno is not 1..511");
+  expect_rejected(
+      "injection of errno 4095",
+      [](ftsc_policy& p) {
+        p.n_injects = 1;
+        p.injects[0] = ftsc_inject{257, 4095, 0, 1, 1, 1, 0, 0};
+        p.syscalls[257].flags |= FTSC_SC_INJECT;
+      },
+      "errno is not 1..511");
+  constexpr uint64_t kDay = 86'400'000'000'000ull;
+  expect_rejected(
+      "a delay of a day and a nanosecond",
+      [](ftsc_policy& p) { p.schedules[0].delay_ns[0] = kDay + 1; }, "longer than one day");
+  expect_rejected(
+      "a delay of 2^64 - 1 ns", [](ftsc_policy& p) { p.schedules[0].delay_ns[1] = ~0ull; },
+      "longer than one day");
+  expect_rejected(
+      "a deadline of two days", [](ftsc_policy& p) { p.schedules[0].deadline_ns = 2 * kDay; },
+      "longer than one day");
+  expect_rejected(
+      "a budget window of a year", [](ftsc_policy& p) { p.budget_window_ns = 365 * kDay; },
+      "longer than one day");
+  expect_rejected(
+      "a budget of two days", [](ftsc_policy& p) { p.budget_max_wait_ns = 2 * kDay; },
+      "longer than one day");
+  expect_rejected(
+      "all = true with a comm",
+      [](ftsc_policy& p) { p.target.flags = FTSC_TARGET_ALL | FTSC_TARGET_COMM; },
+      "combines 'all' with other criteria");
+  expect_rejected(
+      "all = true with a cgroup",
+      [](ftsc_policy& p) {
+        p.target.flags = FTSC_TARGET_ALL | FTSC_TARGET_CGROUP;
+        std::strcpy(p.target.cgroup, "/");
+      },
+      "combines 'all' with other criteria");
+  expect_rejected(
       "fd argument 9", [](ftsc_policy& p) { p.syscalls[0].fd_arg = 9; },
       "syscall entry is out of range");
   expect_rejected(
@@ -205,6 +337,10 @@ int main() {
       },
       "does not exist", ENOENT);
 
+  // Never-retried syscalls stay unhooked whatever the blob says.
+  if (!never_hooked_case())
+    return 1;
+
   // The valid blob again: accepted, a new policy_id, no error left.
   const uint64_t before = status().policy_id;
   check(write_blob(base.get(), sizeof *base) == 0, "the valid policy is accepted again");
@@ -212,6 +348,7 @@ int main() {
         "... as a new load, and last_error is cleared");
 
   // Without CAP_SYS_ADMIN: no access, whatever the file mode says.
+  std::fflush(stdout);
   const pid_t child = fork();
   if (child == 0) {
     if (setresuid(1000, 1000, 1000) != 0)

@@ -10,7 +10,10 @@
  * cgroup v2 directory DIR, --uid drops to that user id (real, effective and
  * saved), --wait reads one line from FIFO first (the test loads a policy that
  * names this pid meanwhile). Then it prints "openat: ERRNO after N ms" and
- * exits 0 when openat failed with ENOENT, 1 otherwise. */
+ * exits 0 when openat failed with ENOENT, 1 otherwise. With PATH "-" it reads
+ * one byte from standard input instead (a read that blocks until the test
+ * lets it go), prints "read: N after M ms" and exits 0 when read returned 0
+ * or 1. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -79,6 +82,17 @@ int main(int argc, char** argv) {
     fclose(f);
   }
   long long start = now_ms();
+  if (strcmp(argv[i], "-") == 0) {
+    char c;
+    long n = syscall(SYS_read, 0, &c, 1);
+    int read_err = n < 0 ? errno : 0;
+    if (n < 0) {
+      printf("read: %s after %lld ms\n", strerrorname_np(read_err), now_ms() - start);
+      return 1;
+    }
+    printf("read: %ld after %lld ms\n", n, now_ms() - start);
+    return 0;
+  }
   long fd = syscall(SYS_openat, AT_FDCWD, argv[i], O_RDONLY | O_CLOEXEC);
   int err = fd < 0 ? errno : 0;
   long long took = now_ms() - start;

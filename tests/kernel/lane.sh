@@ -146,7 +146,7 @@ cmd_initramfs() {
 # did the VM run to the end of its test list? Fails only when QEMU cannot be
 # run at all; the results say the rest.
 cmd_boot() {
-  local lane="$1" limit="${FTSC_KERNEL_TIMEOUT:-1200}"
+  local lane="$1" limit="${FTSC_KERNEL_TIMEOUT:-2400}"
   local log="$lane/serial.log" results="$lane/results"
   rm -rf "$results" "$log"
   mkdir -p "$results"
@@ -160,12 +160,20 @@ cmd_boot() {
   # vCPU, a vCPU could keep executing a stale translation of kernel text that
   # ftrace had just patched on the other (an int3 that text_poke_bp had
   # already replaced), looping on it forever under the unload stress.
+  # Expedited RCU grace periods (rcupdate.rcu_expedited=1): the unload
+  # stress waits for thousands of them (module insertion and removal, the
+  # kprobe that finds kallsyms_lookup_name, and those within each tasks-RCU
+  # grace period of unhooking), and an emulated CPU makes each normal one
+  # slow; an expedited grace period is a grace period all the same (about 20 %
+  # off a stress cycle). A 4 MiB kernel log buffer:
+  # the stress logs two lines per cycle, and /init checks the log after each
+  # test, which must still hold its first lines then.
   timeout -k 10 "$limit" qemu-system-x86_64 \
     -accel tcg,thread=single -m 1024 -smp 2 \
     -nodefaults -display none -no-reboot \
     -serial "file:$log" \
     -kernel "$lane/kernel/vmlinux" -initrd "$lane/initramfs.cpio" \
-    -append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1 loglevel=3 rdinit=/init" \
+    -append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1 loglevel=3 log_buf_len=4M rcupdate.rcu_expedited=1 rdinit=/init" \
     </dev/null || rc=$?
   local took=$((SECONDS - start))
   echo "lane.sh: QEMU ended with status $rc after ${took}s"

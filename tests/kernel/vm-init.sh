@@ -28,6 +28,12 @@ hostname ftsc-vm
 # FUSE is a module in Debian's kernel (a scenario mounts a FUSE file system)
 insmod /ftsc/fuse.ko
 
+# What in the kernel log means the kernel found a fault: an oops, a BUG or
+# WARNING (lockdep's reports and RCU's "suspicious RCU usage" are WARNINGs
+# too), a general protection fault, a hung task, an RCU stall, a soft or hard
+# lockup, a refcount_t saturation, and lockdep's other report titles.
+KERNEL_FAULTS='BUG:|WARNING:|Oops|general protection|Call Trace|INFO: task|hung_task|RCU stall|detected stall|soft lockup|hard LOCKUP|refcount_t|circular locking|recursive locking|inconsistent lock state|lock held when returning|bad unlock balance|UBSAN:|KASAN:'
+
 uptime_ms() {
   read -r up _ </proc/uptime
   echo "${up%.*}${up#*.}0"
@@ -43,13 +49,23 @@ while read -r name limit cmd; do
   timeout -s KILL "$limit" sh -c "$cmd" </dev/null 2>&1
   status=$?
   [ "$status" -eq 137 ] && echo "killed after ${limit}s in the VM"
+  # The kernel log of this test (read and cleared, so that a long test cannot
+  # push an earlier report out of the ring buffer): a fault fails the test.
+  dmesg -c >/tmp/dmesg.test
+  cat /tmp/dmesg.test >>/tmp/dmesg.txt
+  if grep -E "$KERNEL_FAULTS" /tmp/dmesg.test >/tmp/dmesg.faults; then
+    echo "the kernel log reports a fault during this test:"
+    cat /tmp/dmesg.faults
+    [ "$status" -ne 0 ] || status=1
+  fi
   echo "@@FTSC-END $name $status $(($(uptime_ms) - start))"
 done </ftsc/tests.list
 
-# Last: the kernel log must hold no oops, BUG, warning or hung task report.
+# Last: the kernel log of the whole run (every test's part, and what came
+# after the last) must hold no report of a fault.
 echo "@@FTSC-BEGIN dmesg"
-dmesg >/tmp/dmesg.txt
-if grep -E 'BUG:|WARNING:|Oops|general protection|Call Trace|INFO: task|hung_task|RCU stall|refcount_t' /tmp/dmesg.txt; then
+dmesg >>/tmp/dmesg.txt
+if grep -E "$KERNEL_FAULTS" /tmp/dmesg.txt; then
   echo "the kernel log reports a problem (lines above); the whole log:"
   cat /tmp/dmesg.txt
   status=1
