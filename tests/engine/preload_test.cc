@@ -95,6 +95,21 @@ TEST(Preload, AllocatorsReturnNullAndAreRetriedUnderMmapsRule) {
   EXPECT_EQ(counter(row, "gave_up"), 5u) << row;
 }
 
+TEST(Preload, AnAllocationThatRecoveredLeavesErrnoAlone) {
+  // malloc fails under a small RLIMIT_AS until another thread raises it: the
+  // retry recovers, and errno is what the program had before the call, as
+  // after any successful malloc.
+  TempDir dir;
+  std::string stats = dir.path() + "/stats.json";
+  ProcessResult r =
+      run_ftsc({"run", "--engine", "preload", "--retry", "mmap=ENOMEM", "--backoff",
+                "50ms,100ms,200ms,400ms", "--stats", stats, "--", prog("preload_malloc_recovers")});
+  EXPECT_EQ(r.out, "errno kept\n") << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json row = stats_row(stats, "mmap", "ENOMEM");
+  EXPECT_EQ(counter(row, "recovered"), 1u) << row;
+}
+
 TEST(Preload, InjectionRecoversThroughTheLibrary) {
   TempDir dir;
   std::string stats = dir.path() + "/stats.json";
