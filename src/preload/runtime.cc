@@ -59,8 +59,10 @@
 // secure mode), on glibc binding its exported functions through the PLT, and
 // on memfd_create(2)/proc(5) for the files `ftsc run` passes. It cannot see
 // libc-internal calls (fopen's openat, getaddrinfo's connect, malloc's own
-// mmap), raw `syscall` instructions, or statically linked programs, and
-// calls it makes itself are no pthread cancellation points.
+// mmap), raw `syscall` instructions, or statically linked programs. The
+// program's calls of cancellation points stay cancellation points, as in
+// libc ("cancellation points" below); the library's own calls (guards,
+// logging) are none.
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +70,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/single_threaded.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -495,35 +498,105 @@ class InProcessProbe final : public decide::GuardProbe {
   }
 };
 
+// ---- cancellation points --------------------------------------------------
+
+// glibc's cancellation points (read, connect, fsync ...: wrappers.cc lists
+// them) make their syscall with SYSCALL_CANCEL (glibc 2.36,
+// sysdeps/unix/sysdep.h): in a multi-threaded process the thread switches to
+// asynchronous cancellation around the syscall, so that a pthread_cancel
+// request that is pending acts at once (the switch itself acts on it), and
+// one that comes while the call blocks interrupts it with glibc's
+// cancellation signal, whose handler unwinds the thread from there. A
+// single-threaded process skips the switch. The library's attempts do the
+// same with public means: pthread_setcanceltype() around the syscall, and
+// pthread_testcancel() before it in a single-threaded process, where only
+// the thread itself can have asked.
+//
+// The unwinding starts in the signal handler and walks the frames it
+// interrupted. The syscall page of `auto` has no unwind information (it is a
+// copy made at run time), where the unwinder stops and glibc jumps to the
+// innermost pthread_cleanup_push() buffer instead; so an attempt made on the
+// page registers one (the non-exception form of pthread_cleanup_push, which
+// this library compiles to), from which the unwinding goes on through the
+// library's and the program's frames, running every cleanup handler and C++
+// destructor of the program.
+//
+// Only the syscalls are cancellation points, never the library's own work:
+// a retried call restores the deferred type after each attempt and wait, and
+// the retry loop (drive()) registers a cleanup buffer that ends the call in
+// the statistics and restores the program's signal mask when a cancellation
+// unwinds through it.
+
+void nothing_to_clean(void*) {}
+
+long at_site(SiteFn site, long nr, const long* a) {
+  return site(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+// One attempt of a cancellation point's call at `site`.
+long cancellable_attempt(SiteFn site, long nr, const long* a) {
+  if (__libc_single_threaded) {
+    pthread_testcancel();
+    return at_site(site, nr, a);
+  }
+  int type = PTHREAD_CANCEL_DEFERRED;
+  if (site == &ftsc_preload_raw_syscall) {  // unwind information: nothing to add
+    pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+    const long r = at_site(site, nr, a);
+    pthread_setcanceltype(type, &type);
+    return r;
+  }
+  long r;
+  pthread_cleanup_push(&nothing_to_clean, nullptr);
+  pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+  r = at_site(site, nr, a);
+  pthread_setcanceltype(type, &type);
+  pthread_cleanup_pop(0);
+  return r;
+}
+
+// One attempt of the program's call at `site`.
+long attempt_at(SiteFn site, bool cancellation_point, long nr, const long* a) {
+  return cancellation_point ? cancellable_attempt(site, nr, a) : at_site(site, nr, a);
+}
+
+// ---- waiting -----------------------------------------------------------------
+
 // Sleeps ns unless a signal handler runs first. Signals are blocked from the
 // decision on and ppoll(2) restores the program's mask only while it sleeps,
 // so a signal that arrived after the failure ends the wait too.
 // program_mask: the mask to sleep with, or null to keep the current one.
-bool sleep_unless_signalled(int64_t ns, const uint64_t* program_mask, int64_t* waited) {
+// cancellation_point: the wait is one (the call it is part of is).
+bool sleep_unless_signalled(int64_t ns, const uint64_t* program_mask, bool cancellation_point,
+                            int64_t* waited) {
   struct timespec ts {};
   ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
   ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
   const int64_t start = now_ns();
-  long r = raw_syscall(SYS_ppoll, 0, 0, as_arg(&ts), as_arg(program_mask), sizeof(uint64_t));
+  const long a[6] = {0, 0, as_arg(&ts), as_arg(program_mask), sizeof(uint64_t), 0};
+  long r = cancellation_point ? cancellable_attempt(g_site, SYS_ppoll, a)
+                              : at_site(g_site, SYS_ppoll, a);
   *waited = now_ns() - start;
   return r != -EINTR;
 }
 
 // Blocks every signal while a retry is decided and hands the program's own
-// mask to the sleep; restores it when it goes out of scope.
+// mask to the sleep; release() (or the end of its scope) restores it.
 class SignalGate {
  public:
   SignalGate() = default;
-  ~SignalGate() {
-    if (blocked_)
-      raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, as_arg(&saved_), 0, sizeof saved_);
-  }
+  ~SignalGate() { release(); }
   SignalGate(const SignalGate&) = delete;
   SignalGate& operator=(const SignalGate&) = delete;
   void block() {
     uint64_t all = ~uint64_t{0};
     blocked_ = !is_error(
         raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, as_arg(&all), as_arg(&saved_), sizeof saved_));
+  }
+  void release() {
+    if (blocked_)
+      raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, as_arg(&saved_), 0, sizeof saved_);
+    blocked_ = false;
   }
   bool blocked() const { return blocked_; }
   // The program's own mask while signals are blocked, else null.
@@ -565,20 +638,34 @@ void log_attempt(const decide::SyscallArgs& args, long result, int injected,
   raw_syscall(SYS_close, fd);
 }
 
-// Runs a call to its end as the retry decision says (decide/retry_unit.h's loop).
-// first: the result of the first attempt when the caller already made it
-// (have_first), execute(): one more attempt. Returns the final raw result.
+// A call in drive(), as a cancellation that unwinds through it finds it.
+struct CallInFlight {
+  const decide::RetryUnit* unit;
+  decide::CallState* call;
+  const decide::SyscallArgs* args;
+  SignalGate* gate;
+  int64_t wait_start;  // when the current wait began; 0 outside waits
+};
+
+// The thread is cancelled in an attempt or a wait of the call: the program's
+// signal mask comes back, and the call ends as one whose wait a signal ended.
+void end_cancelled_call(void* in_flight) {
+  auto* c = static_cast<CallInFlight*>(in_flight);
+  c->gate->release();
+  if (c->call->first_errno == 0 || (c->call->flags & FTSC_CALL_ENDED) != 0)
+    return;
+  const int64_t waited = c->wait_start != 0 ? now_ns() - c->wait_start : 0;
+  decide::Decision end = c->unit->on_interrupted(*c->call, waited);
+  log_attempt(*c->args, -c->call->last_errno, 0, *c->call, end);
+}
+
+// The loop of drive(). in_flight: what a cancellation must find, or null.
 template <class Execute>
-long drive(const decide::SyscallArgs& args, bool may_inject, bool have_first, long first,
-           Execute execute) {
+long drive_loop(decide::RetryUnit& unit, decide::CallState& call, SignalGate& gate,
+                const decide::SyscallArgs& args, bool injects, bool have_first, long first,
+                bool cancellation_point, CallInFlight* in_flight, Execute& execute) {
   const ftsc_policy& policy = *g_policy;
   const long nr = args.nr;
-  decide::RetryUnit unit(policy, g_stats);
-  decide::CallState call;
-  unit.begin_call(call, nr, process_budget(),
-                  static_cast<uint64_t>(now_ns()) ^ reinterpret_cast<uintptr_t>(&call));
-  const bool injects = may_inject && nr >= 0 && static_cast<unsigned long>(nr) < FTSC_NR_LIMIT &&
-                       (policy.syscalls[nr].flags & FTSC_SC_INJECT) != 0;
   InProcessProbe probe;
   long result = first;
   for (;;) {
@@ -595,7 +682,6 @@ long drive(const decide::SyscallArgs& args, bool may_inject, bool have_first, lo
     have_first = false;
     // Only a failure the policy may retry can lead to a wait; the others pay
     // for no more than the decision.
-    SignalGate gate;
     if (is_error(result) && !unit.observing() &&
         FTSC_CELL_DECISION(ftsc_policy_cell(&policy, nr, -result)) == FTSC_RETRY)
       gate.block();
@@ -607,14 +693,50 @@ long drive(const decide::SyscallArgs& args, bool may_inject, bool have_first, lo
       if (!gate.blocked())
         gate.block();
       int64_t waited = 0;
-      if (!sleep_unless_signalled(d.delay_ns, gate.program_mask(), &waited)) {
+      if (in_flight != nullptr)
+        in_flight->wait_start = now_ns();
+      const bool slept =
+          sleep_unless_signalled(d.delay_ns, gate.program_mask(), cancellation_point, &waited);
+      if (in_flight != nullptr)
+        in_flight->wait_start = 0;
+      if (!slept) {
         decide::Decision end = unit.on_interrupted(call, waited);
         log_attempt(args, result, 0, call, end);
         return result;
       }
       unit.on_waited(call, waited);
     }
+    gate.release();
   }
+}
+
+// Runs a call to its end as the retry decision says (decide/retry_unit.h's loop).
+// first: the result of the first attempt when the caller already made it
+// (have_first), execute(): one more attempt. Returns the final raw result.
+// cancellation_point: the call is one (its attempts and waits are).
+template <class Execute>
+long drive(const decide::SyscallArgs& args, bool may_inject, bool have_first, long first,
+           bool cancellation_point, Execute execute) {
+  const ftsc_policy& policy = *g_policy;
+  const long nr = args.nr;
+  decide::RetryUnit unit(policy, g_stats);
+  decide::CallState call;
+  unit.begin_call(call, nr, process_budget(),
+                  static_cast<uint64_t>(now_ns()) ^ reinterpret_cast<uintptr_t>(&call));
+  const bool injects = may_inject && nr >= 0 && static_cast<unsigned long>(nr) < FTSC_NR_LIMIT &&
+                       (policy.syscalls[nr].flags & FTSC_SC_INJECT) != 0;
+  SignalGate gate;
+  if (!cancellation_point)
+    return drive_loop(unit, call, gate, args, injects, have_first, first, false, nullptr, execute);
+  CallInFlight in_flight{&unit, &call, &args, &gate, 0};
+  // The cleanup reads in_flight after a longjmp: its stores must not wait in registers.
+  asm volatile("" : : "r"(&in_flight) : "memory");
+  long result;
+  pthread_cleanup_push(&end_cancelled_call, &in_flight);
+  result =
+      drive_loop(unit, call, gate, args, injects, have_first, first, true, &in_flight, execute);
+  pthread_cleanup_pop(0);
+  return result;
 }
 
 decide::SyscallArgs make_args(long nr, const long* a) {
@@ -625,19 +747,31 @@ decide::SyscallArgs make_args(long nr, const long* a) {
   return args;
 }
 
+// An attempt of the call at the current site (the syscall page under `auto`).
+long attempt(bool cancellation_point, long nr, const long* a) {
+  return attempt_at(__atomic_load_n(&g_site, __ATOMIC_RELAXED), cancellation_point, nr, a);
+}
+
+long full(long nr, const long* a, bool cancellation_point);
+
 // The first calls. Their wrappers see bootstrap_entry as the entry they used,
 // so on_failure() does not retry them again: a call made here is complete.
-long bootstrap_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+long bootstrap(long nr, const long* a, bool cancellation_point) {
   initialise();
   EntryFn e = entry();
   if (e == &bootstrap_entry)  // another thread is initialising: run the call untouched
-    return ftsc_preload_raw_syscall(nr, a0, a1, a2, a3, a4, a5);
-  if (e == g_fast && handles(nr)) {
-    const long a[6] = {a0, a1, a2, a3, a4, a5};
-    return drive(make_args(nr, a), false, false, 0,
-                 [&] { return raw_syscall(nr, a0, a1, a2, a3, a4, a5); });
-  }
-  return e(nr, a0, a1, a2, a3, a4, a5);
+    return attempt_at(&ftsc_preload_raw_syscall, cancellation_point, nr, a);
+  if (e == g_fast && handles(nr))
+    return drive(make_args(nr, a), false, false, 0, cancellation_point,
+                 [&] { return attempt(cancellation_point, nr, a); });
+  if (e == &full_entry)
+    return full(nr, a, cancellation_point);
+  return attempt_at(e, cancellation_point, nr, a);
+}
+
+long bootstrap_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  const long a[6] = {a0, a1, a2, a3, a4, a5};
+  return bootstrap(nr, a, false);
 }
 
 // The entry when the policy injects: every attempt of a watched syscall is
@@ -645,12 +779,16 @@ long bootstrap_entry(long nr, long a0, long a1, long a2, long a3, long a4, long 
 // drive(). Its final result is complete; on_failure() only sets errno.
 // A call the library does not handle runs from the library's own syscall
 // instruction, where the supervisor of `auto` traces it.
-long full_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+long full(long nr, const long* a, bool cancellation_point) {
   if (!handles(nr))
-    return ftsc_preload_raw_syscall(nr, a0, a1, a2, a3, a4, a5);
+    return attempt_at(&ftsc_preload_raw_syscall, cancellation_point, nr, a);
+  return drive(make_args(nr, a), true, false, 0, cancellation_point,
+               [&] { return attempt(cancellation_point, nr, a); });
+}
+
+long full_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
   const long a[6] = {a0, a1, a2, a3, a4, a5};
-  return drive(make_args(nr, a), true, false, 0,
-               [&] { return raw_syscall(nr, a0, a1, a2, a3, a4, a5); });
+  return full(nr, a, false);
 }
 
 // The syscall whose ENOMEM rule governs the allocator: mmap, else brk (glibc's
@@ -695,14 +833,21 @@ __attribute__((constructor)) void preload_constructor() {
 
 EntryFn g_entry = &bootstrap_entry;
 
-long on_failure(long nr, long result, const long* args, EntryFn used) {
+long call_cancellation_point(EntryFn used, long nr, const long* args) {
+  if (used == &bootstrap_entry)
+    return bootstrap(nr, args, true);
+  if (used == &full_entry)
+    return full(nr, args, true);
+  return cancellable_attempt(used, nr, args);  // a syscall site
+}
+
+long on_failure(long nr, long result, const long* args, EntryFn used, bool cancellation_point) {
   // Only a first attempt made by the fast entry is this function's to retry:
   // bootstrap_entry() and full_entry() return complete calls, and a call made
   // before the library was ready is the supervisor's under `auto`.
   if (used == g_fast && g_mode.load(std::memory_order_acquire) == kFast && handles(nr)) {
-    result = drive(make_args(nr, args), false, true, result, [&] {
-      return raw_syscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
-    });
+    result = drive(make_args(nr, args), false, true, result, cancellation_point,
+                   [&] { return attempt(cancellation_point, nr, args); });
   }
   if (is_error(result)) {
     errno = static_cast<int>(-result);
@@ -726,7 +871,7 @@ int retry_allocation(size_t size, AllocationAttempt attempt, void* context) {
     for (int i = 0; i < 6; ++i)
       args.args[i] = mmap_args[i];
   }
-  long result = drive(args, false, true, -ENOMEM, [&] {
+  long result = drive(args, false, true, -ENOMEM, false, [&] {
     int err = attempt(context);
     return err == 0 ? 0L : -static_cast<long>(err);
   });

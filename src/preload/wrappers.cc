@@ -43,15 +43,52 @@ inline R from_register(long r) {
     return static_cast<R>(r);
 }
 
+// Is the libc function that makes syscall nr a cancellation point
+// (pthreads(7))? glibc 2.36 makes exactly these calls with SYSCALL_CANCEL
+// among the functions of interposed.h: read, write and their p/v variants,
+// open, openat, creat, close, connect, accept, accept4, the send and recv
+// families, fsync and fdatasync. Folded at compile time for a row's
+// constant number; syscall(2) is no cancellation point whatever it makes.
+constexpr bool is_cancellation_point(long nr) {
+  switch (nr) {
+    case SYS_read:
+    case SYS_write:
+    case SYS_pread64:
+    case SYS_pwrite64:
+    case SYS_readv:
+    case SYS_writev:
+    case SYS_preadv:
+    case SYS_pwritev:
+    case SYS_openat:
+    case SYS_creat:
+    case SYS_close:
+    case SYS_connect:
+    case SYS_accept:
+    case SYS_accept4:
+    case SYS_sendto:
+    case SYS_sendmsg:
+    case SYS_recvfrom:
+    case SYS_recvmsg:
+    case SYS_fsync:
+    case SYS_fdatasync:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // The hot path of every wrapper: the syscall and one branch on its result.
+// A cancellation point's call is made by call_cancellation_point() instead,
+// which acts on pthread_cancel as libc's function would.
 template <class... A>
-__attribute__((always_inline)) inline long call(long nr, A... a) {
+__attribute__((always_inline)) inline long call(bool cancellation_point, long nr, A... a) {
   static_assert(sizeof...(A) <= 6, "a syscall has at most six arguments");
   const long args[6] = {to_register(a)...};
   const EntryFn e = entry();
-  long r = e(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  long r = cancellation_point ? call_cancellation_point(e, nr, args)
+                              : e(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
   if (__builtin_expect(is_error(r), 0))
-    r = on_failure(nr, r, args, e);
+    r = on_failure(nr, r, args, e, cancellation_point);
   return r;
 }
 
@@ -114,22 +151,23 @@ __attribute__((constructor)) void resolve_libc_syscall() {
     va_end(ap);                      \
   }
 
-#define FTSC_DEFINE_PLAIN(ret, name, params, nr, args)      \
-  FTSC_EXPORT ret name params {                             \
-    using namespace ftsc::preload;                          \
-    return from_register<ret>(call(nr, FTSC_UNPAREN args)); \
+#define FTSC_DEFINE_PLAIN(ret, name, params, nr, args)                                 \
+  FTSC_EXPORT ret name params {                                                        \
+    using namespace ftsc::preload;                                                     \
+    return from_register<ret>(call(is_cancellation_point(nr), nr, FTSC_UNPAREN args)); \
   }
-#define FTSC_DEFINE_CHECKED(ret, name, params, forward, check, nr, args)  \
+#define FTSC_DEFINE_CHECKED(ret, name, params, forward, check, nr, args)               \
+  FTSC_EXPORT ret name params {                                                        \
+    using namespace ftsc::preload;                                                     \
+    if (__builtin_expect(!(check), 0))                                                 \
+      return reinterpret_cast<ret(*) params>(next_symbol(#name)) forward;              \
+    return from_register<ret>(call(is_cancellation_point(nr), nr, FTSC_UNPAREN args)); \
+  }
+#define FTSC_DEFINE_VARIADIC(ret, name, params, last, prologue, nr, args) \
   FTSC_EXPORT ret name params {                                           \
     using namespace ftsc::preload;                                        \
-    if (__builtin_expect(!(check), 0))                                    \
-      return reinterpret_cast<ret(*) params>(next_symbol(#name)) forward; \
-    return from_register<ret>(call(nr, FTSC_UNPAREN args));               \
-  }
-#define FTSC_DEFINE_VARIADIC(ret, name, params, last, prologue, nr, args)  \
-  FTSC_EXPORT ret name params {                                            \
-    using namespace ftsc::preload;                                         \
-    prologue(last) return from_register<ret>(call(nr, FTSC_UNPAREN args)); \
+    prologue(last) return from_register<ret>(                             \
+        call(is_cancellation_point(nr), nr, FTSC_UNPAREN args));          \
   }
 #define FTSC_SKIP_ALLOC(name, params, forward, bytes, prologue, bootstrap, retryable)
 
@@ -148,5 +186,5 @@ FTSC_EXPORT long syscall(long nr, ...) {
   va_end(ap);
   if (__builtin_expect(must_stay_with_libc(nr), 0))
     return libc_syscall()(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-  return call(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  return call(false, nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -3,8 +3,8 @@
  * Under a small RLIMIT_AS, malloc of 64 MiB fails with ENOMEM; a second
  * thread raises the limit 30 ms later, so an allocator that retries (the
  * preload engine under an mmap=ENOMEM rule) gets the memory on a later
- * attempt (the thread starts its 30 ms once the limit is set). glibc's malloc leaves errno alone when it succeeds: the program's
- * errno (EDOM here) must still be there after the allocation.
+ * attempt (the thread starts its 30 ms once the limit is set). glibc's malloc leaves errno alone
+ * when it succeeds: the program's errno (EDOM here) must still be there after the allocation.
  * Prints "errno kept", "errno changed to N" or "no memory", and exits 0 only
  * for the first. */
 #include <errno.h>
