@@ -239,7 +239,7 @@ struct RunFiles::State {
     if (budgets != nullptr)
       munmap(budgets, kBudgetBytes);
   }
-  static constexpr size_t kBudgetBytes = FTSC_BUDGET_PIDS * sizeof(uint64_t);
+  static constexpr size_t kBudgetBytes = FTSC_BUDGET_WORDS * sizeof(uint64_t);
 };
 
 core::Result<std::unique_ptr<RunFiles>> RunFiles::create(const ftsc_policy& policy,
@@ -316,6 +316,9 @@ std::vector<std::string> RunFiles::environment(bool under_supervisor) const {
     env.push_back(fmt::format("{}={}", FTSC_PRELOAD_ENGINE_ENV, FTSC_PRELOAD_ENGINE_AUTO));
     env.push_back(
         fmt::format("{}={}", FTSC_PRELOAD_BUDGETS_ENV, proc_fd_path(state_->budgets_fd.get())));
+    struct stat pidns {};
+    if (stat("/proc/self/ns/pid", &pidns) == 0)
+      env.push_back(fmt::format("{}={}", FTSC_PRELOAD_PIDNS_ENV, pidns.st_ino));
   }
   return env;
 }
@@ -329,7 +332,7 @@ uint64_t* RunFiles::budgets() const {
 }
 
 size_t RunFiles::n_budgets() const {
-  return FTSC_BUDGET_PIDS;
+  return FTSC_BUDGET_WORDS;
 }
 
 void RunFiles::start_log() {

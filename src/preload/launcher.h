@@ -49,7 +49,7 @@ class RunFiles {
   // The shared statistics table.
   ftsc_stats& stats() const;
 
-  // The retry budget words, indexed by process id (n_budgets() of them), that
+  // The retry budget words, indexed by ftsc_budget_index() (n_budgets() of them), that
   // the library of `auto` charges (FTSC_PRELOAD_BUDGETS); for the supervisor.
   uint64_t* budgets() const;
   size_t n_budgets() const;

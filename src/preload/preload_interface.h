@@ -14,11 +14,14 @@
  *                         receives one struct ftsc_preload_log per attempt of a
  *                         call the library handles; ftsc prints them
  *   FTSC_PRELOAD_BUDGETS  with FTSC_PRELOAD_ENGINE=auto: a file of 64-bit words
- *                         indexed by process id (FTSC_BUDGET_PIDS of them),
- *                         each the retry budget state of that process; the
- *                         library maps the page of its own word shared, the
- *                         supervisor the whole file, so that both layers charge
- *                         one budget per process
+ *                         (FTSC_BUDGET_WORDS of them), each the retry budget
+ *                         state of one process, at the index
+ *                         ftsc_budget_index() gives; the library maps the page
+ *                         of its own word shared, the supervisor the whole
+ *                         file, so that both layers charge one budget per process
+ *   FTSC_PRELOAD_PIDNS    with FTSC_PRELOAD_BUDGETS: the inode of ftsc's pid
+ *                         namespace (/proc/self/ns/pid), which ftsc_budget_index()
+ *                         tells processes of other namespaces by
  *   FTSC_PRELOAD_ENGINE   "auto" when the ptrace supervisor (FTSC_SUPERVISOR_PID)
  *                         traces the run too (`ftsc run --engine auto`): the
  *                         library then makes its calls from the syscall page
@@ -43,8 +46,64 @@
 #define FTSC_PRELOAD_ACTIVE_SYMBOL "ftsc_preload_active"
 
 #define FTSC_PRELOAD_BUDGETS_ENV "FTSC_PRELOAD_BUDGETS"
+#define FTSC_PRELOAD_PIDNS_ENV "FTSC_PRELOAD_PIDNS"
 /* PID_MAX_LIMIT on 64-bit Linux: no process id reaches it. */
 #define FTSC_BUDGET_PIDS 4194304ul
+/* The words of FTSC_PRELOAD_BUDGETS: one per process id of ftsc's pid
+ * namespace, then as many for processes of other namespaces. */
+#define FTSC_BUDGET_WORDS (2 * FTSC_BUDGET_PIDS)
+/* ftsc_budget_index() of a process id out of range. */
+#define FTSC_BUDGET_NONE (~(uint64_t)0)
+
+/* The budget word of a process, computed alike by the library inside it
+ * (getpid(), and the inode of /proc/self/ns/pid) and by the supervisor
+ * outside (the inode of /proc/PID/ns/pid and the last field of NSpid in
+ * /proc/PID/status), so that both charge one word whatever pid namespace the
+ * process lives in. pidns: the inode of the process's pid namespace; run_pidns:
+ * ftsc's (FTSC_PRELOAD_PIDNS); pid: the process id in its own namespace. In
+ * ftsc's namespace that is the process id itself; elsewhere a word of the
+ * second half chosen by the namespace and the id (two processes of other
+ * namespaces may share one, which only makes their breaker trip sooner). */
+static inline uint64_t ftsc_budget_index(uint64_t pidns, uint64_t run_pidns, uint64_t pid) {
+  uint64_t h;
+
+  if (pidns == run_pidns)
+    return pid < FTSC_BUDGET_PIDS ? pid : FTSC_BUDGET_NONE;
+  /* splitmix64's finaliser over both */
+  h = pidns * 0x9e3779b97f4a7c15ull + pid;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return FTSC_BUDGET_PIDS + h % FTSC_BUDGET_PIDS;
+}
+
+/* The process id in its own pid namespace: the last field of the NSpid line
+ * of a /proc/PID/status text (Linux 4.1), or `otherwise` without one. */
+static inline uint64_t ftsc_status_nspid(const char* status, uint64_t otherwise) {
+  const char* c = status;
+  uint64_t last = otherwise;
+
+  while (*c != '\0' && !(c[0] == 'N' && c[1] == 'S' && c[2] == 'p' && c[3] == 'i' && c[4] == 'd' &&
+                         c[5] == ':' && (c == status || c[-1] == '\n')))
+    ++c;
+  if (*c == '\0')
+    return otherwise;
+  for (c += 6; *c != '\0' && *c != '\n';) {
+    uint64_t v = 0;
+    int digits = 0;
+
+    while (*c == ' ' || *c == '\t')
+      ++c;
+    while (*c >= '0' && *c <= '9') {
+      v = v * 10 + (uint64_t)(*c++ - '0');
+      ++digits;
+    }
+    if (digits == 0)
+      break;
+    last = v;
+  }
+  return last;
+}
 #define FTSC_PRELOAD_ENGINE_ENV "FTSC_PRELOAD_ENGINE"
 #define FTSC_PRELOAD_ENGINE_AUTO "auto"
 

@@ -116,6 +116,7 @@ char g_log_path[256];  // FTSC_PRELOAD_LOG (ftsc run -v); empty: no log
 constinit decide::RetryBudget g_budget;
 decide::RetryBudget* g_shared_budget = nullptr;
 char g_budgets_path[256];
+uint64_t g_run_pidns = 0;  // FTSC_PRELOAD_PIDNS: ftsc's pid namespace; 0 when not given
 constinit decide::AttemptCounters g_counters;
 
 // ---- small, async-signal-safe helpers ----------------------------------
@@ -306,15 +307,22 @@ SiteFn map_syscall_page(Line& why) {
   return reinterpret_cast<SiteFn>(m);
 }
 
-// Maps the page of FTSC_PRELOAD_BUDGETS that holds this process's budget word.
+// Maps the page of FTSC_PRELOAD_BUDGETS that holds this process's budget word
+// (ftsc_budget_index(): the supervisor finds the same word from outside).
 // False, with the reason in `why`, when it cannot.
 bool map_shared_budget(Line& why) {
   const long pid = raw_syscall(SYS_getpid);
-  if (pid <= 0 || static_cast<unsigned long>(pid) >= FTSC_BUDGET_PIDS) {
+  uint64_t pidns = g_run_pidns;
+  struct stat ns {};
+  if (g_run_pidns != 0 &&
+      !is_error(raw_syscall(SYS_newfstatat, AT_FDCWD, as_arg("/proc/self/ns/pid"), as_arg(&ns), 0)))
+    pidns = ns.st_ino;
+  const uint64_t index = ftsc_budget_index(pidns, g_run_pidns, static_cast<uint64_t>(pid));
+  if (pid <= 0 || index >= FTSC_BUDGET_WORDS) {
     why.text("process id out of range");
     return false;
   }
-  const long offset = pid * 8;
+  const long offset = static_cast<long>(index) * 8;
   const long page_offset = offset & ~4095l;
   long fd = raw_syscall(SYS_openat, AT_FDCWD, as_arg(g_budgets_path), O_RDWR | O_CLOEXEC);
   if (is_error(fd)) {
@@ -396,6 +404,9 @@ Mode load(char** env) {
     const char* budgets = find_env(env, FTSC_PRELOAD_BUDGETS_ENV);
     if (budgets != nullptr && strlen(budgets) < sizeof g_budgets_path) {
       memcpy(g_budgets_path, budgets, strlen(budgets) + 1);
+      const char* pidns = find_env(env, FTSC_PRELOAD_PIDNS_ENV);
+      for (const char* c = pidns; c != nullptr && *c >= '0' && *c <= '9'; ++c)
+        g_run_pidns = g_run_pidns * 10 + static_cast<uint64_t>(*c - '0');
       Line budget_why = message();
       budget_why.text("retry budget ").text(g_budgets_path).text(": ");
       if (!map_shared_budget(budget_why))
