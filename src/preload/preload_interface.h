@@ -22,6 +22,12 @@
  *   FTSC_PRELOAD_PIDNS    with FTSC_PRELOAD_BUDGETS: the inode of ftsc's pid
  *                         namespace (/proc/self/ns/pid), which ftsc_budget_index()
  *                         tells processes of other namespaces by
+ *   FTSC_PRELOAD_PROCESSES  with the preload engine alone: a file where every
+ *                         process that loads the library records itself
+ *                         (struct ftsc_process_record), and whose first page
+ *                         it keeps mapped shared for its whole life, so that
+ *                         ftsc can wait for every process that may still count
+ *                         without being their parent (launcher.cc)
  *   FTSC_PRELOAD_ENGINE   "auto" when the ptrace supervisor (FTSC_SUPERVISOR_PID)
  *                         traces the run too (`ftsc run --engine auto`): the
  *                         library then makes its calls from the syscall page
@@ -106,6 +112,32 @@ static inline uint64_t ftsc_status_nspid(const char* status, uint64_t otherwise)
 }
 #define FTSC_PRELOAD_ENGINE_ENV "FTSC_PRELOAD_ENGINE"
 #define FTSC_PRELOAD_ENGINE_AUTO "auto"
+
+#define FTSC_PRELOAD_PROCESSES_ENV "FTSC_PRELOAD_PROCESSES"
+
+/* One process of a preload run (FTSC_PRELOAD_PROCESSES), written by the
+ * process itself when its library starts and in each fork child. The file
+ * is a first page whose first word counts the records claimed (an atomic
+ * fetch-and-add; claims beyond FTSC_PROCESS_RECORDS are not written), then
+ * the records. */
+struct ftsc_process_record {
+  uint64_t pidns;        /* the inode of its pid namespace (/proc/self/ns/pid), 0 if unknown */
+  uint32_t pid;          /* its id in that namespace (getpid()) */
+  uint32_t version;      /* FTSC_PROCESS_RECORD_VERSION, stored last (release) */
+  int64_t registered_ns; /* CLOCK_BOOTTIME when it wrote the record: after it started */
+  uint64_t reserved;
+};
+#define FTSC_PROCESS_RECORD_VERSION 1u
+#define FTSC_PROCESS_RECORDS 1048576ul
+#define FTSC_PROCESS_REGISTRY_HEADER 4096ul
+#define FTSC_PROCESS_REGISTRY_BYTES \
+  (FTSC_PROCESS_REGISTRY_HEADER + FTSC_PROCESS_RECORDS * sizeof(struct ftsc_process_record))
+
+#ifdef __cplusplus
+static_assert(sizeof(struct ftsc_process_record) == 32, "ftsc_process_record layout changed");
+#else
+_Static_assert(sizeof(struct ftsc_process_record) == 32, "ftsc_process_record layout changed");
+#endif
 
 /* The syscall page of the `auto` engine (the technique of rr's syscall page):
  * one page at a fixed address, the same in every process and after every exec

@@ -117,6 +117,11 @@ constinit decide::RetryBudget g_budget;
 decide::RetryBudget* g_shared_budget = nullptr;
 char g_budgets_path[256];
 uint64_t g_run_pidns = 0;  // FTSC_PRELOAD_PIDNS: ftsc's pid namespace; 0 when not given
+// FTSC_PRELOAD_PROCESSES: the registry's first page, kept mapped shared for
+// the process's life (ftsc waits while any process maps it; a fork child
+// inherits it), and the file's name, for the records.
+uint64_t* g_registry = nullptr;
+char g_registry_path[256];
 constinit decide::AttemptCounters g_counters;
 
 // ---- small, async-signal-safe helpers ----------------------------------
@@ -340,6 +345,64 @@ bool map_shared_budget(Line& why) {
   return true;
 }
 
+// The process's record in the registry of the run's processes
+// (preload_interface.h), through fd. False, with the reason in `why`, when it
+// cannot write one.
+bool record_process(long fd, Line& why) {
+  const uint64_t i = __atomic_fetch_add(g_registry, 1, __ATOMIC_RELAXED);
+  if (i >= FTSC_PROCESS_RECORDS) {
+    why.text("more processes than it has records for");
+    return false;
+  }
+  const long offset =
+      static_cast<long>(FTSC_PROCESS_REGISTRY_HEADER + i * sizeof(ftsc_process_record));
+  const long page_offset = offset & ~4095l;
+  long m = raw_syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, page_offset);
+  if (is_error(m)) {
+    why.text("cannot map it: ").error(static_cast<int>(-m));
+    return false;
+  }
+  auto* record = reinterpret_cast<ftsc_process_record*>(m + (offset - page_offset));
+  struct stat ns {};
+  const bool known =
+      !is_error(raw_syscall(SYS_newfstatat, AT_FDCWD, as_arg("/proc/self/ns/pid"), as_arg(&ns), 0));
+  record->pidns = known ? ns.st_ino : 0;
+  record->pid = static_cast<uint32_t>(raw_syscall(SYS_getpid));
+  struct timespec now {};
+  clock_gettime(CLOCK_BOOTTIME, &now);
+  record->registered_ns = static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+  __atomic_store_n(&record->version, FTSC_PROCESS_RECORD_VERSION, __ATOMIC_RELEASE);
+  raw_syscall(SYS_munmap, m, 4096);
+  return true;
+}
+
+// Maps the registry's first page (once: a fork child inherits it) and
+// records this process. False, with the reason in `why`, when it cannot.
+bool join_registry(Line& why) {
+  long fd = raw_syscall(SYS_openat, AT_FDCWD, as_arg(g_registry_path), O_RDWR | O_CLOEXEC);
+  if (is_error(fd)) {
+    why.text("cannot open it: ").error(static_cast<int>(-fd));
+    return false;
+  }
+  bool ok = true;
+  if (g_registry == nullptr) {
+    long m = raw_syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (is_error(m)) {
+      why.text("cannot map it: ").error(static_cast<int>(-m));
+      ok = false;
+    } else {
+      g_registry = reinterpret_cast<uint64_t*>(m);
+    }
+  }
+  ok = ok && record_process(fd, why);
+  raw_syscall(SYS_close, fd);
+  return ok;
+}
+
+void say_not_registered(Line& why) {
+  why.text("; ftsc may end its run before this process ends and miss what it counts").say();
+}
+
 decide::RetryBudget* process_budget() {
   return g_shared_budget != nullptr ? g_shared_budget : &g_budget;
 }
@@ -431,6 +494,14 @@ Mode load(char** env) {
     if (stats == nullptr)
       stats_line.text("; retrying without counting").say();
     g_stats = stats;
+  }
+  const char* processes = find_env(env, FTSC_PRELOAD_PROCESSES_ENV);
+  if (processes != nullptr && strlen(processes) < sizeof g_registry_path) {
+    memcpy(g_registry_path, processes, strlen(processes) + 1);
+    Line why = message();
+    why.text("process registry ").text(g_registry_path).text(": ");
+    if (!join_registry(why))
+      say_not_registered(why);
   }
   const char* log_path = find_env(env, FTSC_PRELOAD_LOG_ENV);
   if (log_path != nullptr && strlen(log_path) < sizeof g_log_path)
@@ -832,6 +903,12 @@ void reset_after_fork() {
       why.text("; this process's budget is not shared with the supervisor").say();
   }
   g_counters.reset();
+  if (g_registry != nullptr) {
+    Line why = message();
+    why.text("process registry ").text(g_registry_path).text(": ");
+    if (!join_registry(why))
+      say_not_registered(why);
+  }
 }
 
 __attribute__((constructor)) void preload_constructor() {
