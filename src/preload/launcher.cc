@@ -408,6 +408,13 @@ std::vector<std::string> RunFiles::environment(bool under_supervisor) const {
   if (!under_supervisor)
     env.push_back(
         fmt::format("{}={}", FTSC_PRELOAD_PROCESSES_ENV, proc_fd_path(state_->processes_fd.get())));
+  // The command starts under ftsc's filters, and the supervisor's under auto.
+  std::ifstream in("/proc/thread-self/status");
+  const std::string status((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const int filters = ftsc_status_seccomp_filters(status.c_str());
+  if (filters >= 0)
+    env.push_back(
+        fmt::format("{}={}", FTSC_PRELOAD_FILTERS_ENV, filters + (under_supervisor ? 1 : 0)));
   if (under_supervisor) {
     env.push_back(fmt::format("{}={}", FTSC_PRELOAD_ENGINE_ENV, FTSC_PRELOAD_ENGINE_AUTO));
     env.push_back(

@@ -28,6 +28,10 @@
  *                         it keeps mapped shared for its whole life, so that
  *                         ftsc can wait for every process that may still count
  *                         without being their parent (launcher.cc)
+ *   FTSC_PRELOAD_FILTERS  the number of seccomp filters the command starts
+ *                         under (ftsc's own included under `auto`): a process
+ *                         that runs under more has a filter of the program's,
+ *                         which the library's own calls could meet
  *   FTSC_PRELOAD_ENGINE   "auto" when the ptrace supervisor (FTSC_SUPERVISOR_PID)
  *                         traces the run too (`ftsc run --engine auto`): the
  *                         library then makes its calls from the syscall page
@@ -83,18 +87,29 @@ static inline uint64_t ftsc_budget_index(uint64_t pidns, uint64_t run_pidns, uin
   return FTSC_BUDGET_PIDS + h % FTSC_BUDGET_PIDS;
 }
 
-/* The process id in its own pid namespace: the last field of the NSpid line
- * of a /proc/PID/status text (Linux 4.1), or `otherwise` without one. */
-static inline uint64_t ftsc_status_nspid(const char* status, uint64_t otherwise) {
+/* The numbers of line `name` ("NSpid:", "Seccomp_filters:") of a
+ * /proc/PID/status text: the last of them, or `otherwise` without the line. */
+static inline uint64_t ftsc_status_field(const char* status, const char* name, uint64_t otherwise) {
   const char* c = status;
   uint64_t last = otherwise;
+  int n = 0;
 
-  while (*c != '\0' && !(c[0] == 'N' && c[1] == 'S' && c[2] == 'p' && c[3] == 'i' && c[4] == 'd' &&
-                         c[5] == ':' && (c == status || c[-1] == '\n')))
+  while (name[n] != '\0')
+    ++n;
+  for (;;) {
+    int i = 0;
+
+    while (i < n && c[i] == name[i])
+      ++i;
+    if (i == n)
+      break;
+    while (*c != '\0' && *c != '\n')
+      ++c;
+    if (*c == '\0')
+      return otherwise;
     ++c;
-  if (*c == '\0')
-    return otherwise;
-  for (c += 6; *c != '\0' && *c != '\n';) {
+  }
+  for (c += n; *c != '\0' && *c != '\n';) {
     uint64_t v = 0;
     int digits = 0;
 
@@ -110,16 +125,38 @@ static inline uint64_t ftsc_status_nspid(const char* status, uint64_t otherwise)
   }
   return last;
 }
+
+/* The process id in its own pid namespace: the last field of NSpid (Linux
+ * 4.1), or `otherwise` without one. */
+static inline uint64_t ftsc_status_nspid(const char* status, uint64_t otherwise) {
+  return ftsc_status_field(status, "NSpid:", otherwise);
+}
+
+/* How many seccomp filters a thread runs under, from its status text:
+ * Seccomp_filters (Linux 5.9), else 1 in filter mode (Seccomp: 2) and 0
+ * otherwise; -1 without either line. */
+static inline int ftsc_status_seccomp_filters(const char* status) {
+  const uint64_t none = ~(uint64_t)0;
+  uint64_t filters = ftsc_status_field(status, "Seccomp_filters:", none);
+
+  if (filters != none)
+    return (int)(filters < 0x7fffffff ? filters : 0x7fffffff);
+  filters = ftsc_status_field(status, "Seccomp:", none);
+  if (filters == none)
+    return -1;
+  return filters == 2 ? 1 : 0;
+}
 #define FTSC_PRELOAD_ENGINE_ENV "FTSC_PRELOAD_ENGINE"
 #define FTSC_PRELOAD_ENGINE_AUTO "auto"
 
 #define FTSC_PRELOAD_PROCESSES_ENV "FTSC_PRELOAD_PROCESSES"
+#define FTSC_PRELOAD_FILTERS_ENV "FTSC_PRELOAD_FILTERS"
 
 /* One process of a preload run (FTSC_PRELOAD_PROCESSES), written by the
  * process itself when its library starts and in each fork child. The file
  * is a first page whose first word counts the records claimed (an atomic
- * fetch-and-add; claims beyond FTSC_PROCESS_RECORDS are not written), then
- * the records. */
+ * fetch-and-add; claims beyond FTSC_PROCESS_RECORDS are not written) and
+ * whose second holds FTSC_REGISTRY_* flags, then the records. */
 struct ftsc_process_record {
   uint64_t pidns;        /* the inode of its pid namespace (/proc/self/ns/pid), 0 if unknown */
   uint32_t pid;          /* its id in that namespace (getpid()) */
@@ -128,6 +165,9 @@ struct ftsc_process_record {
   uint64_t reserved;
 };
 #define FTSC_PROCESS_RECORD_VERSION 1u
+/* The registry's flags: a process of the run said that the program runs
+ * under a seccomp filter of its own (said once per run). */
+#define FTSC_REGISTRY_SANDBOX_SAID 1ull
 #define FTSC_PROCESS_RECORDS 1048576ul
 #define FTSC_PROCESS_REGISTRY_HEADER 4096ul
 #define FTSC_PROCESS_REGISTRY_BYTES \

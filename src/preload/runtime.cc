@@ -55,6 +55,18 @@
 // malloc as well would multiply the attempts). When the page cannot be
 // mapped, the library stays inactive and the supervisor handles everything.
 //
+// A program that confines itself with a seccomp filter of its own would
+// judge the library's own calls too (the signal mask, the guards' fcntl and
+// getsockopt, the wait's ppoll, the -v log) and might refuse them or kill
+// the process for them. Once the library knows of such a filter (the
+// wrappers of prctl and syscall see it installed; a process may start under
+// it; else Seccomp_filters in /proc/thread-self/status grew, looked up on the
+// failure path at most every 100 ms per thread), it steps aside: it makes
+// none of those calls and handles none of the program's, which under `auto`
+// then reach the supervisor from the library's own syscall instruction and
+// alone pass through unretried (said once per run). A wait whose ppoll fails
+// for any reason but a signal ends the call with its last error.
+//
 // It relies on ld.so(8)'s LD_PRELOAD (ignored for set-user-ID programs in
 // secure mode), on glibc binding its exported functions through the PLT, and
 // on memfd_create(2)/proc(5) for the files `ftsc run` passes. It cannot see
@@ -122,6 +134,12 @@ uint64_t g_run_pidns = 0;  // FTSC_PRELOAD_PIDNS: ftsc's pid namespace; 0 when n
 // inherits it), and the file's name, for the records.
 uint64_t* g_registry = nullptr;
 char g_registry_path[256];
+
+// The program's own seccomp filters (sandboxed() explains).
+int g_filters_at_start = -1;  // the command's (FTSC_PRELOAD_FILTERS); -1: unknown, no look-ups
+std::atomic<bool> g_sandboxed{false};
+constexpr int64_t kFilterLookNs = 100'000'000;
+__thread int64_t t_filters_looked_ns __attribute__((tls_model("initial-exec"))) = 0;
 constinit decide::AttemptCounters g_counters;
 
 // ---- small, async-signal-safe helpers ----------------------------------
@@ -243,6 +261,22 @@ const char* find_env(char** env, const char* name) {
     if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
       return *e + len + 1;
   return nullptr;
+}
+
+// The number of seccomp filters the calling thread runs under
+// (ftsc_status_seccomp_filters() of /proc/thread-self/status), -1 if unknown.
+int filters_of_this_thread() {
+  long fd =
+      raw_syscall(SYS_openat, AT_FDCWD, as_arg("/proc/thread-self/status"), O_RDONLY | O_CLOEXEC);
+  if (is_error(fd))
+    return -1;
+  char status[4096];
+  long n = raw_syscall(SYS_read, fd, as_arg(status), sizeof status - 1);
+  raw_syscall(SYS_close, fd);
+  if (is_error(n))
+    return -1;
+  status[n] = '\0';
+  return ftsc_status_seccomp_filters(status);
 }
 
 // The ptrace engine's supervisor of this process, when FTSC_SUPERVISOR_PID
@@ -503,6 +537,14 @@ Mode load(char** env) {
     if (!join_registry(why))
       say_not_registered(why);
   }
+  const char* filters = find_env(env, FTSC_PRELOAD_FILTERS_ENV);
+  if (filters != nullptr && *filters >= '0' && *filters <= '9') {
+    g_filters_at_start = 0;
+    for (const char* c = filters; *c >= '0' && *c <= '9' && g_filters_at_start < 1000000; ++c)
+      g_filters_at_start = g_filters_at_start * 10 + (*c - '0');
+  } else {
+    g_filters_at_start = filters_of_this_thread();
+  }
   const char* log_path = find_env(env, FTSC_PRELOAD_LOG_ENV);
   if (log_path != nullptr && strlen(log_path) < sizeof g_log_path)
     memcpy(g_log_path, log_path, strlen(log_path) + 1);
@@ -512,6 +554,52 @@ Mode load(char** env) {
 
 long bootstrap_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 long full_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+
+// Says once per run (the registry's flag; once per process without it) that
+// the library stopped retrying. Under `auto` there is nothing to say: the
+// supervisor goes on, and says that it parks the process's backoffs.
+void say_sandboxed() {
+  if (g_auto)
+    return;
+  if (g_registry != nullptr &&
+      (__atomic_fetch_or(&g_registry[1], FTSC_REGISTRY_SANDBOX_SAID, __ATOMIC_RELAXED) &
+       FTSC_REGISTRY_SANDBOX_SAID) != 0)
+    return;
+  message()
+      .text(
+          "the program runs under a seccomp filter of its own, which the library's own calls "
+          "(signal mask, guards, waits) could meet, refused or killed: ftsc retries none of its "
+          "calls from here on; --engine auto retries them from outside the program")
+      .say();
+}
+
+// The library stops handling calls: they go to its own syscall instruction,
+// which the supervisor of `auto` traces (alone: the plain call). Once.
+void step_aside() {
+  if (g_sandboxed.exchange(true, std::memory_order_acq_rel))
+    return;
+  __atomic_store_n(&g_entry, &ftsc_preload_raw_syscall, __ATOMIC_RELEASE);
+  if (g_mode.load(std::memory_order_acquire) >= kFast)
+    say_sandboxed();
+}
+
+// Does the calling thread run under a seccomp filter of the program's? Known
+// at once when the program installed it through the wrappers or the process
+// started under it, else looked up (at most every kFilterLookNs per thread).
+bool sandboxed() {
+  if (g_sandboxed.load(std::memory_order_acquire))
+    return true;
+  if (g_filters_at_start < 0)
+    return false;
+  const int64_t now = now_ns();
+  if (t_filters_looked_ns != 0 && now - t_filters_looked_ns < kFilterLookNs)
+    return false;
+  t_filters_looked_ns = now;
+  if (filters_of_this_thread() <= g_filters_at_start)
+    return false;
+  step_aside();
+  return true;
+}
 
 // Returns whether the library handles calls (a valid policy is loaded).
 bool initialise() {
@@ -534,18 +622,31 @@ bool initialise() {
       e = g_site;
       g_fast = e;
     }
+    // Started under a filter of the program's (exec'd by a confined
+    // process), or the program installed one meanwhile.
+    const bool confined =
+        mode >= kFast &&
+        (g_sandboxed.load(std::memory_order_acquire) ||
+         (g_filters_at_start >= 0 && filters_of_this_thread() > g_filters_at_start));
+    if (confined) {
+      g_sandboxed.store(true, std::memory_order_release);
+      e = &ftsc_preload_raw_syscall;
+    }
     g_mode.store(mode, std::memory_order_release);
     __atomic_store_n(&g_entry, e, __ATOMIC_RELEASE);
     g_state.store(kInitialised, std::memory_order_release);
+    if (confined && mode >= kFast)
+      say_sandboxed();
   }
   return g_mode.load(std::memory_order_acquire) >= kFast;
 }
 
 // Does the library retry or inject syscall nr? Alone, what the ptrace engine
 // would trace; under `auto`, not the syscalls with injections, which it
-// leaves to the supervisor.
+// leaves to the supervisor. Nothing once the program confined itself.
 bool handles(long nr) {
-  if (nr < 0 || static_cast<unsigned long>(nr) >= FTSC_NR_LIMIT)
+  if (nr < 0 || static_cast<unsigned long>(nr) >= FTSC_NR_LIMIT ||
+      g_sandboxed.load(std::memory_order_acquire))
     return false;
   const uint32_t flags = g_policy->syscalls[nr].flags;
   if (g_auto)
@@ -644,12 +745,23 @@ long attempt_at(SiteFn site, bool cancellation_point, long nr, const long* a) {
 
 // ---- waiting -----------------------------------------------------------------
 
-// Sleeps ns unless a signal handler runs first. Signals are blocked from the
-// decision on and ppoll(2) restores the program's mask only while it sleeps,
-// so a signal that arrived after the failure ends the wait too.
+// The guards' facts in a process confined by a filter of the program's: not
+// asked (fcntl or getsockopt could be refused or kill it), so a guard that
+// needs them counts as holding.
+class UnaskedProbe final : public decide::GuardProbe {
+ public:
+  int fd_nonblocking(int) override { return -ECANCELED; }
+  int socket_timeout(int, bool) override { return -ECANCELED; }
+};
+
+// Sleeps ns unless a signal handler runs first (kSignalled), or says that it
+// could not sleep at all (kFailed). Signals are blocked from the decision on
+// and ppoll(2) restores the program's mask only while it sleeps, so a signal
+// that arrived after the failure ends the wait too.
 // program_mask: the mask to sleep with, or null to keep the current one.
 // cancellation_point: the wait is one (the call it is part of is).
-bool sleep_unless_signalled(int64_t ns, const uint64_t* program_mask, bool cancellation_point,
+enum class Wait { kSlept, kSignalled, kFailed };
+Wait sleep_unless_signalled(int64_t ns, const uint64_t* program_mask, bool cancellation_point,
                             int64_t* waited) {
   struct timespec ts {};
   ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
@@ -659,7 +771,10 @@ bool sleep_unless_signalled(int64_t ns, const uint64_t* program_mask, bool cance
   long r = cancellation_point ? cancellable_attempt(g_site, SYS_ppoll, a)
                               : at_site(g_site, SYS_ppoll, a);
   *waited = now_ns() - start;
-  return r != -EINTR;
+  if (r == -EINTR)
+    return Wait::kSignalled;
+  // Refused (a seccomp filter) or failed otherwise: no wait took place.
+  return is_error(r) ? Wait::kFailed : Wait::kSlept;
 }
 
 // Blocks every signal while a retry is decided and hands the program's own
@@ -694,7 +809,7 @@ class SignalGate {
 // `ftsc run -v`: one record per attempt to ftsc's log pipe, which ftsc formats.
 void log_attempt(const decide::SyscallArgs& args, long result, int injected,
                  const decide::CallState& call, const decide::Decision& d) {
-  if (g_log_path[0] == '\0')
+  if (g_log_path[0] == '\0' || sandboxed())
     return;
   ftsc_preload_log record{};
   record.version = FTSC_PRELOAD_LOG_VERSION;
@@ -748,7 +863,8 @@ long drive_loop(decide::RetryUnit& unit, decide::CallState& call, SignalGate& ga
                 bool cancellation_point, CallInFlight* in_flight, Execute& execute) {
   const ftsc_policy& policy = *g_policy;
   const long nr = args.nr;
-  InProcessProbe probe;
+  InProcessProbe asked;
+  UnaskedProbe unasked;
   long result = first;
   for (;;) {
     int injected = 0;
@@ -762,26 +878,40 @@ long drive_loop(decide::RetryUnit& unit, decide::CallState& call, SignalGate& ga
       }
     }
     have_first = false;
-    // Only a failure the policy may retry can lead to a wait; the others pay
-    // for no more than the decision.
-    if (is_error(result) && !unit.observing() &&
-        FTSC_CELL_DECISION(ftsc_policy_cell(&policy, nr, -result)) == FTSC_RETRY)
+    // Only a failure the policy may retry leads to calls of the library's
+    // own (the signal mask, the guards, the wait); the others pay for no
+    // more than the decision. A process under a seccomp filter of the
+    // program's makes none of them: its guards count as holding, and a
+    // retry cannot wait.
+    const bool may_retry = is_error(result) &&
+                           FTSC_CELL_DECISION(ftsc_policy_cell(&policy, nr, -result)) == FTSC_RETRY;
+    const bool confined = may_retry && sandboxed();
+    if (may_retry && !confined && !unit.observing())
       gate.block();
+    decide::GuardProbe& probe = confined ? static_cast<decide::GuardProbe&>(unasked) : asked;
     decide::Decision d = unit.on_result(call, args, result, probe, now_ns());
     log_attempt(args, result, injected, call, d);
     if (d.action == decide::Action::kReturn)
       return result;
+    if (confined) {
+      decide::Decision end = unit.on_interrupted(call, 0);
+      log_attempt(args, result, 0, call, end);
+      return result;
+    }
     if (d.delay_ns > 0) {
       if (!gate.blocked())
         gate.block();
       int64_t waited = 0;
       if (in_flight != nullptr)
         in_flight->wait_start = now_ns();
-      const bool slept =
+      const Wait wait =
           sleep_unless_signalled(d.delay_ns, gate.program_mask(), cancellation_point, &waited);
       if (in_flight != nullptr)
         in_flight->wait_start = 0;
-      if (!slept) {
+      if (wait != Wait::kSlept) {
+        // A signal ended the wait, or there was none (the ppoll was
+        // refused): the call ends with its last error, not with retries
+        // that wait for nothing.
         decide::Decision end = unit.on_interrupted(call, waited);
         log_attempt(args, result, 0, call, end);
         return result;
@@ -892,6 +1022,9 @@ long allocation_syscall(const ftsc_policy& p) {
 
 void reset_after_fork() {
   g_budget.reset();
+  g_counters.reset();
+  if (sandboxed())
+    return;  // no calls of the library's own under the program's filter
   if (g_shared_budget != nullptr) {
     // The inherited mapping holds the parent's word: map the child's own.
     const auto word = reinterpret_cast<uintptr_t>(g_shared_budget);
@@ -902,7 +1035,6 @@ void reset_after_fork() {
     if (!map_shared_budget(why))
       why.text("; this process's budget is not shared with the supervisor").say();
   }
-  g_counters.reset();
   if (g_registry != nullptr) {
     Line why = message();
     why.text("process registry ").text(g_registry_path).text(": ");
@@ -920,6 +1052,10 @@ __attribute__((constructor)) void preload_constructor() {
 }  // namespace
 
 EntryFn g_entry = &bootstrap_entry;
+
+void on_program_filter() {
+  step_aside();
+}
 
 long call_cancellation_point(EntryFn used, long nr, const long* args) {
   if (used == &bootstrap_entry)
@@ -946,7 +1082,7 @@ long on_failure(long nr, long result, const long* args, EntryFn used, bool cance
 
 int retry_allocation(size_t size, AllocationAttempt attempt, void* context) {
   // Under `auto` the supervisor has already retried the allocator's own mmap.
-  if (!initialise() || g_auto)
+  if (!initialise() || g_auto || sandboxed())
     return ENOMEM;
   const long nr = allocation_syscall(*g_policy);
   if (nr < 0)

@@ -45,6 +45,11 @@ long call_cancellation_point(EntryFn used, long nr, const long* args)
 long on_failure(long nr, long result, const long* args, EntryFn used, bool cancellation_point)
     __attribute__((visibility("hidden"), noinline, cold));
 
+// The program installed a seccomp filter of its own through the wrappers
+// (prctl(PR_SET_SECCOMP) or syscall(SYS_seccomp) succeeded): the library
+// stops making calls of its own and handling the program's (runtime.cc).
+void on_program_filter() __attribute__((visibility("hidden")));
+
 // One attempt of an allocation: 0 when it succeeded, else the errno it failed with.
 using AllocationAttempt = int (*)(void* context);
 

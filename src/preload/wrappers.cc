@@ -11,6 +11,8 @@
 // `const struct sockaddr*` and the like.
 #include <linux/fcntl.h>
 #include <linux/mman.h>
+#include <linux/prctl.h>
+#include <linux/seccomp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -175,7 +177,8 @@ FTSC_PRELOAD_INTERPOSED(FTSC_DEFINE_PLAIN, FTSC_DEFINE_CHECKED, FTSC_DEFINE_VARI
                         FTSC_SKIP_ALLOC)
 
 // syscall(2): the number is an argument, and it reads all six argument
-// registers whatever the call, as glibc's does.
+// registers whatever the call, as glibc's does. A seccomp filter installed
+// through it confines the library too (on_program_filter()).
 FTSC_EXPORT long syscall(long nr, ...) {
   using namespace ftsc::preload;
   va_list ap;
@@ -186,5 +189,25 @@ FTSC_EXPORT long syscall(long nr, ...) {
   va_end(ap);
   if (__builtin_expect(must_stay_with_libc(nr), 0))
     return libc_syscall()(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-  return call(false, nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  const long r = call(false, nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  if (__builtin_expect(nr == SYS_seccomp, 0) && r >= 0 &&
+      (a[0] == SECCOMP_SET_MODE_STRICT || a[0] == SECCOMP_SET_MODE_FILTER))
+    on_program_filter();
+  return r;
+}
+
+// prctl(2), for PR_SET_SECCOMP: glibc's reads four more argument registers
+// whatever the option, and so does this one.
+FTSC_EXPORT int prctl(int option, ...) {
+  using namespace ftsc::preload;
+  va_list ap;
+  va_start(ap, option);
+  unsigned long a[4];
+  for (unsigned long& v : a)
+    v = va_arg(ap, unsigned long);
+  va_end(ap);
+  const long r = call(false, SYS_prctl, option, a[0], a[1], a[2], a[3]);
+  if (__builtin_expect(option == PR_SET_SECCOMP, 0) && r == 0)
+    on_program_filter();
+  return static_cast<int>(r);
 }
