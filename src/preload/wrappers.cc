@@ -13,8 +13,10 @@
 #include <linux/mman.h>
 #include <linux/prctl.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 
@@ -80,15 +82,32 @@ constexpr bool is_cancellation_point(long nr) {
 }
 
 // The hot path of every wrapper: the syscall and one branch on its result.
-// A cancellation point's call is made by call_cancellation_point() instead,
-// which acts on pthread_cancel as libc's function would.
+// A cancellation point acts on pthread_cancel as libc's function would
+// (runtime.cc, "cancellation points"): in a single-threaded process, where
+// only the thread itself can have asked, pthread_testcancel() before the
+// call; in a multi-threaded one, asynchronous cancellation around the call
+// of the library's own syscall instruction (the preload engine's), and
+// call_cancellation_point() for anything else (auto's syscall page, the
+// entries that initialise or inject).
 template <class... A>
 __attribute__((always_inline)) inline long call(bool cancellation_point, long nr, A... a) {
   static_assert(sizeof...(A) <= 6, "a syscall has at most six arguments");
   const long args[6] = {to_register(a)...};
   const EntryFn e = entry();
-  long r = cancellation_point ? call_cancellation_point(e, nr, args)
-                              : e(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  long r;
+  if (!cancellation_point) {
+    r = e(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  } else if (__libc_single_threaded && (e == site() || e == &ftsc_preload_raw_syscall)) {
+    pthread_testcancel();
+    r = e(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  } else if (e == &ftsc_preload_raw_syscall) {
+    int type = PTHREAD_CANCEL_DEFERRED;
+    pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+    r = e(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+    pthread_setcanceltype(type, &type);
+  } else {
+    r = call_cancellation_point(e, nr, args);
+  }
   if (__builtin_expect(is_error(r), 0))
     r = on_failure(nr, r, args, e, cancellation_point);
   return r;
