@@ -634,8 +634,10 @@ bool initialise() {
     }
     g_mode.store(mode, std::memory_order_release);
     __atomic_store_n(&g_entry, e, __ATOMIC_RELEASE);
+    if (g_sandboxed.load(std::memory_order_acquire))  // step_aside() on another thread meanwhile
+      __atomic_store_n(&g_entry, &ftsc_preload_raw_syscall, __ATOMIC_RELEASE);
     g_state.store(kInitialised, std::memory_order_release);
-    if (confined && mode >= kFast)
+    if (confined)
       say_sandboxed();
   }
   return g_mode.load(std::memory_order_acquire) >= kFast;
