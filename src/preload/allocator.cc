@@ -198,31 +198,35 @@ int retry(size_t bytes, Attempt attempt) {
 }  // namespace ftsc::preload
 
 #define FTSC_EXPORT extern "C" __attribute__((visibility("default")))
+#define FTSC_UNPAREN(...) __VA_ARGS__
 
 // The cold half of each allocator: NULL came back. Retried only for ENOMEM of
-// a request that can succeed later; errno is the last attempt's.
-#define FTSC_DEFINE_FAILED(name, params, forward, bytes, prologue, bootstrap, retryable) \
-  namespace ftsc::preload {                                                              \
-  namespace {                                                                            \
-  __attribute__((noinline, cold)) void* name##_failed params {                           \
-    if (!(retryable) || errno != ENOMEM)                                                 \
-      return nullptr;                                                                    \
-    void* result = nullptr;                                                              \
-    int err = retry(bytes, [&]() -> int {                                                \
-      result = load(&g_##name) forward;                                                  \
-      return result != nullptr ? 0 : errno;                                              \
-    });                                                                                  \
-    errno = err;                                                                         \
-    return err == 0 ? result : nullptr;                                                  \
-  }                                                                                      \
-  }                                                                                      \
+// a request that can succeed later. A failure leaves the last attempt's errno;
+// a recovery leaves the errno the program had before the call (program_errno),
+// as a successful allocation does: the failed attempts set it to ENOMEM.
+#define FTSC_DEFINE_FAILED(name, params, forward, bytes, prologue, bootstrap, retryable)        \
+  namespace ftsc::preload {                                                                     \
+  namespace {                                                                                   \
+  __attribute__((noinline, cold)) void* name##_failed(int program_errno, FTSC_UNPAREN params) { \
+    if (!(retryable) || errno != ENOMEM)                                                        \
+      return nullptr;                                                                           \
+    void* result = nullptr;                                                                     \
+    int err = retry(bytes, [&]() -> int {                                                       \
+      result = load(&g_##name) forward;                                                         \
+      return result != nullptr ? 0 : errno;                                                     \
+    });                                                                                         \
+    errno = err == 0 ? program_errno : err;                                                     \
+    return err == 0 ? result : nullptr;                                                         \
+  }                                                                                             \
+  }                                                                                             \
   }
 #define FTSC_DEFINE_ALLOC(name, params, forward, bytes, prologue, bootstrap, retryable) \
   FTSC_EXPORT void* name params {                                                       \
     using namespace ftsc::preload;                                                      \
+    const int program_errno = errno;                                                    \
     prologue void* p = load(&g_##name) forward;                                         \
     if (__builtin_expect(p == nullptr, 0))                                              \
-      return name##_failed forward;                                                     \
+      return name##_failed(program_errno, FTSC_UNPAREN forward);                        \
     return p;                                                                           \
   }
 

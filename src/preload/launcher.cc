@@ -12,9 +12,28 @@
 // FTSC_PRELOAD_LOG, is the write end of a pipe that receives one binary
 // record per attempt, which a thread of ftsc prints. ftsc forks, execs the command,
 // forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it like the ptrace engine,
-// and, as the run's child subreaper (PR_SET_CHILD_SUBREAPER), waits until the
-// command and every process it left behind are gone before it reads the
-// table.
+// and waits until the command and every process it left behind that may
+// still count are gone before it reads the table.
+//
+// Waiting for processes that are not its children. ftsc does not adopt the
+// processes the command orphans (a child subreaper would change what they
+// see: getppid(), and who reaps them); it finds them through the library
+// instead. Every process that loads the library writes a record of itself
+// (its pid namespace, its id there, the time) into a fourth memfd,
+// FTSC_PRELOAD_PROCESSES, when it starts and in each fork child, and keeps
+// the file's first page mapped shared as long as it lives. Once the command
+// has ended, ftsc waits until no recorded process runs any more (its
+// /proc/PID/stat is gone, a zombie's, or shows a later start: the id was
+// reused) and no process maps the file: it then seals the memfd against
+// writing (F_SEAL_WRITE, memfd_create(2)), which the kernel refuses with
+// EBUSY while a writable shared mapping exists. The mapping covers a fork
+// child until it has written its record (it inherits the page), the record
+// covers an exec until the new program's library runs (the id survives
+// exec). What is left out: a child that vfork() or posix_spawn() made, or a
+// raw clone, whose exec comes after every other process of the run has
+// ended, may start its program after ftsc read the table; and processes that
+// never load the library (static programs, set-user-ID ones) are not waited
+// for, since they count nothing.
 //
 // Limits: a process whose credentials no longer allow it to open ftsc's
 // /proc/PID/fd (it changed its uid) or that the loader runs in secure mode
@@ -24,6 +43,7 @@
 
 #include "core/run_report.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
@@ -34,11 +54,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <sstream>
 #include <string_view>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -218,6 +245,64 @@ class LogRelay {
   std::thread thread_;
 };
 
+// The inode of the pid namespace of /proc/PID (PID may be "self"), 0 if unknown.
+uint64_t pid_namespace_of(const std::string& pid) {
+  struct stat st {};
+  return stat(("/proc/" + pid + "/ns/pid").c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+// The processes of pid namespaces other than own_pidns, by (namespace, id
+// there), with their ids as ftsc sees them.
+std::map<std::pair<uint64_t, uint64_t>, pid_t> foreign_processes(uint64_t own_pidns) {
+  std::map<std::pair<uint64_t, uint64_t>, pid_t> found;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr)
+    return found;
+  while (const dirent* entry = readdir(proc)) {
+    const std::string name = entry->d_name;
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    const uint64_t ns = pid_namespace_of(name);
+    if (ns == 0 || ns == own_pidns)
+      continue;
+    std::ifstream in("/proc/" + name + "/status");
+    const std::string status((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+    const uint64_t pid = ftsc_status_nspid(status.c_str(), 0);
+    if (pid != 0)
+      found[{ns, pid}] = static_cast<pid_t>(std::stoul(name));
+  }
+  closedir(proc);
+  return found;
+}
+
+// Is process pid the one that wrote its record at registered_ns, and still
+// running? Not when /proc/PID is gone, shows a zombie (the process ended;
+// its parent has not reaped it yet), or started after the record was
+// written (the id now names another process).
+bool still_running(pid_t pid, int64_t registered_ns) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  const size_t paren = stat.rfind(')');  // the command name may hold ')'
+  if (paren == std::string::npos)
+    return false;
+  std::istringstream fields(stat.substr(paren + 1));
+  std::string state;
+  fields >> state;
+  if (state.empty() || state[0] == 'Z' || state[0] == 'X')
+    return false;
+  std::string field;
+  for (int i = 4; i <= 22 && fields >> field; ++i) {  // field 22: the start time, in clock ticks
+  }
+  if (field.empty() || field.find_first_not_of("0123456789") != std::string::npos)
+    return true;  // cannot tell: assume it is
+  const long ticks_per_second = sysconf(_SC_CLK_TCK);
+  const double started_ns = static_cast<double>(std::stoull(field)) * 1e9 /
+                            static_cast<double>(ticks_per_second > 0 ? ticks_per_second : 100);
+  return started_ns <= static_cast<double>(registered_ns);
+}
+
 }  // namespace
 
 struct RunFiles::State {
@@ -231,6 +316,7 @@ struct RunFiles::State {
   uint64_t* budgets = nullptr;
   Fd log_read;
   Fd log_write;
+  Fd processes_fd;
   std::unique_ptr<LogRelay> relay;
 
   ~State() {
@@ -239,7 +325,7 @@ struct RunFiles::State {
     if (budgets != nullptr)
       munmap(budgets, kBudgetBytes);
   }
-  static constexpr size_t kBudgetBytes = FTSC_BUDGET_PIDS * sizeof(uint64_t);
+  static constexpr size_t kBudgetBytes = FTSC_BUDGET_WORDS * sizeof(uint64_t);
 };
 
 core::Result<std::unique_ptr<RunFiles>> RunFiles::create(const ftsc_policy& policy,
@@ -284,6 +370,13 @@ core::Result<std::unique_ptr<RunFiles>> RunFiles::create(const ftsc_policy& poli
     return setup_error("cannot map the retry budgets memfd", errno);
   s.budgets = static_cast<uint64_t*>(map);
 
+  // Sparse too; sealable, so that ftsc can tell when nobody maps it any more.
+  s.processes_fd = Fd(memfd_create("ftsc-processes", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (s.processes_fd.get() < 0)
+    return setup_error("cannot create a memfd for the run's processes", errno);
+  if (ftruncate(s.processes_fd.get(), FTSC_PROCESS_REGISTRY_BYTES) != 0)
+    return setup_error("cannot size the run's processes memfd", errno);
+
   if (log != nullptr) {
     int log_pipe[2];
     if (pipe2(log_pipe, O_CLOEXEC) != 0)
@@ -312,10 +405,23 @@ std::vector<std::string> RunFiles::environment(bool under_supervisor) const {
   if (state_->log_write.get() >= 0)
     env.push_back(
         fmt::format("{}={}", FTSC_PRELOAD_LOG_ENV, proc_fd_path(state_->log_write.get())));
+  if (!under_supervisor)
+    env.push_back(
+        fmt::format("{}={}", FTSC_PRELOAD_PROCESSES_ENV, proc_fd_path(state_->processes_fd.get())));
+  // The command starts under ftsc's filters, and the supervisor's under auto.
+  std::ifstream in("/proc/thread-self/status");
+  const std::string status((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const int filters = ftsc_status_seccomp_filters(status.c_str());
+  if (filters >= 0)
+    env.push_back(
+        fmt::format("{}={}", FTSC_PRELOAD_FILTERS_ENV, filters + (under_supervisor ? 1 : 0)));
   if (under_supervisor) {
     env.push_back(fmt::format("{}={}", FTSC_PRELOAD_ENGINE_ENV, FTSC_PRELOAD_ENGINE_AUTO));
     env.push_back(
         fmt::format("{}={}", FTSC_PRELOAD_BUDGETS_ENV, proc_fd_path(state_->budgets_fd.get())));
+    struct stat pidns {};
+    if (stat("/proc/self/ns/pid", &pidns) == 0)
+      env.push_back(fmt::format("{}={}", FTSC_PRELOAD_PIDNS_ENV, pidns.st_ino));
   }
   return env;
 }
@@ -329,7 +435,61 @@ uint64_t* RunFiles::budgets() const {
 }
 
 size_t RunFiles::n_budgets() const {
-  return FTSC_BUDGET_PIDS;
+  return FTSC_BUDGET_WORDS;
+}
+
+void RunFiles::wait_for_processes() {
+  const int fd = state_->processes_fd.get();
+  const uint64_t own_pidns = pid_namespace_of("self");
+  struct Running {
+    uint64_t pidns;
+    uint64_t pid;
+    int64_t registered_ns;
+  };
+  std::vector<Running> running;     // recorded processes not yet seen to end
+  std::vector<uint64_t> unwritten;  // records claimed, not yet written
+  uint64_t read_up_to = 0;
+  auto next_record = [&](uint64_t i) {
+    ftsc_process_record r{};
+    const off_t at = static_cast<off_t>(FTSC_PROCESS_REGISTRY_HEADER + i * sizeof r);
+    if (pread(fd, &r, sizeof r, at) != static_cast<ssize_t>(sizeof r) ||
+        r.version != FTSC_PROCESS_RECORD_VERSION)
+      return false;
+    running.push_back({r.pidns == 0 ? own_pidns : r.pidns, r.pid, r.registered_ns});
+    return true;
+  };
+  auto pause = std::chrono::milliseconds(1);
+  for (;;) {
+    uint64_t claimed = 0;
+    if (pread(fd, &claimed, sizeof claimed, 0) != static_cast<ssize_t>(sizeof claimed))
+      claimed = read_up_to;
+    std::erase_if(unwritten, [&](uint64_t i) { return next_record(i); });
+    for (; read_up_to < claimed && read_up_to < FTSC_PROCESS_RECORDS; ++read_up_to)
+      if (!next_record(read_up_to))
+        unwritten.push_back(read_up_to);
+    std::map<std::pair<uint64_t, uint64_t>, pid_t> foreign;
+    if (std::any_of(running.begin(), running.end(),
+                    [&](const Running& p) { return p.pidns != own_pidns; }))
+      foreign = foreign_processes(own_pidns);
+    std::erase_if(running, [&](const Running& p) {
+      pid_t pid = static_cast<pid_t>(p.pid);
+      if (p.pidns != own_pidns) {
+        auto it = foreign.find({p.pidns, p.pid});
+        if (it == foreign.end())
+          return true;
+        pid = it->second;
+      }
+      return !still_running(pid, p.registered_ns);
+    });
+    // An unwritten record's process maps the file while it writes; one that
+    // died before writing is covered by the seal alone.
+    if (running.empty()) {
+      if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) == 0 || errno != EBUSY)
+        return;  // nobody maps the file: no process of the run is left
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(100));
+  }
 }
 
 void RunFiles::start_log() {
@@ -380,9 +540,6 @@ core::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) 
       launch::environment_with(environ, files_->environment(false));
   std::vector<char*> envp = launch::envp_of(environment);
 
-  // Processes the command orphans become ftsc's children: their end is the
-  // end of the run, as under the ptrace engine.
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
   launch::SignalForwarding forwarding;
   const pid_t parent = getpid();
   pid_t pid = fork();
@@ -409,19 +566,22 @@ core::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) 
   int main_status = 0;
   for (;;) {
     int status = 0;
-    pid_t done = waitpid(-1, &status, 0);
+    pid_t done = waitpid(pid, &status, 0);
     if (done < 0) {
       if (errno == EINTR)
         continue;
-      break;  // ECHILD: the command and everything it left are gone
+      break;
     }
     if (done == pid && (WIFEXITED(status) || WIFSIGNALED(status))) {
       main_done = true;
       main_status = status;
       forwarding.to(0);
+      break;
     }
   }
-  prctl(PR_SET_CHILD_SUBREAPER, 0);
+  // The processes the command left behind are not ftsc's children; the end
+  // of those that may still count is the end of the run.
+  files_->wait_for_processes();
   files_->finish_log();
 
   int err = 0;

@@ -49,10 +49,15 @@ class RunFiles {
   // The shared statistics table.
   ftsc_stats& stats() const;
 
-  // The retry budget words, indexed by process id (n_budgets() of them), that
+  // The retry budget words, indexed by ftsc_budget_index() (n_budgets() of them), that
   // the library of `auto` charges (FTSC_PRELOAD_BUDGETS); for the supervisor.
   uint64_t* budgets() const;
   size_t n_budgets() const;
+
+  // Waits until no process of the run that loaded the library runs any more
+  // (FTSC_PRELOAD_PROCESSES, which environment(false) names; launcher.cc
+  // explains how), once the command has ended.
+  void wait_for_processes();
 
   // Starts printing the log's records, once the command runs.
   void start_log();
@@ -74,8 +79,8 @@ class Launcher {
   Launcher& operator=(const Launcher&) = delete;
 
   // Runs argv (argv[0] is searched in PATH) to its end and that of every
-  // process it started (ftsc is their child subreaper). Errors are setup
-  // failures (no memfd, no fork), never the command's own.
+  // process it started that loaded the library (RunFiles::wait_for_processes).
+  // Errors are setup failures (no memfd, no fork), never the command's own.
   core::Result<Outcome> run(const std::vector<std::string>& argv);
 
   // Statistics of every process of the run (abi/stats.h), shared with them.

@@ -14,11 +14,24 @@
  *                         receives one struct ftsc_preload_log per attempt of a
  *                         call the library handles; ftsc prints them
  *   FTSC_PRELOAD_BUDGETS  with FTSC_PRELOAD_ENGINE=auto: a file of 64-bit words
- *                         indexed by process id (FTSC_BUDGET_PIDS of them),
- *                         each the retry budget state of that process; the
- *                         library maps the page of its own word shared, the
- *                         supervisor the whole file, so that both layers charge
- *                         one budget per process
+ *                         (FTSC_BUDGET_WORDS of them), each the retry budget
+ *                         state of one process, at the index
+ *                         ftsc_budget_index() gives; the library maps the page
+ *                         of its own word shared, the supervisor the whole
+ *                         file, so that both layers charge one budget per process
+ *   FTSC_PRELOAD_PIDNS    with FTSC_PRELOAD_BUDGETS: the inode of ftsc's pid
+ *                         namespace (/proc/self/ns/pid), which ftsc_budget_index()
+ *                         tells processes of other namespaces by
+ *   FTSC_PRELOAD_PROCESSES  with the preload engine alone: a file where every
+ *                         process that loads the library records itself
+ *                         (struct ftsc_process_record), and whose first page
+ *                         it keeps mapped shared for its whole life, so that
+ *                         ftsc can wait for every process that may still count
+ *                         without being their parent (launcher.cc)
+ *   FTSC_PRELOAD_FILTERS  the number of seccomp filters the command starts
+ *                         under (ftsc's own included under `auto`): a process
+ *                         that runs under more has a filter of the program's,
+ *                         which the library's own calls could meet
  *   FTSC_PRELOAD_ENGINE   "auto" when the ptrace supervisor (FTSC_SUPERVISOR_PID)
  *                         traces the run too (`ftsc run --engine auto`): the
  *                         library then makes its calls from the syscall page
@@ -43,10 +56,128 @@
 #define FTSC_PRELOAD_ACTIVE_SYMBOL "ftsc_preload_active"
 
 #define FTSC_PRELOAD_BUDGETS_ENV "FTSC_PRELOAD_BUDGETS"
+#define FTSC_PRELOAD_PIDNS_ENV "FTSC_PRELOAD_PIDNS"
 /* PID_MAX_LIMIT on 64-bit Linux: no process id reaches it. */
 #define FTSC_BUDGET_PIDS 4194304ul
+/* The words of FTSC_PRELOAD_BUDGETS: one per process id of ftsc's pid
+ * namespace, then as many for processes of other namespaces. */
+#define FTSC_BUDGET_WORDS (2 * FTSC_BUDGET_PIDS)
+/* ftsc_budget_index() of a process id out of range. */
+#define FTSC_BUDGET_NONE (~(uint64_t)0)
+
+/* The budget word of a process, computed alike by the library inside it
+ * (getpid(), and the inode of /proc/self/ns/pid) and by the supervisor
+ * outside (the inode of /proc/PID/ns/pid and the last field of NSpid in
+ * /proc/PID/status), so that both charge one word whatever pid namespace the
+ * process lives in. pidns: the inode of the process's pid namespace; run_pidns:
+ * ftsc's (FTSC_PRELOAD_PIDNS); pid: the process id in its own namespace. In
+ * ftsc's namespace that is the process id itself; elsewhere a word of the
+ * second half chosen by the namespace and the id (two processes of other
+ * namespaces may share one, which only makes their breaker trip sooner). */
+static inline uint64_t ftsc_budget_index(uint64_t pidns, uint64_t run_pidns, uint64_t pid) {
+  uint64_t h;
+
+  if (pidns == run_pidns)
+    return pid < FTSC_BUDGET_PIDS ? pid : FTSC_BUDGET_NONE;
+  /* splitmix64's finaliser over both */
+  h = pidns * 0x9e3779b97f4a7c15ull + pid;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return FTSC_BUDGET_PIDS + h % FTSC_BUDGET_PIDS;
+}
+
+/* The numbers of line `name` ("NSpid:", "Seccomp_filters:") of a
+ * /proc/PID/status text: the last of them, or `otherwise` without the line. */
+static inline uint64_t ftsc_status_field(const char* status, const char* name, uint64_t otherwise) {
+  const char* c = status;
+  uint64_t last = otherwise;
+  int n = 0;
+
+  while (name[n] != '\0')
+    ++n;
+  for (;;) {
+    int i = 0;
+
+    while (i < n && c[i] == name[i])
+      ++i;
+    if (i == n)
+      break;
+    while (*c != '\0' && *c != '\n')
+      ++c;
+    if (*c == '\0')
+      return otherwise;
+    ++c;
+  }
+  for (c += n; *c != '\0' && *c != '\n';) {
+    uint64_t v = 0;
+    int digits = 0;
+
+    while (*c == ' ' || *c == '\t')
+      ++c;
+    while (*c >= '0' && *c <= '9') {
+      v = v * 10 + (uint64_t)(*c++ - '0');
+      ++digits;
+    }
+    if (digits == 0)
+      break;
+    last = v;
+  }
+  return last;
+}
+
+/* The process id in its own pid namespace: the last field of NSpid (Linux
+ * 4.1), or `otherwise` without one. */
+static inline uint64_t ftsc_status_nspid(const char* status, uint64_t otherwise) {
+  return ftsc_status_field(status, "NSpid:", otherwise);
+}
+
+/* How many seccomp filters a thread runs under, from its status text:
+ * Seccomp_filters (Linux 5.9), else 1 in filter mode (Seccomp: 2) and 0
+ * otherwise; -1 without either line. */
+static inline int ftsc_status_seccomp_filters(const char* status) {
+  const uint64_t none = ~(uint64_t)0;
+  uint64_t filters = ftsc_status_field(status, "Seccomp_filters:", none);
+
+  if (filters != none)
+    return (int)(filters < 0x7fffffff ? filters : 0x7fffffff);
+  filters = ftsc_status_field(status, "Seccomp:", none);
+  if (filters == none)
+    return -1;
+  return filters == 2 ? 1 : 0;
+}
 #define FTSC_PRELOAD_ENGINE_ENV "FTSC_PRELOAD_ENGINE"
 #define FTSC_PRELOAD_ENGINE_AUTO "auto"
+
+#define FTSC_PRELOAD_PROCESSES_ENV "FTSC_PRELOAD_PROCESSES"
+#define FTSC_PRELOAD_FILTERS_ENV "FTSC_PRELOAD_FILTERS"
+
+/* One process of a preload run (FTSC_PRELOAD_PROCESSES), written by the
+ * process itself when its library starts and in each fork child. The file
+ * is a first page whose first word counts the records claimed (an atomic
+ * fetch-and-add; claims beyond FTSC_PROCESS_RECORDS are not written) and
+ * whose second holds FTSC_REGISTRY_* flags, then the records. */
+struct ftsc_process_record {
+  uint64_t pidns;        /* the inode of its pid namespace (/proc/self/ns/pid), 0 if unknown */
+  uint32_t pid;          /* its id in that namespace (getpid()) */
+  uint32_t version;      /* FTSC_PROCESS_RECORD_VERSION, stored last (release) */
+  int64_t registered_ns; /* CLOCK_BOOTTIME when it wrote the record: after it started */
+  uint64_t reserved;
+};
+#define FTSC_PROCESS_RECORD_VERSION 1u
+/* The registry's flags: a process of the run said that the program runs
+ * under a seccomp filter of its own (said once per run). */
+#define FTSC_REGISTRY_SANDBOX_SAID 1ull
+#define FTSC_PROCESS_RECORDS 1048576ul
+#define FTSC_PROCESS_REGISTRY_HEADER 4096ul
+#define FTSC_PROCESS_REGISTRY_BYTES \
+  (FTSC_PROCESS_REGISTRY_HEADER + FTSC_PROCESS_RECORDS * sizeof(struct ftsc_process_record))
+
+#ifdef __cplusplus
+static_assert(sizeof(struct ftsc_process_record) == 32, "ftsc_process_record layout changed");
+#else
+_Static_assert(sizeof(struct ftsc_process_record) == 32, "ftsc_process_record layout changed");
+#endif
 
 /* The syscall page of the `auto` engine (the technique of rr's syscall page):
  * one page at a fixed address, the same in every process and after every exec

@@ -55,12 +55,26 @@
 // malloc as well would multiply the attempts). When the page cannot be
 // mapped, the library stays inactive and the supervisor handles everything.
 //
+// A program that confines itself with a seccomp filter of its own would
+// judge the library's own calls too (the signal mask, the guards' fcntl and
+// getsockopt, the wait's ppoll, the -v log) and might refuse them or kill
+// the process for them. Once the library knows of such a filter (the
+// wrappers of prctl and syscall see it installed; a process may start under
+// it; else Seccomp_filters in /proc/thread-self/status grew, looked up on the
+// failure path at most every 100 ms per thread), it steps aside: it makes
+// none of those calls and handles none of the program's, which under `auto`
+// then reach the supervisor from the library's own syscall instruction and
+// alone pass through unretried (said once per run). A wait whose ppoll fails
+// for any reason but a signal ends the call with its last error.
+//
 // It relies on ld.so(8)'s LD_PRELOAD (ignored for set-user-ID programs in
 // secure mode), on glibc binding its exported functions through the PLT, and
 // on memfd_create(2)/proc(5) for the files `ftsc run` passes. It cannot see
 // libc-internal calls (fopen's openat, getaddrinfo's connect, malloc's own
-// mmap), raw `syscall` instructions, or statically linked programs, and
-// calls it makes itself are no pthread cancellation points.
+// mmap), raw `syscall` instructions, or statically linked programs. The
+// program's calls of cancellation points stay cancellation points, as in
+// libc ("cancellation points" below); the library's own calls (guards,
+// logging) are none.
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +82,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/single_threaded.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -113,6 +128,18 @@ char g_log_path[256];  // FTSC_PRELOAD_LOG (ftsc run -v); empty: no log
 constinit decide::RetryBudget g_budget;
 decide::RetryBudget* g_shared_budget = nullptr;
 char g_budgets_path[256];
+uint64_t g_run_pidns = 0;  // FTSC_PRELOAD_PIDNS: ftsc's pid namespace; 0 when not given
+// FTSC_PRELOAD_PROCESSES: the registry's first page, kept mapped shared for
+// the process's life (ftsc waits while any process maps it; a fork child
+// inherits it), and the file's name, for the records.
+uint64_t* g_registry = nullptr;
+char g_registry_path[256];
+
+// The program's own seccomp filters (sandboxed() explains).
+int g_filters_at_start = -1;  // the command's (FTSC_PRELOAD_FILTERS); -1: unknown, no look-ups
+std::atomic<bool> g_sandboxed{false};
+constexpr int64_t kFilterLookNs = 100'000'000;
+__thread int64_t t_filters_looked_ns __attribute__((tls_model("initial-exec"))) = 0;
 constinit decide::AttemptCounters g_counters;
 
 // ---- small, async-signal-safe helpers ----------------------------------
@@ -236,6 +263,22 @@ const char* find_env(char** env, const char* name) {
   return nullptr;
 }
 
+// The number of seccomp filters the calling thread runs under
+// (ftsc_status_seccomp_filters() of /proc/thread-self/status), -1 if unknown.
+int filters_of_this_thread() {
+  long fd =
+      raw_syscall(SYS_openat, AT_FDCWD, as_arg("/proc/thread-self/status"), O_RDONLY | O_CLOEXEC);
+  if (is_error(fd))
+    return -1;
+  char status[4096];
+  long n = raw_syscall(SYS_read, fd, as_arg(status), sizeof status - 1);
+  raw_syscall(SYS_close, fd);
+  if (is_error(n))
+    return -1;
+  status[n] = '\0';
+  return ftsc_status_seccomp_filters(status);
+}
+
 // The ptrace engine's supervisor of this process, when FTSC_SUPERVISOR_PID
 // names one and /proc/self/status confirms it traces us; else 0.
 long enclosing_supervisor(char** env) {
@@ -303,15 +346,22 @@ SiteFn map_syscall_page(Line& why) {
   return reinterpret_cast<SiteFn>(m);
 }
 
-// Maps the page of FTSC_PRELOAD_BUDGETS that holds this process's budget word.
+// Maps the page of FTSC_PRELOAD_BUDGETS that holds this process's budget word
+// (ftsc_budget_index(): the supervisor finds the same word from outside).
 // False, with the reason in `why`, when it cannot.
 bool map_shared_budget(Line& why) {
   const long pid = raw_syscall(SYS_getpid);
-  if (pid <= 0 || static_cast<unsigned long>(pid) >= FTSC_BUDGET_PIDS) {
+  uint64_t pidns = g_run_pidns;
+  struct stat ns {};
+  if (g_run_pidns != 0 &&
+      !is_error(raw_syscall(SYS_newfstatat, AT_FDCWD, as_arg("/proc/self/ns/pid"), as_arg(&ns), 0)))
+    pidns = ns.st_ino;
+  const uint64_t index = ftsc_budget_index(pidns, g_run_pidns, static_cast<uint64_t>(pid));
+  if (pid <= 0 || index >= FTSC_BUDGET_WORDS) {
     why.text("process id out of range");
     return false;
   }
-  const long offset = pid * 8;
+  const long offset = static_cast<long>(index) * 8;
   const long page_offset = offset & ~4095l;
   long fd = raw_syscall(SYS_openat, AT_FDCWD, as_arg(g_budgets_path), O_RDWR | O_CLOEXEC);
   if (is_error(fd)) {
@@ -327,6 +377,64 @@ bool map_shared_budget(Line& why) {
   g_shared_budget =
       decide::RetryBudget::at(reinterpret_cast<uint64_t*>(m + (offset - page_offset)));
   return true;
+}
+
+// The process's record in the registry of the run's processes
+// (preload_interface.h), through fd. False, with the reason in `why`, when it
+// cannot write one.
+bool record_process(long fd, Line& why) {
+  const uint64_t i = __atomic_fetch_add(g_registry, 1, __ATOMIC_RELAXED);
+  if (i >= FTSC_PROCESS_RECORDS) {
+    why.text("more processes than it has records for");
+    return false;
+  }
+  const long offset =
+      static_cast<long>(FTSC_PROCESS_REGISTRY_HEADER + i * sizeof(ftsc_process_record));
+  const long page_offset = offset & ~4095l;
+  long m = raw_syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, page_offset);
+  if (is_error(m)) {
+    why.text("cannot map it: ").error(static_cast<int>(-m));
+    return false;
+  }
+  auto* record = reinterpret_cast<ftsc_process_record*>(m + (offset - page_offset));
+  struct stat ns {};
+  const bool known =
+      !is_error(raw_syscall(SYS_newfstatat, AT_FDCWD, as_arg("/proc/self/ns/pid"), as_arg(&ns), 0));
+  record->pidns = known ? ns.st_ino : 0;
+  record->pid = static_cast<uint32_t>(raw_syscall(SYS_getpid));
+  struct timespec now {};
+  clock_gettime(CLOCK_BOOTTIME, &now);
+  record->registered_ns = static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+  __atomic_store_n(&record->version, FTSC_PROCESS_RECORD_VERSION, __ATOMIC_RELEASE);
+  raw_syscall(SYS_munmap, m, 4096);
+  return true;
+}
+
+// Maps the registry's first page (once: a fork child inherits it) and
+// records this process. False, with the reason in `why`, when it cannot.
+bool join_registry(Line& why) {
+  long fd = raw_syscall(SYS_openat, AT_FDCWD, as_arg(g_registry_path), O_RDWR | O_CLOEXEC);
+  if (is_error(fd)) {
+    why.text("cannot open it: ").error(static_cast<int>(-fd));
+    return false;
+  }
+  bool ok = true;
+  if (g_registry == nullptr) {
+    long m = raw_syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (is_error(m)) {
+      why.text("cannot map it: ").error(static_cast<int>(-m));
+      ok = false;
+    } else {
+      g_registry = reinterpret_cast<uint64_t*>(m);
+    }
+  }
+  ok = ok && record_process(fd, why);
+  raw_syscall(SYS_close, fd);
+  return ok;
+}
+
+void say_not_registered(Line& why) {
+  why.text("; ftsc may end its run before this process ends and miss what it counts").say();
 }
 
 decide::RetryBudget* process_budget() {
@@ -393,6 +501,9 @@ Mode load(char** env) {
     const char* budgets = find_env(env, FTSC_PRELOAD_BUDGETS_ENV);
     if (budgets != nullptr && strlen(budgets) < sizeof g_budgets_path) {
       memcpy(g_budgets_path, budgets, strlen(budgets) + 1);
+      const char* pidns = find_env(env, FTSC_PRELOAD_PIDNS_ENV);
+      for (const char* c = pidns; c != nullptr && *c >= '0' && *c <= '9'; ++c)
+        g_run_pidns = g_run_pidns * 10 + static_cast<uint64_t>(*c - '0');
       Line budget_why = message();
       budget_why.text("retry budget ").text(g_budgets_path).text(": ");
       if (!map_shared_budget(budget_why))
@@ -418,6 +529,22 @@ Mode load(char** env) {
       stats_line.text("; retrying without counting").say();
     g_stats = stats;
   }
+  const char* processes = find_env(env, FTSC_PRELOAD_PROCESSES_ENV);
+  if (processes != nullptr && strlen(processes) < sizeof g_registry_path) {
+    memcpy(g_registry_path, processes, strlen(processes) + 1);
+    Line why = message();
+    why.text("process registry ").text(g_registry_path).text(": ");
+    if (!join_registry(why))
+      say_not_registered(why);
+  }
+  const char* filters = find_env(env, FTSC_PRELOAD_FILTERS_ENV);
+  if (filters != nullptr && *filters >= '0' && *filters <= '9') {
+    g_filters_at_start = 0;
+    for (const char* c = filters; *c >= '0' && *c <= '9' && g_filters_at_start < 1000000; ++c)
+      g_filters_at_start = g_filters_at_start * 10 + (*c - '0');
+  } else {
+    g_filters_at_start = filters_of_this_thread();
+  }
   const char* log_path = find_env(env, FTSC_PRELOAD_LOG_ENV);
   if (log_path != nullptr && strlen(log_path) < sizeof g_log_path)
     memcpy(g_log_path, log_path, strlen(log_path) + 1);
@@ -427,6 +554,52 @@ Mode load(char** env) {
 
 long bootstrap_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 long full_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+
+// Says once per run (the registry's flag; once per process without it) that
+// the library stopped retrying. Under `auto` there is nothing to say: the
+// supervisor goes on, and says that it parks the process's backoffs.
+void say_sandboxed() {
+  if (g_auto)
+    return;
+  if (g_registry != nullptr &&
+      (__atomic_fetch_or(&g_registry[1], FTSC_REGISTRY_SANDBOX_SAID, __ATOMIC_RELAXED) &
+       FTSC_REGISTRY_SANDBOX_SAID) != 0)
+    return;
+  message()
+      .text(
+          "the program runs under a seccomp filter of its own, which the library's own calls "
+          "(signal mask, guards, waits) could meet, refused or killed: ftsc retries none of its "
+          "calls from here on; --engine auto retries them from outside the program")
+      .say();
+}
+
+// The library stops handling calls: they go to its own syscall instruction,
+// which the supervisor of `auto` traces (alone: the plain call). Once.
+void step_aside() {
+  if (g_sandboxed.exchange(true, std::memory_order_acq_rel))
+    return;
+  __atomic_store_n(&g_entry, &ftsc_preload_raw_syscall, __ATOMIC_RELEASE);
+  if (g_mode.load(std::memory_order_acquire) >= kFast)
+    say_sandboxed();
+}
+
+// Does the calling thread run under a seccomp filter of the program's? Known
+// at once when the program installed it through the wrappers or the process
+// started under it, else looked up (at most every kFilterLookNs per thread).
+bool sandboxed() {
+  if (g_sandboxed.load(std::memory_order_acquire))
+    return true;
+  if (g_filters_at_start < 0)
+    return false;
+  const int64_t now = now_ns();
+  if (t_filters_looked_ns != 0 && now - t_filters_looked_ns < kFilterLookNs)
+    return false;
+  t_filters_looked_ns = now;
+  if (filters_of_this_thread() <= g_filters_at_start)
+    return false;
+  step_aside();
+  return true;
+}
 
 // Returns whether the library handles calls (a valid policy is loaded).
 bool initialise() {
@@ -449,18 +622,33 @@ bool initialise() {
       e = g_site;
       g_fast = e;
     }
+    // Started under a filter of the program's (exec'd by a confined
+    // process), or the program installed one meanwhile.
+    const bool confined =
+        mode >= kFast &&
+        (g_sandboxed.load(std::memory_order_acquire) ||
+         (g_filters_at_start >= 0 && filters_of_this_thread() > g_filters_at_start));
+    if (confined) {
+      g_sandboxed.store(true, std::memory_order_release);
+      e = &ftsc_preload_raw_syscall;
+    }
     g_mode.store(mode, std::memory_order_release);
     __atomic_store_n(&g_entry, e, __ATOMIC_RELEASE);
+    if (g_sandboxed.load(std::memory_order_acquire))  // step_aside() on another thread meanwhile
+      __atomic_store_n(&g_entry, &ftsc_preload_raw_syscall, __ATOMIC_RELEASE);
     g_state.store(kInitialised, std::memory_order_release);
+    if (confined)
+      say_sandboxed();
   }
   return g_mode.load(std::memory_order_acquire) >= kFast;
 }
 
 // Does the library retry or inject syscall nr? Alone, what the ptrace engine
 // would trace; under `auto`, not the syscalls with injections, which it
-// leaves to the supervisor.
+// leaves to the supervisor. Nothing once the program confined itself.
 bool handles(long nr) {
-  if (nr < 0 || static_cast<unsigned long>(nr) >= FTSC_NR_LIMIT)
+  if (nr < 0 || static_cast<unsigned long>(nr) >= FTSC_NR_LIMIT ||
+      g_sandboxed.load(std::memory_order_acquire))
     return false;
   const uint32_t flags = g_policy->syscalls[nr].flags;
   if (g_auto)
@@ -495,35 +683,119 @@ class InProcessProbe final : public decide::GuardProbe {
   }
 };
 
-// Sleeps ns unless a signal handler runs first. Signals are blocked from the
-// decision on and ppoll(2) restores the program's mask only while it sleeps,
-// so a signal that arrived after the failure ends the wait too.
+// ---- cancellation points --------------------------------------------------
+
+// glibc's cancellation points (read, connect, fsync ...: wrappers.cc lists
+// them) make their syscall with SYSCALL_CANCEL (glibc 2.36,
+// sysdeps/unix/sysdep.h): in a multi-threaded process the thread switches to
+// asynchronous cancellation around the syscall, so that a pthread_cancel
+// request that is pending acts at once (the switch itself acts on it), and
+// one that comes while the call blocks interrupts it with glibc's
+// cancellation signal, whose handler unwinds the thread from there. A
+// single-threaded process skips the switch. The library's attempts do the
+// same with public means: pthread_setcanceltype() around the syscall, and
+// pthread_testcancel() before it in a single-threaded process, where only
+// the thread itself can have asked.
+//
+// The unwinding starts in the signal handler and walks the frames it
+// interrupted. The syscall page of `auto` has no unwind information (it is a
+// copy made at run time), where the unwinder stops and glibc jumps to the
+// innermost pthread_cleanup_push() buffer instead; so an attempt made on the
+// page registers one (the non-exception form of pthread_cleanup_push, which
+// this library compiles to), from which the unwinding goes on through the
+// library's and the program's frames, running every cleanup handler and C++
+// destructor of the program.
+//
+// Only the syscalls are cancellation points, never the library's own work:
+// a retried call restores the deferred type after each attempt and wait, and
+// the retry loop (drive()) registers a cleanup buffer that ends the call in
+// the statistics and restores the program's signal mask when a cancellation
+// unwinds through it.
+
+void nothing_to_clean(void*) {}
+
+long at_site(SiteFn site, long nr, const long* a) {
+  return site(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+// One attempt of a cancellation point's call at `site`.
+long cancellable_attempt(SiteFn site, long nr, const long* a) {
+  if (__libc_single_threaded) {
+    pthread_testcancel();
+    return at_site(site, nr, a);
+  }
+  int type = PTHREAD_CANCEL_DEFERRED;
+  if (site == &ftsc_preload_raw_syscall) {  // unwind information: nothing to add
+    pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+    const long r = at_site(site, nr, a);
+    pthread_setcanceltype(type, &type);
+    return r;
+  }
+  long r;
+  pthread_cleanup_push(&nothing_to_clean, nullptr);
+  pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+  r = at_site(site, nr, a);
+  pthread_setcanceltype(type, &type);
+  pthread_cleanup_pop(0);
+  return r;
+}
+
+// One attempt of the program's call at `site`.
+long attempt_at(SiteFn site, bool cancellation_point, long nr, const long* a) {
+  return cancellation_point ? cancellable_attempt(site, nr, a) : at_site(site, nr, a);
+}
+
+// ---- waiting -----------------------------------------------------------------
+
+// The guards' facts in a process confined by a filter of the program's: not
+// asked (fcntl or getsockopt could be refused or kill it), so a guard that
+// needs them counts as holding.
+class UnaskedProbe final : public decide::GuardProbe {
+ public:
+  int fd_nonblocking(int) override { return -ECANCELED; }
+  int socket_timeout(int, bool) override { return -ECANCELED; }
+};
+
+// Sleeps ns unless a signal handler runs first (kSignalled), or says that it
+// could not sleep at all (kFailed). Signals are blocked from the decision on
+// and ppoll(2) restores the program's mask only while it sleeps, so a signal
+// that arrived after the failure ends the wait too.
 // program_mask: the mask to sleep with, or null to keep the current one.
-bool sleep_unless_signalled(int64_t ns, const uint64_t* program_mask, int64_t* waited) {
+// cancellation_point: the wait is one (the call it is part of is).
+enum class Wait { kSlept, kSignalled, kFailed };
+Wait sleep_unless_signalled(int64_t ns, const uint64_t* program_mask, bool cancellation_point,
+                            int64_t* waited) {
   struct timespec ts {};
   ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
   ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
   const int64_t start = now_ns();
-  long r = raw_syscall(SYS_ppoll, 0, 0, as_arg(&ts), as_arg(program_mask), sizeof(uint64_t));
+  const long a[6] = {0, 0, as_arg(&ts), as_arg(program_mask), sizeof(uint64_t), 0};
+  long r = cancellation_point ? cancellable_attempt(g_site, SYS_ppoll, a)
+                              : at_site(g_site, SYS_ppoll, a);
   *waited = now_ns() - start;
-  return r != -EINTR;
+  if (r == -EINTR)
+    return Wait::kSignalled;
+  // Refused (a seccomp filter) or failed otherwise: no wait took place.
+  return is_error(r) ? Wait::kFailed : Wait::kSlept;
 }
 
 // Blocks every signal while a retry is decided and hands the program's own
-// mask to the sleep; restores it when it goes out of scope.
+// mask to the sleep; release() (or the end of its scope) restores it.
 class SignalGate {
  public:
   SignalGate() = default;
-  ~SignalGate() {
-    if (blocked_)
-      raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, as_arg(&saved_), 0, sizeof saved_);
-  }
+  ~SignalGate() { release(); }
   SignalGate(const SignalGate&) = delete;
   SignalGate& operator=(const SignalGate&) = delete;
   void block() {
     uint64_t all = ~uint64_t{0};
     blocked_ = !is_error(
         raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, as_arg(&all), as_arg(&saved_), sizeof saved_));
+  }
+  void release() {
+    if (blocked_)
+      raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, as_arg(&saved_), 0, sizeof saved_);
+    blocked_ = false;
   }
   bool blocked() const { return blocked_; }
   // The program's own mask while signals are blocked, else null.
@@ -539,7 +811,7 @@ class SignalGate {
 // `ftsc run -v`: one record per attempt to ftsc's log pipe, which ftsc formats.
 void log_attempt(const decide::SyscallArgs& args, long result, int injected,
                  const decide::CallState& call, const decide::Decision& d) {
-  if (g_log_path[0] == '\0')
+  if (g_log_path[0] == '\0' || sandboxed())
     return;
   ftsc_preload_log record{};
   record.version = FTSC_PRELOAD_LOG_VERSION;
@@ -565,21 +837,36 @@ void log_attempt(const decide::SyscallArgs& args, long result, int injected,
   raw_syscall(SYS_close, fd);
 }
 
-// Runs a call to its end as the retry decision says (decide/retry_unit.h's loop).
-// first: the result of the first attempt when the caller already made it
-// (have_first), execute(): one more attempt. Returns the final raw result.
+// A call in drive(), as a cancellation that unwinds through it finds it.
+struct CallInFlight {
+  const decide::RetryUnit* unit;
+  decide::CallState* call;
+  const decide::SyscallArgs* args;
+  SignalGate* gate;
+  int64_t wait_start;  // when the current wait began; 0 outside waits
+};
+
+// The thread is cancelled in an attempt or a wait of the call: the program's
+// signal mask comes back, and the call ends as one whose wait a signal ended.
+void end_cancelled_call(void* in_flight) {
+  auto* c = static_cast<CallInFlight*>(in_flight);
+  c->gate->release();
+  if (c->call->first_errno == 0 || (c->call->flags & FTSC_CALL_ENDED) != 0)
+    return;
+  const int64_t waited = c->wait_start != 0 ? now_ns() - c->wait_start : 0;
+  decide::Decision end = c->unit->on_interrupted(*c->call, waited);
+  log_attempt(*c->args, -c->call->last_errno, 0, *c->call, end);
+}
+
+// The loop of drive(). in_flight: what a cancellation must find, or null.
 template <class Execute>
-long drive(const decide::SyscallArgs& args, bool may_inject, bool have_first, long first,
-           Execute execute) {
+long drive_loop(decide::RetryUnit& unit, decide::CallState& call, SignalGate& gate,
+                const decide::SyscallArgs& args, bool injects, bool have_first, long first,
+                bool cancellation_point, CallInFlight* in_flight, Execute& execute) {
   const ftsc_policy& policy = *g_policy;
   const long nr = args.nr;
-  decide::RetryUnit unit(policy, g_stats);
-  decide::CallState call;
-  unit.begin_call(call, nr, process_budget(),
-                  static_cast<uint64_t>(now_ns()) ^ reinterpret_cast<uintptr_t>(&call));
-  const bool injects = may_inject && nr >= 0 && static_cast<unsigned long>(nr) < FTSC_NR_LIMIT &&
-                       (policy.syscalls[nr].flags & FTSC_SC_INJECT) != 0;
-  InProcessProbe probe;
+  InProcessProbe asked;
+  UnaskedProbe unasked;
   long result = first;
   for (;;) {
     int injected = 0;
@@ -593,28 +880,77 @@ long drive(const decide::SyscallArgs& args, bool may_inject, bool have_first, lo
       }
     }
     have_first = false;
-    // Only a failure the policy may retry can lead to a wait; the others pay
-    // for no more than the decision.
-    SignalGate gate;
-    if (is_error(result) && !unit.observing() &&
-        FTSC_CELL_DECISION(ftsc_policy_cell(&policy, nr, -result)) == FTSC_RETRY)
+    // Only a failure the policy may retry leads to calls of the library's
+    // own (the signal mask, the guards, the wait); the others pay for no
+    // more than the decision. A process under a seccomp filter of the
+    // program's makes none of them: its guards count as holding, and a
+    // retry cannot wait.
+    const bool may_retry = is_error(result) &&
+                           FTSC_CELL_DECISION(ftsc_policy_cell(&policy, nr, -result)) == FTSC_RETRY;
+    const bool confined = may_retry && sandboxed();
+    if (may_retry && !confined && !unit.observing())
       gate.block();
+    decide::GuardProbe& probe = confined ? static_cast<decide::GuardProbe&>(unasked) : asked;
     decide::Decision d = unit.on_result(call, args, result, probe, now_ns());
     log_attempt(args, result, injected, call, d);
     if (d.action == decide::Action::kReturn)
       return result;
+    if (confined) {
+      decide::Decision end = unit.on_interrupted(call, 0);
+      log_attempt(args, result, 0, call, end);
+      return result;
+    }
     if (d.delay_ns > 0) {
       if (!gate.blocked())
         gate.block();
       int64_t waited = 0;
-      if (!sleep_unless_signalled(d.delay_ns, gate.program_mask(), &waited)) {
+      if (in_flight != nullptr)
+        in_flight->wait_start = now_ns();
+      const Wait wait =
+          sleep_unless_signalled(d.delay_ns, gate.program_mask(), cancellation_point, &waited);
+      if (in_flight != nullptr)
+        in_flight->wait_start = 0;
+      if (wait != Wait::kSlept) {
+        // A signal ended the wait, or there was none (the ppoll was
+        // refused): the call ends with its last error, not with retries
+        // that wait for nothing.
         decide::Decision end = unit.on_interrupted(call, waited);
         log_attempt(args, result, 0, call, end);
         return result;
       }
       unit.on_waited(call, waited);
     }
+    gate.release();
   }
+}
+
+// Runs a call to its end as the retry decision says (decide/retry_unit.h's loop).
+// first: the result of the first attempt when the caller already made it
+// (have_first), execute(): one more attempt. Returns the final raw result.
+// cancellation_point: the call is one (its attempts and waits are).
+template <class Execute>
+long drive(const decide::SyscallArgs& args, bool may_inject, bool have_first, long first,
+           bool cancellation_point, Execute execute) {
+  const ftsc_policy& policy = *g_policy;
+  const long nr = args.nr;
+  decide::RetryUnit unit(policy, g_stats);
+  decide::CallState call;
+  unit.begin_call(call, nr, process_budget(),
+                  static_cast<uint64_t>(now_ns()) ^ reinterpret_cast<uintptr_t>(&call));
+  const bool injects = may_inject && nr >= 0 && static_cast<unsigned long>(nr) < FTSC_NR_LIMIT &&
+                       (policy.syscalls[nr].flags & FTSC_SC_INJECT) != 0;
+  SignalGate gate;
+  if (!cancellation_point)
+    return drive_loop(unit, call, gate, args, injects, have_first, first, false, nullptr, execute);
+  CallInFlight in_flight{&unit, &call, &args, &gate, 0};
+  // The cleanup reads in_flight after a longjmp: its stores must not wait in registers.
+  asm volatile("" : : "r"(&in_flight) : "memory");
+  long result;
+  pthread_cleanup_push(&end_cancelled_call, &in_flight);
+  result =
+      drive_loop(unit, call, gate, args, injects, have_first, first, true, &in_flight, execute);
+  pthread_cleanup_pop(0);
+  return result;
 }
 
 decide::SyscallArgs make_args(long nr, const long* a) {
@@ -625,19 +961,31 @@ decide::SyscallArgs make_args(long nr, const long* a) {
   return args;
 }
 
+// An attempt of the call at the current site (the syscall page under `auto`).
+long attempt(bool cancellation_point, long nr, const long* a) {
+  return attempt_at(__atomic_load_n(&g_site, __ATOMIC_RELAXED), cancellation_point, nr, a);
+}
+
+long full(long nr, const long* a, bool cancellation_point);
+
 // The first calls. Their wrappers see bootstrap_entry as the entry they used,
 // so on_failure() does not retry them again: a call made here is complete.
-long bootstrap_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+long bootstrap(long nr, const long* a, bool cancellation_point) {
   initialise();
   EntryFn e = entry();
   if (e == &bootstrap_entry)  // another thread is initialising: run the call untouched
-    return ftsc_preload_raw_syscall(nr, a0, a1, a2, a3, a4, a5);
-  if (e == g_fast && handles(nr)) {
-    const long a[6] = {a0, a1, a2, a3, a4, a5};
-    return drive(make_args(nr, a), false, false, 0,
-                 [&] { return raw_syscall(nr, a0, a1, a2, a3, a4, a5); });
-  }
-  return e(nr, a0, a1, a2, a3, a4, a5);
+    return attempt_at(&ftsc_preload_raw_syscall, cancellation_point, nr, a);
+  if (e == g_fast && handles(nr))
+    return drive(make_args(nr, a), false, false, 0, cancellation_point,
+                 [&] { return attempt(cancellation_point, nr, a); });
+  if (e == &full_entry)
+    return full(nr, a, cancellation_point);
+  return attempt_at(e, cancellation_point, nr, a);
+}
+
+long bootstrap_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  const long a[6] = {a0, a1, a2, a3, a4, a5};
+  return bootstrap(nr, a, false);
 }
 
 // The entry when the policy injects: every attempt of a watched syscall is
@@ -645,12 +993,16 @@ long bootstrap_entry(long nr, long a0, long a1, long a2, long a3, long a4, long 
 // drive(). Its final result is complete; on_failure() only sets errno.
 // A call the library does not handle runs from the library's own syscall
 // instruction, where the supervisor of `auto` traces it.
-long full_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+long full(long nr, const long* a, bool cancellation_point) {
   if (!handles(nr))
-    return ftsc_preload_raw_syscall(nr, a0, a1, a2, a3, a4, a5);
+    return attempt_at(&ftsc_preload_raw_syscall, cancellation_point, nr, a);
+  return drive(make_args(nr, a), true, false, 0, cancellation_point,
+               [&] { return attempt(cancellation_point, nr, a); });
+}
+
+long full_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
   const long a[6] = {a0, a1, a2, a3, a4, a5};
-  return drive(make_args(nr, a), true, false, 0,
-               [&] { return raw_syscall(nr, a0, a1, a2, a3, a4, a5); });
+  return full(nr, a, false);
 }
 
 // The syscall whose ENOMEM rule governs the allocator: mmap, else brk (glibc's
@@ -672,6 +1024,9 @@ long allocation_syscall(const ftsc_policy& p) {
 
 void reset_after_fork() {
   g_budget.reset();
+  g_counters.reset();
+  if (sandboxed())
+    return;  // no calls of the library's own under the program's filter
   if (g_shared_budget != nullptr) {
     // The inherited mapping holds the parent's word: map the child's own.
     const auto word = reinterpret_cast<uintptr_t>(g_shared_budget);
@@ -682,7 +1037,12 @@ void reset_after_fork() {
     if (!map_shared_budget(why))
       why.text("; this process's budget is not shared with the supervisor").say();
   }
-  g_counters.reset();
+  if (g_registry != nullptr) {
+    Line why = message();
+    why.text("process registry ").text(g_registry_path).text(": ");
+    if (!join_registry(why))
+      say_not_registered(why);
+  }
 }
 
 __attribute__((constructor)) void preload_constructor() {
@@ -695,14 +1055,25 @@ __attribute__((constructor)) void preload_constructor() {
 
 EntryFn g_entry = &bootstrap_entry;
 
-long on_failure(long nr, long result, const long* args, EntryFn used) {
+void on_program_filter() {
+  step_aside();
+}
+
+long call_cancellation_point(EntryFn used, long nr, const long* args) {
+  if (used == &bootstrap_entry)
+    return bootstrap(nr, args, true);
+  if (used == &full_entry)
+    return full(nr, args, true);
+  return cancellable_attempt(used, nr, args);  // a syscall site
+}
+
+long on_failure(long nr, long result, const long* args, EntryFn used, bool cancellation_point) {
   // Only a first attempt made by the fast entry is this function's to retry:
   // bootstrap_entry() and full_entry() return complete calls, and a call made
   // before the library was ready is the supervisor's under `auto`.
   if (used == g_fast && g_mode.load(std::memory_order_acquire) == kFast && handles(nr)) {
-    result = drive(make_args(nr, args), false, true, result, [&] {
-      return raw_syscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
-    });
+    result = drive(make_args(nr, args), false, true, result, cancellation_point,
+                   [&] { return attempt(cancellation_point, nr, args); });
   }
   if (is_error(result)) {
     errno = static_cast<int>(-result);
@@ -713,7 +1084,7 @@ long on_failure(long nr, long result, const long* args, EntryFn used) {
 
 int retry_allocation(size_t size, AllocationAttempt attempt, void* context) {
   // Under `auto` the supervisor has already retried the allocator's own mmap.
-  if (!initialise() || g_auto)
+  if (!initialise() || g_auto || sandboxed())
     return ENOMEM;
   const long nr = allocation_syscall(*g_policy);
   if (nr < 0)
@@ -726,7 +1097,7 @@ int retry_allocation(size_t size, AllocationAttempt attempt, void* context) {
     for (int i = 0; i < 6; ++i)
       args.args[i] = mmap_args[i];
   }
-  long result = drive(args, false, true, -ENOMEM, [&] {
+  long result = drive(args, false, true, -ENOMEM, false, [&] {
     int err = attempt(context);
     return err == 0 ? 0L : -static_cast<long>(err);
   });

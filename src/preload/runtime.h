@@ -29,12 +29,26 @@ inline EntryFn entry() {
   return __atomic_load_n(&g_entry, __ATOMIC_ACQUIRE);
 }
 
+// The first attempt of a call of a cancellation point (read, connect ...:
+// wrappers.cc lists them) through the entry `used`, made as glibc's own
+// functions make it: a pthread_cancel request that is pending, or that comes
+// while the call blocks, ends the thread there (runtime.cc explains how).
+long call_cancellation_point(EntryFn used, long nr, const long* args)
+    __attribute__((visibility("hidden")));
+
 // A call of syscall nr with the raw arguments args[6], made through the entry
 // `used`, failed with result (-errno). Retries it as the policy says when the
 // library handles nr and the call is its to retry, then returns what the
 // wrapper returns: the successful result, or -1 with errno set to the last error.
-long on_failure(long nr, long result, const long* args, EntryFn used)
+// cancellation_point: the call is one, and so are its retries and the waits
+// between them.
+long on_failure(long nr, long result, const long* args, EntryFn used, bool cancellation_point)
     __attribute__((visibility("hidden"), noinline, cold));
+
+// The program installed a seccomp filter of its own through the wrappers
+// (prctl(PR_SET_SECCOMP) or syscall(SYS_seccomp) succeeded): the library
+// stops making calls of its own and handling the program's (runtime.cc).
+void on_program_filter() __attribute__((visibility("hidden")));
 
 // One attempt of an allocation: 0 when it succeeded, else the errno it failed with.
 using AllocationAttempt = int (*)(void* context);

@@ -34,9 +34,13 @@ extern const char ftsc_preload_raw_syscall_end[] __attribute__((visibility("hidd
 // syscall page under `auto` (set once, before the library handles any call).
 extern SiteFn g_site __attribute__((visibility("hidden")));
 
+inline SiteFn site() {
+  return __atomic_load_n(&g_site, __ATOMIC_RELAXED);
+}
+
 inline long raw_syscall(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0,
                         long a5 = 0) {
-  return __atomic_load_n(&g_site, __ATOMIC_RELAXED)(nr, a0, a1, a2, a3, a4, a5);
+  return site()(nr, a0, a1, a2, a3, a4, a5);
 }
 
 // Is r (a raw result) an error, -4095..-1?

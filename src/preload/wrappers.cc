@@ -11,8 +11,12 @@
 // `const struct sockaddr*` and the like.
 #include <linux/fcntl.h>
 #include <linux/mman.h>
+#include <linux/prctl.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 
@@ -43,15 +47,69 @@ inline R from_register(long r) {
     return static_cast<R>(r);
 }
 
+// Is the libc function that makes syscall nr a cancellation point
+// (pthreads(7))? glibc 2.36 makes exactly these calls with SYSCALL_CANCEL
+// among the functions of interposed.h: read, write and their p/v variants,
+// open, openat, creat, close, connect, accept, accept4, the send and recv
+// families, fsync and fdatasync. Folded at compile time for a row's
+// constant number; syscall(2) is no cancellation point whatever it makes.
+constexpr bool is_cancellation_point(long nr) {
+  switch (nr) {
+    case SYS_read:
+    case SYS_write:
+    case SYS_pread64:
+    case SYS_pwrite64:
+    case SYS_readv:
+    case SYS_writev:
+    case SYS_preadv:
+    case SYS_pwritev:
+    case SYS_openat:
+    case SYS_creat:
+    case SYS_close:
+    case SYS_connect:
+    case SYS_accept:
+    case SYS_accept4:
+    case SYS_sendto:
+    case SYS_sendmsg:
+    case SYS_recvfrom:
+    case SYS_recvmsg:
+    case SYS_fsync:
+    case SYS_fdatasync:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // The hot path of every wrapper: the syscall and one branch on its result.
+// A cancellation point acts on pthread_cancel as libc's function would
+// (runtime.cc, "cancellation points"): in a single-threaded process, where
+// only the thread itself can have asked, pthread_testcancel() before the
+// call; in a multi-threaded one, asynchronous cancellation around the call
+// of the library's own syscall instruction (the preload engine's), and
+// call_cancellation_point() for anything else (auto's syscall page, the
+// entries that initialise or inject).
 template <class... A>
-__attribute__((always_inline)) inline long call(long nr, A... a) {
+__attribute__((always_inline)) inline long call(bool cancellation_point, long nr, A... a) {
   static_assert(sizeof...(A) <= 6, "a syscall has at most six arguments");
   const long args[6] = {to_register(a)...};
   const EntryFn e = entry();
-  long r = e(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  long r;
+  if (!cancellation_point) {
+    r = e(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  } else if (__libc_single_threaded && (e == site() || e == &ftsc_preload_raw_syscall)) {
+    pthread_testcancel();
+    r = e(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  } else if (e == &ftsc_preload_raw_syscall) {
+    int type = PTHREAD_CANCEL_DEFERRED;
+    pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+    r = e(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+    pthread_setcanceltype(type, &type);
+  } else {
+    r = call_cancellation_point(e, nr, args);
+  }
   if (__builtin_expect(is_error(r), 0))
-    r = on_failure(nr, r, args, e);
+    r = on_failure(nr, r, args, e, cancellation_point);
   return r;
 }
 
@@ -114,22 +172,23 @@ __attribute__((constructor)) void resolve_libc_syscall() {
     va_end(ap);                      \
   }
 
-#define FTSC_DEFINE_PLAIN(ret, name, params, nr, args)      \
-  FTSC_EXPORT ret name params {                             \
-    using namespace ftsc::preload;                          \
-    return from_register<ret>(call(nr, FTSC_UNPAREN args)); \
+#define FTSC_DEFINE_PLAIN(ret, name, params, nr, args)                                 \
+  FTSC_EXPORT ret name params {                                                        \
+    using namespace ftsc::preload;                                                     \
+    return from_register<ret>(call(is_cancellation_point(nr), nr, FTSC_UNPAREN args)); \
   }
-#define FTSC_DEFINE_CHECKED(ret, name, params, forward, check, nr, args)  \
+#define FTSC_DEFINE_CHECKED(ret, name, params, forward, check, nr, args)               \
+  FTSC_EXPORT ret name params {                                                        \
+    using namespace ftsc::preload;                                                     \
+    if (__builtin_expect(!(check), 0))                                                 \
+      return reinterpret_cast<ret(*) params>(next_symbol(#name)) forward;              \
+    return from_register<ret>(call(is_cancellation_point(nr), nr, FTSC_UNPAREN args)); \
+  }
+#define FTSC_DEFINE_VARIADIC(ret, name, params, last, prologue, nr, args) \
   FTSC_EXPORT ret name params {                                           \
     using namespace ftsc::preload;                                        \
-    if (__builtin_expect(!(check), 0))                                    \
-      return reinterpret_cast<ret(*) params>(next_symbol(#name)) forward; \
-    return from_register<ret>(call(nr, FTSC_UNPAREN args));               \
-  }
-#define FTSC_DEFINE_VARIADIC(ret, name, params, last, prologue, nr, args)  \
-  FTSC_EXPORT ret name params {                                            \
-    using namespace ftsc::preload;                                         \
-    prologue(last) return from_register<ret>(call(nr, FTSC_UNPAREN args)); \
+    prologue(last) return from_register<ret>(                             \
+        call(is_cancellation_point(nr), nr, FTSC_UNPAREN args));          \
   }
 #define FTSC_SKIP_ALLOC(name, params, forward, bytes, prologue, bootstrap, retryable)
 
@@ -137,7 +196,8 @@ FTSC_PRELOAD_INTERPOSED(FTSC_DEFINE_PLAIN, FTSC_DEFINE_CHECKED, FTSC_DEFINE_VARI
                         FTSC_SKIP_ALLOC)
 
 // syscall(2): the number is an argument, and it reads all six argument
-// registers whatever the call, as glibc's does.
+// registers whatever the call, as glibc's does. A seccomp filter installed
+// through it confines the library too (on_program_filter()).
 FTSC_EXPORT long syscall(long nr, ...) {
   using namespace ftsc::preload;
   va_list ap;
@@ -148,5 +208,25 @@ FTSC_EXPORT long syscall(long nr, ...) {
   va_end(ap);
   if (__builtin_expect(must_stay_with_libc(nr), 0))
     return libc_syscall()(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-  return call(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  const long r = call(false, nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  if (__builtin_expect(nr == SYS_seccomp, 0) && r >= 0 &&
+      (a[0] == SECCOMP_SET_MODE_STRICT || a[0] == SECCOMP_SET_MODE_FILTER))
+    on_program_filter();
+  return r;
+}
+
+// prctl(2), for PR_SET_SECCOMP: glibc's reads four more argument registers
+// whatever the option, and so does this one.
+FTSC_EXPORT int prctl(int option, ...) {
+  using namespace ftsc::preload;
+  va_list ap;
+  va_start(ap, option);
+  unsigned long a[4];
+  for (unsigned long& v : a)
+    v = va_arg(ap, unsigned long);
+  va_end(ap);
+  const long r = call(false, SYS_prctl, option, a[0], a[1], a[2], a[3]);
+  if (__builtin_expect(option == PR_SET_SECCOMP, 0) && r == 0)
+    on_program_filter();
+  return static_cast<int>(r);
 }

@@ -59,6 +59,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -68,6 +69,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -82,6 +85,7 @@
 #include "decide/retry_unit.h"
 #include "launch/environment.h"
 #include "launch/signal_forwarding.h"
+#include "preload/preload_interface.h"
 #include "ptrace/seccomp_filter.h"
 #include "ptrace/tracee_probe.h"
 
@@ -297,10 +301,29 @@ Thread& Supervisor::Impl::thread(pid_t tid) {
 
 Process& Supervisor::Impl::process(pid_t tgid) {
   auto& p = processes_[tgid];
-  if (!p) {
-    p = std::make_unique<Process>();
-    if (options_.budgets != nullptr && tgid > 0 && static_cast<size_t>(tgid) < options_.n_budgets)
-      p->budget = decide::RetryBudget::at(&options_.budgets[tgid]);
+  if (p)
+    return *p;
+  p = std::make_unique<Process>();
+  if (options_.budgets != nullptr && tgid > 0) {
+    // The word the process's preload library charges too: the same index
+    // from its pid namespace and its id there, which it sees as getpid().
+    auto pid_namespace = [](const std::string& pid) -> uint64_t {
+      struct stat st {};
+      return stat(("/proc/" + pid + "/ns/pid").c_str(), &st) == 0 ? st.st_ino : 0;
+    };
+    static const uint64_t run_pidns = pid_namespace("self");
+    uint64_t pidns = pid_namespace(std::to_string(tgid));
+    uint64_t pid = static_cast<uint64_t>(tgid);
+    if (pidns == 0) {
+      pidns = run_pidns;
+    } else if (pidns != run_pidns) {
+      std::ifstream in("/proc/" + std::to_string(tgid) + "/status");
+      std::string status((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      pid = ftsc_status_nspid(status.c_str(), pid);
+    }
+    const uint64_t word = ftsc_budget_index(pidns, run_pidns, pid);
+    if (word < options_.n_budgets)
+      p->budget = decide::RetryBudget::at(&options_.budgets[word]);
   }
   return *p;
 }

@@ -31,7 +31,7 @@ struct Options {
   std::vector<std::string> environment;
   uint64_t untraced_ip = 0;
   ftsc_stats* stats = nullptr;
-  // Budget words indexed by process id (n_budgets of them) that the
+  // Budget words indexed by ftsc_budget_index() (preload_interface.h; n_budgets of them) that the
   // processes share (decide::RetryBudget::at), or null: the supervisor's own.
   uint64_t* budgets = nullptr;
   size_t n_budgets = 0;

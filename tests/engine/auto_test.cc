@@ -90,6 +90,51 @@ TEST(Auto, InjectionsAreTheSupervisorsSoAttemptsAreCountedOnce) {
   EXPECT_EQ(counter(row, "recovered"), 1u) << row;
 }
 
+TEST(Auto, BothLayersChargeOneBudgetInAPidNamespace) {
+  // The program runs as pid 1 of a pid namespace of its own (unshare(1)),
+  // where the library knows it by another id than the supervisor. Its three
+  // failing opens may plan 150 ms of waiting: open()'s retry (the library's)
+  // takes 100, so fopen's (the supervisor's) trips the breaker and the raw
+  // call finds it tripped, as outside a namespace. Two budgets would let
+  // fopen's retry wait too.
+  ProcessResult probe = run_process({"unshare", "--pid", "--fork", "true"});
+  std::vector<std::string> unshare = {"unshare", "--pid", "--fork"};
+  if (probe.exit_code != 0) {
+    unshare = {"unshare", "--user", "--map-root-user", "--pid", "--fork"};
+    probe = run_process({"unshare", "--user", "--map-root-user", "--pid", "--fork", "true"});
+  }
+  if (probe.exit_code != 0)
+    GTEST_SKIP() << "cannot make a pid namespace here (unshare --pid --fork true: " << probe.err
+                 << ")";
+  TempDir dir;
+  std::string policy = dir.write("budget.toml",
+                                 "version = 1\n"
+                                 "[defaults]\n"
+                                 "backoff = [\"100ms\"]\n"
+                                 "[budget]\n"
+                                 "window = \"3600s\"\n"
+                                 "max_wait = \"150ms\"\n"
+                                 "[[rule]]\n"
+                                 "syscalls = \"openat\"\n"
+                                 "retry = [\"ENOTDIR\"]\n");
+  for (bool in_namespace : {false, true}) {
+    std::string stats = dir.path() + "/stats.json";
+    std::vector<std::string> args = {"run", "-v", "--policy", policy, "--stats", stats, "--"};
+    if (in_namespace)
+      args.insert(args.end(), unshare.begin(), unshare.end());
+    args.push_back(prog("three_opens"));
+    args.push_back("/etc/passwd/x");  // ENOTDIR: nothing else of the run meets it
+    ProcessResult r = run_ftsc(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(count_lines(r.err, {"= -ENOTDIR, retry", "(preload)"}), 1u) << r.err;
+    EXPECT_EQ(count_lines(r.err, {"= -ENOTDIR, budget", "(ptrace)"}), 2u) << r.err;
+    nlohmann::json row = stats_row(stats, "openat", "ENOTDIR");
+    EXPECT_EQ(counter(row, "calls"), 3u) << (in_namespace ? "in a namespace " : "") << row;
+    EXPECT_EQ(counter(row, "gave_up"), 1u) << (in_namespace ? "in a namespace " : "") << row;
+    EXPECT_EQ(counter(row, "budget"), 2u) << (in_namespace ? "in a namespace " : "") << row;
+  }
+}
+
 TEST(Auto, StaticProgramsRunUnderThePtraceEngineAlone) {
   ProcessResult r =
       run_ftsc({"run", "-v", "--retry", "getppid=EAGAIN", "--", prog("static_getppid")});

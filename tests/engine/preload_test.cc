@@ -1,10 +1,13 @@
 // The preload engine as a user meets it: `ftsc run --engine preload` on real
 // programs (tests/engine/progs/preload_*.c), and the library on its own.
 // Retries of real faults are the scenario table's (tests/scenarios).
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <cstdint>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -95,6 +98,21 @@ TEST(Preload, AllocatorsReturnNullAndAreRetriedUnderMmapsRule) {
   EXPECT_EQ(counter(row, "gave_up"), 5u) << row;
 }
 
+TEST(Preload, AnAllocationThatRecoveredLeavesErrnoAlone) {
+  // malloc fails under a small RLIMIT_AS until another thread raises it: the
+  // retry recovers, and errno is what the program had before the call, as
+  // after any successful malloc.
+  TempDir dir;
+  std::string stats = dir.path() + "/stats.json";
+  ProcessResult r =
+      run_ftsc({"run", "--engine", "preload", "--retry", "mmap=ENOMEM", "--backoff",
+                "50ms,100ms,200ms,400ms", "--stats", stats, "--", prog("preload_malloc_recovers")});
+  EXPECT_EQ(r.out, "errno kept\n") << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json row = stats_row(stats, "mmap", "ENOMEM");
+  EXPECT_EQ(counter(row, "recovered"), 1u) << row;
+}
+
 TEST(Preload, InjectionRecoversThroughTheLibrary) {
   TempDir dir;
   std::string stats = dir.path() + "/stats.json";
@@ -145,6 +163,42 @@ TEST(Preload, ForkAndExecChildrenKeepTheEngineAndShareStatistics) {
   nlohmann::json row = stats_row(stats, "openat", "ENOENT");
   EXPECT_EQ(counter(row, "injected"), 3u) << row;
   EXPECT_EQ(counter(row, "recovered"), 3u) << row;
+}
+
+TEST(Preload, OrphansAreAdoptedAsWithoutFtscAndTheirCallsCounted) {
+  // A helper that outlives the command is adopted by the process that would
+  // adopt it without ftsc (this test process, a child subreaper), not by
+  // ftsc: a daemon that waits for getppid() to change behaves as natively.
+  // ftsc still waits for it, so its retried call, made after the command
+  // ended and after an exec, is in the statistics.
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  auto reap = [] {
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+  };
+  TempDir dir;
+  const std::string file = dir.path() + "/parent";
+  const std::string adopted = "new parent " + std::to_string(getpid()) + "\n";
+  auto read_file = [&] {
+    std::ifstream in(file);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  ProcessResult native = run_process({prog("preload_orphan"), file});
+  reap();
+  EXPECT_EQ(native.exit_code, 0);
+  EXPECT_EQ(read_file(), adopted) << "natively";
+
+  std::string stats = dir.path() + "/stats.json";
+  ProcessResult r =
+      run_ftsc({"run", "--engine", "preload", "--retry", "openat=ENOTDIR", "--backoff", "1ms",
+                "--stats", stats, "--", prog("preload_orphan"), file});
+  reap();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_file(), adopted) << r.err;
+  nlohmann::json row = stats_row(stats, "openat", "ENOTDIR");
+  EXPECT_EQ(counter(row, "calls"), 1u) << row;
+  EXPECT_EQ(counter(row, "gave_up"), 1u) << row;
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 
 TEST(Preload, StaticBinaryIsRefused) {
