@@ -40,6 +40,7 @@ static const char* const ftsc_reason_names[FTSC_R_COUNT] = {
     [FTSC_R_INTERRUPTED] = "interrupted",
     [FTSC_R_DETACHED] = "detached",
     [FTSC_R_GUARD_UNKNOWN] = "guard_unknown",
+    [FTSC_R_CANNOT_WAIT] = "cannot_wait",
 };
 
 static const char* const ftsc_reason_texts[FTSC_R_COUNT] = {
@@ -85,6 +86,10 @@ static const char* const ftsc_reason_texts[FTSC_R_COUNT] = {
         "whether this errno is the program's own protocol (a non-blocking fd, a socket timeout) "
         "could not be checked, so ftsc does not retry it (it fails closed): the program gets the "
         "error at once",
+    [FTSC_R_CANNOT_WAIT] =
+        "ftsc could not wait before the retry (the program's own seccomp filter refuses the "
+        "sleep ftsc would make in it): the program gets the last error at once rather than "
+        "retries without a wait",
 };
 
 const char* ftsc_reason_name(int reason) {
@@ -448,6 +453,13 @@ struct ftsc_verdict ftsc_call_interrupted(const struct ftsc_decide_ctx* ctx, str
   ftsc_call_waited(ctx, call, waited_ns);
   count_end(call, FTSC_R_INTERRUPTED);
   return give_back(FTSC_R_INTERRUPTED);
+}
+
+struct ftsc_verdict ftsc_call_cannot_wait(const struct ftsc_decide_ctx* ctx, struct ftsc_call* call,
+                                          int64_t waited_ns) {
+  ftsc_call_waited(ctx, call, waited_ns);
+  count_end(call, FTSC_R_CANNOT_WAIT);
+  return give_back(FTSC_R_CANNOT_WAIT);
 }
 
 struct ftsc_verdict ftsc_call_detached(const struct ftsc_decide_ctx* ctx, struct ftsc_call* call,

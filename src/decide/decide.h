@@ -71,6 +71,7 @@ enum ftsc_reason {
   FTSC_R_INTERRUPTED = 13,        /* a pending signal ended the wait */
   FTSC_R_DETACHED = 14,           /* kmod: the policy was detached during the wait */
   FTSC_R_GUARD_UNKNOWN = 15,      /* a guard could not be checked: fail closed */
+  FTSC_R_CANNOT_WAIT = 16,        /* the engine could not wait (its sleep was refused) */
   FTSC_R_COUNT
 };
 
@@ -155,6 +156,11 @@ void ftsc_call_waited(const struct ftsc_decide_ctx* ctx, struct ftsc_call* call,
 /* A pending signal ended the wait after waited_ns: the program gets
  * call->last_errno now. Counted as gave_up and interrupted. */
 struct ftsc_verdict ftsc_call_interrupted(const struct ftsc_decide_ctx* ctx, struct ftsc_call* call,
+                                          int64_t waited_ns);
+
+/* The engine could not wait (the program's own seccomp filter refuses its
+ * sleep): the call ends with call->last_errno now, counted as gave_up. */
+struct ftsc_verdict ftsc_call_cannot_wait(const struct ftsc_decide_ctx* ctx, struct ftsc_call* call,
                                           int64_t waited_ns);
 
 /* The policy was detached during the wait (kmod): the last error now. */

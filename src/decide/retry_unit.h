@@ -71,9 +71,10 @@ enum class Reason : uint8_t {
   kInterrupted = FTSC_R_INTERRUPTED,
   kDetached = FTSC_R_DETACHED,
   kGuardUnknown = FTSC_R_GUARD_UNKNOWN,
+  kCannotWait = FTSC_R_CANNOT_WAIT,
 };
 inline constexpr int kReasonCount = FTSC_R_COUNT;
-static_assert(static_cast<int>(Reason::kGuardUnknown) + 1 == kReasonCount,
+static_assert(static_cast<int>(Reason::kCannotWait) + 1 == kReasonCount,
               "every enum ftsc_reason value has its Reason");
 
 // "no_rule", "budget", ...: stable, for logs, JSON and tests.
@@ -203,6 +204,12 @@ class RetryUnit {
   // error (call.last_errno) now. Counted as gave_up and interrupted.
   Decision on_interrupted(CallState& call, int64_t waited_ns) const {
     return typed(ftsc_call_interrupted(&ctx_, &call, waited_ns));
+  }
+
+  // The engine could not wait (its sleep was refused): the program gets the
+  // last error now. Counted as gave_up.
+  Decision on_cannot_wait(CallState& call, int64_t waited_ns) const {
+    return typed(ftsc_call_cannot_wait(&ctx_, &call, waited_ns));
   }
 
   bool observing() const { return ctx_.observe; }

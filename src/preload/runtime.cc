@@ -896,7 +896,7 @@ long drive_loop(decide::RetryUnit& unit, decide::CallState& call, SignalGate& ga
     if (d.action == decide::Action::kReturn)
       return result;
     if (confined) {
-      decide::Decision end = unit.on_interrupted(call, 0);
+      decide::Decision end = unit.on_cannot_wait(call, 0);
       log_attempt(args, result, 0, call, end);
       return result;
     }
@@ -914,7 +914,8 @@ long drive_loop(decide::RetryUnit& unit, decide::CallState& call, SignalGate& ga
         // A signal ended the wait, or there was none (the ppoll was
         // refused): the call ends with its last error, not with retries
         // that wait for nothing.
-        decide::Decision end = unit.on_interrupted(call, waited);
+        decide::Decision end = wait == Wait::kSignalled ? unit.on_interrupted(call, waited)
+                                                        : unit.on_cannot_wait(call, waited);
         log_attempt(args, result, 0, call, end);
         return result;
       }

@@ -242,7 +242,7 @@ class Supervisor::Impl {
   void end_calls_of(Thread& t);
   void on_sleep_exit(Thread& t);
   void on_exec(Thread& t);
-  void end_wait(Thread& t, int64_t waited_ns);
+  void end_wait(Thread& t, int64_t waited_ns, bool cannot_wait = false);
   bool can_sleep_in(const Thread& t);
   void park(Thread& t, int64_t delay_ns);
   int64_t serve_parked();
@@ -569,8 +569,9 @@ void Supervisor::Impl::on_stop(pid_t tid, int status) {
 // A wait ends early (a signal, or a poll that failed): the program gets the
 // last error of its call, then handles the signal if there is one. With rax
 // holding that error rather than a restart code, the kernel restarts nothing.
-void Supervisor::Impl::end_wait(Thread& t, int64_t waited_ns) {
-  decide::Decision d = unit_.on_interrupted(t.call, waited_ns);
+void Supervisor::Impl::end_wait(Thread& t, int64_t waited_ns, bool cannot_wait) {
+  decide::Decision d = cannot_wait ? unit_.on_cannot_wait(t.call, waited_ns)
+                                   : unit_.on_interrupted(t.call, waited_ns);
   if (options_.verbosity > 0)
     log_decision(t, -t.call.last_errno, d);
   set_regs(t, t.last_exit);
@@ -1017,7 +1018,7 @@ void Supervisor::Impl::on_sleep_exit(Thread& t) {
   if (r < 0) {
     // The poll itself failed (a seccomp filter refused it): no retry, the
     // program gets its call's last error.
-    end_wait(t, waited);
+    end_wait(t, waited, /*cannot_wait=*/true);
     resume(t);
     return;
   }

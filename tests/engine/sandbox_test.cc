@@ -132,6 +132,9 @@ TEST_P(RefusedWait, EndsTheCallInsteadOfRetryingWithoutDelay) {
   EXPECT_EQ(counter(row, "gave_up"), under_auto ? 3u : 1u) << row;
   EXPECT_EQ(counter(row, "retries"), under_auto ? 6u : 0u) << row;
   EXPECT_EQ(occurrences(r.err, "retry 2/3"), under_auto ? 2u : 0u) << r.err;
+  // The library's call says why it ended: not a signal, no wait.
+  EXPECT_EQ(counter(row, "interrupted"), 0u) << row;
+  EXPECT_EQ(occurrences(r.err, "= -ENOTDIR, cannot_wait"), 1u) << r.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, RefusedWait, ::testing::Values("preload", "auto"),

@@ -253,6 +253,27 @@ TEST(RetryUnit, ACallIsInFlightUntilItEnds) {
   expect_consistent(s);
 }
 
+// An engine that cannot wait ends the call with its last error, given up,
+// and not as if a signal had ended the wait.
+TEST(RetryUnit, AnEngineThatCannotWaitEndsTheCall) {
+  auto p = make_policy();
+  set_cell(*p, SYS_openat, ENOENT, FTSC_RETRY);
+  auto stats = make_stats();
+  RetryUnit unit(*p, stats.get());
+  CallState call;
+  unit.begin_call(call, SYS_openat, nullptr, 0);
+  FakeProbe probe;
+  ASSERT_EQ(unit.on_result(call, args_of(SYS_openat), -ENOENT, probe, kStart).action,
+            Action::kRetry);
+  Decision end = unit.on_cannot_wait(call, 0);
+  EXPECT_EQ(end.reason, Reason::kCannotWait);
+  EXPECT_STREQ(reason_name(end.reason), "cannot_wait");
+  ftsc_stats_slot s = slot_of(*stats, SYS_openat, ENOENT);
+  EXPECT_EQ(s.gave_up, 1u);
+  EXPECT_EQ(s.interrupted, 0u);
+  expect_consistent(s);
+}
+
 TEST(RetryUnit, EachFailureLooksUpItsOwnCell) {
   auto p = make_policy();
   uint32_t short_schedule = add_schedule(*p, {5, 7});
