@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
 
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
   if (ctx == NULL || seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW) != 0 ||
-      seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) != 0) {
+      seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) != 0 ||
+      seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1) != 0) { /* the kernel's errno */
     fprintf(stderr, "refuse_syscalls: cannot create a seccomp filter (libseccomp)\n");
     return 125;
   }
