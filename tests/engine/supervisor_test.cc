@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/engine_support.h"
+#include "support/capabilities.h"
 #include "support/run_process.h"
 
 namespace ftsc::test {
@@ -123,9 +124,10 @@ TEST(Supervisor, AParkedThreadDoesNotSlowTheOtherTracees) {
 }
 
 TEST(Supervisor, ThirtyTwoBitProgramRunsAndIsSaidToGoWithoutRetries) {
+  if (std::string why = exec_32bit_missing(prog("i386_exit")); !why.empty())
+    GTEST_SKIP() << why;
   ProcessResult native = run_process({prog("i386_exit")});
-  if (native.exit_code != 3)
-    GTEST_SKIP() << "this kernel runs no 32-bit programs: " << native.exit_code << native.err;
+  ASSERT_EQ(native.exit_code, 3) << native.err;
   for (const char* engine : {"ptrace", "auto"}) {
     ProcessResult r =
         run_bounded({"--engine", engine, "--retry", "openat=ENOENT", "--", prog("i386_exit")});

@@ -1,5 +1,5 @@
-// Helpers for the profiler's tests: an ftsc running in the background, and
-// the conditions the eBPF tests need.
+// Helpers for the profiler's tests: an ftsc running in the background. (What
+// the eBPF tests need, the probes of support/capabilities.h say.)
 #pragma once
 
 #include <fcntl.h>
@@ -20,15 +20,6 @@
 extern char** environ;
 
 namespace ftsc::test {
-
-// Why the eBPF collector cannot run here, or "" when it can.
-inline std::string ebpf_missing() {
-  if (geteuid() != 0)
-    return "eBPF needs root";
-  if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
-    return "the kernel has no BTF (/sys/kernel/btf/vmlinux)";
-  return {};
-}
 
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path);

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "profile/profile_support.h"
+#include "support/capabilities.h"
 #include "support/run_process.h"
 
 namespace ftsc::test {
@@ -74,13 +75,13 @@ TEST(ProfileCommand, PtraceCountsTheSame) {
 }
 
 TEST(ProfileCommand, FallsBackToPtraceAndSaysSoWithoutRoot) {
-  if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0)
-    GTEST_SKIP() << "needs root and setpriv to run ftsc as an unprivileged user";
+  if (std::string why = unprivileged_user_missing(FTSC_BINARY); !why.empty())
+    GTEST_SKIP() << why;
   TempDir dir;
   chmod(dir.path().c_str(), 0777);
   std::string out = dir.path() + "/p.json";
   ProcessResult r =
-      run_process({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+      run_process({find_program("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups",
                    FTSC_BINARY, "profile", "-o", out, "--", kProg, "7", "5", "4"});
   ASSERT_EQ(r.exit_code, 3) << r.err;
   EXPECT_NE(r.err.find("eBPF is unavailable"), std::string::npos) << r.err;
@@ -203,31 +204,14 @@ TEST(ProfileSystem, PidFilterFollowsTheProcessAndItsChildren) {
   EXPECT_EQ(failures_of(p, "fc_child", "openat", "ENOENT"), 3u);
 }
 
-// The cgroup v2 mount, or "".
-std::string cgroup2_root() {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t dash = line.find(" - cgroup2 ");
-    if (dash == std::string::npos)
-      continue;
-    std::istringstream f(line);
-    std::string id, parent, dev, root, mount;
-    f >> id >> parent >> dev >> root >> mount;
-    return mount;
-  }
-  return {};
-}
-
 TEST(ProfileSystem, CgroupFilterCountsTheCgroupsTasks) {
   if (std::string why = ebpf_missing(); !why.empty())
     GTEST_SKIP() << why;
-  std::string root = cgroup2_root();
-  if (root.empty())
-    GTEST_SKIP() << "no cgroup v2 hierarchy is mounted";
+  std::string root;
+  if (std::string why = cgroup2_missing(&root); !why.empty())
+    GTEST_SKIP() << why;
   std::string cg = fmt::format("{}/ftsc-profile-test-{}", root, getpid());
-  if (mkdir(cg.c_str(), 0755) != 0)
-    GTEST_SKIP() << "cannot create a cgroup under " << root << ": " << strerror(errno);
+  ASSERT_EQ(mkdir(cg.c_str(), 0755), 0) << cg << ": " << strerror(errno);
   TempDir dir;
   std::string fifo = dir.path() + "/go";
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
@@ -259,13 +243,13 @@ TEST(ProfileSystem, CgroupFilterCountsTheCgroupsTasks) {
 TEST(ProfileLive, CountsOnATerminalOnly) {
   if (std::string why = ebpf_missing(); !why.empty())
     GTEST_SKIP() << why;
-  if (access("/usr/bin/script", X_OK) != 0)
-    GTEST_SKIP() << "script(1) (bsdutils) is needed for a terminal";
+  if (std::string why = terminal_missing(); !why.empty())
+    GTEST_SKIP() << why;
   std::string name = fmt::format("fcl{}", getpid() % 100000);
   std::string cmd =
       fmt::format("{} profile --system --duration 2500ms --comm {}", FTSC_BINARY, name);
   // script(1) gives ftsc a pseudo-terminal as stdout and stderr.
-  ProcessResult tty = run_process({"/usr/bin/script", "-qec", cmd, "/dev/null"});
+  ProcessResult tty = run_process({find_program("script"), "-qec", cmd, "/dev/null"});
   ASSERT_EQ(tty.exit_code, 0) << tty.out << tty.err;
   // A line a second, rewritten in place (the poll loop wakes every 100 ms).
   EXPECT_TRUE(std::regex_search(
@@ -280,37 +264,35 @@ TEST(ProfileLive, CountsOnATerminalOnly) {
   EXPECT_EQ(piped.err.find("ftsc profile: "), std::string::npos) << piped.err;
 }
 
-TEST(ProfileInterrupt, SigintEndsTheCommandAndEveryOutputIsStillWritten) {
-  for (std::string tracer : {"ptrace", "ebpf"}) {
-    if (tracer == "ebpf" && !ebpf_missing().empty())
-      continue;
-    TempDir dir;
-    std::string out = dir.path() + "/p.json";
-    Background bg({FTSC_BINARY, "profile", "--tracer", tracer, "-o", out, "--", "sh", "-c",
-                   "echo started; exec /bin/sleep 60"},
-                  dir.path() + "/out", dir.path() + "/err");
-    auto end = std::chrono::steady_clock::now() + seconds(30);
-    while (bg.out().find("started") == std::string::npos && std::chrono::steady_clock::now() < end)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // sleep is in nanosleep
-    kill(bg.pid(), SIGINT);  // passed on to the command, which dies of it
-    ASSERT_EQ(bg.wait(), 130) << tracer << ": " << bg.err();
-    json p = load(out);
-    EXPECT_EQ(p.at("exit_status"), 130) << tracer;
-    EXPECT_EQ(p.at("interrupted"), true) << tracer;
-    EXPECT_EQ(calls_of(p, "execve"), 2u) << tracer;  // sh, then sleep
-    EXPECT_NE(bg.err().find("exit status 130, interrupted"), std::string::npos) << bg.err();
-  }
+class ProfileInterrupt : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ProfileInterrupt, SigintEndsTheCommandAndEveryOutputIsStillWritten) {
+  const std::string tracer = GetParam();
+  if (tracer == "ebpf")
+    if (std::string why = ebpf_missing(); !why.empty())
+      GTEST_SKIP() << why;
+  TempDir dir;
+  std::string out = dir.path() + "/p.json";
+  Background bg({FTSC_BINARY, "profile", "--tracer", tracer, "-o", out, "--", "sh", "-c",
+                 "echo started; exec /bin/sleep 60"},
+                dir.path() + "/out", dir.path() + "/err");
+  auto end = std::chrono::steady_clock::now() + seconds(30);
+  while (bg.out().find("started") == std::string::npos && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // sleep is in nanosleep
+  kill(bg.pid(), SIGINT);  // passed on to the command, which dies of it
+  ASSERT_EQ(bg.wait(), 130) << tracer << ": " << bg.err();
+  json p = load(out);
+  EXPECT_EQ(p.at("exit_status"), 130) << tracer;
+  EXPECT_EQ(p.at("interrupted"), true) << tracer;
+  EXPECT_EQ(calls_of(p, "execve"), 2u) << tracer;  // sh, then sleep
+  EXPECT_NE(bg.err().find("exit status 130, interrupted"), std::string::npos) << bg.err();
 }
 
-// Why headless Chromium cannot run here, or "".
-std::string chromium_missing() {
-  if (access("/usr/bin/chromium", X_OK) != 0)
-    return "chromium is not installed (apt-get install chromium)";
-  if (geteuid() != 0)
-    return "the test starts chromium as root with --no-sandbox";
-  return {};
-}
+INSTANTIATE_TEST_SUITE_P(Tracers, ProfileInterrupt, ::testing::Values("ptrace", "ebpf"),
+                         [](const ::testing::TestParamInfo<const char*>& tracer) {
+                           return std::string(tracer.param);
+                         });
 
 TEST(ProfileReport, HeadlessChromiumShowsTheChartsOfARealProfile) {
   if (std::string why = chromium_missing(); !why.empty())
@@ -330,7 +312,7 @@ TEST(ProfileReport, HeadlessChromiumShowsTheChartsOfARealProfile) {
   for (const auto& s : p.at("syscalls"))
     bars += (s.at("calls") > s.at("failures")) + (s.at("failures") > 0);
   ProcessResult dom = run_process(
-      {"timeout", "120", "/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+      {"timeout", "120", find_program("chromium"), "--headless", "--no-sandbox", "--disable-gpu",
        "--disable-quic", "--no-first-run", "--disable-background-networking",
        "--disable-component-update", "--disable-sync", "--user-data-dir=" + dir.path() + "/chr",
        "--window-size=1000,1600", "--dump-dom", "file://" + report});
@@ -358,23 +340,25 @@ class AuditSession {
   AuditSession(const TempDir& dir, const std::string& exe) : dir_(dir), exe_(exe) {}
   ~AuditSession() {
     if (rule_added_)
-      run_process({"auditctl", "-d", "always,exit", "-F", "arch=b64", "-S", "all", "-F",
+      run_process({auditctl_, "-d", "always,exit", "-F", "arch=b64", "-S", "all", "-F",
                    "exe=" + exe_, "-k", key()});
     if (daemon_) {
       kill(daemon_->pid(), SIGTERM);
       daemon_->wait();
     }
     if (was_disabled_)
-      run_process({"auditctl", "-e", "0"});
+      run_process({auditctl_, "-e", "0"});
   }
 
   // "" when auditd runs with the rule in place, else why not.
   std::string start() {
     if (geteuid() != 0)
       return "auditd needs root";
-    if (access("/usr/sbin/auditd", X_OK) != 0 || access("/usr/sbin/auditctl", X_OK) != 0)
-      return "auditd is not installed (apt-get install auditd)";
-    ProcessResult status = run_process({"auditctl", "-s"});
+    auditd_ = find_program("auditd");
+    auditctl_ = find_program("auditctl");
+    if (auditd_.empty() || auditctl_.empty())
+      return "auditd and auditctl are not in PATH (Debian: apt-get install auditd)";
+    ProcessResult status = run_process({auditctl_, "-s"});
     if (status.exit_code != 0)
       return "the kernel's audit subsystem cannot be used here: " + status.err;
     if (status.out.find("\npid 0\n") == std::string::npos)
@@ -386,15 +370,15 @@ class AuditSession {
            "max_log_file_action = IGNORE\nspace_left = 2\nspace_left_action = IGNORE\n"
            "admin_space_left = 1\nadmin_space_left_action = IGNORE\n"
            "disk_full_action = IGNORE\ndisk_error_action = IGNORE\n";
-    daemon_.emplace(std::vector<std::string>{"/usr/sbin/auditd", "-n", "-c", dir_.path()},
+    daemon_.emplace(std::vector<std::string>{auditd_, "-n", "-c", dir_.path()},
                     dir_.path() + "/auditd.out", dir_.path() + "/auditd.err");
     auto end = std::chrono::steady_clock::now() + seconds(20);
-    while (run_process({"auditctl", "-s"}).out.find("\npid 0\n") != std::string::npos) {
+    while (run_process({auditctl_, "-s"}).out.find("\npid 0\n") != std::string::npos) {
       if (std::chrono::steady_clock::now() > end)
         return "auditd did not start: " + daemon_->err();
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    ProcessResult add = run_process({"auditctl", "-a", "always,exit", "-F", "arch=b64", "-S", "all",
+    ProcessResult add = run_process({auditctl_, "-a", "always,exit", "-F", "arch=b64", "-S", "all",
                                      "-F", "exe=" + exe_, "-k", key()});
     if (add.exit_code != 0)
       return "auditctl cannot add a rule: " + add.err;
@@ -405,8 +389,8 @@ class AuditSession {
   // Deletes the rule and waits until auditd has written every record before
   // the deletion (records reach the log in order).
   bool finish() {
-    run_process({"auditctl", "-d", "always,exit", "-F", "arch=b64", "-S", "all", "-F",
-                 "exe=" + exe_, "-k", key()});
+    run_process({auditctl_, "-d", "always,exit", "-F", "arch=b64", "-S", "all", "-F", "exe=" + exe_,
+                 "-k", key()});
     rule_added_ = false;
     auto end = std::chrono::steady_clock::now() + seconds(30);
     while (slurp(log()).find("op=remove_rule") == std::string::npos) {
@@ -422,6 +406,7 @@ class AuditSession {
   std::string key() const { return fmt::format("ftsc-profile-test-{}", getpid()); }
   const TempDir& dir_;
   std::string exe_;
+  std::string auditd_, auditctl_;
   std::optional<Background> daemon_;
   bool rule_added_ = false;
   bool was_disabled_ = false;

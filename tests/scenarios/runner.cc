@@ -13,9 +13,11 @@
 //   ftsc run --engine ENGINE --policy POLICY_DIR/NAME.toml [FLAGS] --stats TMP.json
 //            -- DIR/scenario_NAME [ENGINE_ARGS]
 //
-// and expects exit 0 and the table's statistics checks on TMP.json. Exit 77
-// from the scenario (or an engine the table excludes) is a skip, passed on as
-// 77. The runner exits 0 (as expected), 1 (not), 77 (skipped) or 2 (usage).
+// and expects exit 0 and the table's statistics checks on TMP.json, except
+// under an engine the table says refuses the program: then ftsc must exit 1
+// with the table's message before the program ever runs. Exit 77 from the
+// scenario is a skip (the machine lacks what it needs), passed on as 77. The
+// runner exits 0 (as expected), 1 (not), 77 (skipped) or 2 (usage).
 //
 // It is a plain executable with no dependency on the build tree beyond its
 // flags, so the same table can run where the kernel module is tested (a VM).
@@ -116,7 +118,7 @@ struct Scenario {
   std::vector<std::string> engine_args;
   std::vector<std::string> ftsc_flags;
   std::vector<std::string> checks;
-  std::vector<std::pair<std::string, std::string>> not_for;  // engine, reason
+  std::vector<std::pair<std::string, std::string>> refused_by;  // engine, ftsc's message
 };
 
 std::optional<std::vector<Scenario>> parse_table(const std::string& text,
@@ -157,8 +159,8 @@ std::optional<std::vector<Scenario>> parse_table(const std::string& text,
     for (const std::string& item : items(cells[7])) {
       const size_t colon = item.find(':');
       if (colon == std::string::npos)
-        return bad(fmt::format("not_for item '{}' is not 'ENGINE: reason'", item));
-      s.not_for.emplace_back(trim(item.substr(0, colon)), trim(item.substr(colon + 1)));
+        return bad(fmt::format("refused_by item '{}' is not 'ENGINE: message'", item));
+      s.refused_by.emplace_back(trim(item.substr(0, colon)), trim(item.substr(colon + 1)));
     }
     table.push_back(std::move(s));
   }
@@ -498,6 +500,32 @@ int judge_engine(const Scenario& s, const std::string& engine, const Outcome& o,
   return judge_stats(s, stats_file);
 }
 
+// An engine that cannot run the program by design (preload and a static
+// program) must say so and not run it: ftsc exits 1 with `message`, and no
+// line of the scenario's own (they start with "NAME: ") shows it ran.
+int judge_refusal(const Scenario& s, const std::string& engine, const std::string& message,
+                  const Outcome& o) {
+  if (report_timeout(o) || report_left_behind(o))
+    return kFail;
+  if (!(o.exited && o.code == 1)) {
+    say(
+        fmt::format("FAIL: `ftsc run --engine {}` {}; expected it to refuse the program with "
+                    "exit 1",
+                    engine, describe(o)));
+    return kFail;
+  }
+  if (o.err.find(message) == std::string::npos) {
+    say(fmt::format("FAIL: ftsc exited 1 but did not say '{}'", message));
+    return kFail;
+  }
+  if (o.err.starts_with(s.name + ": ") || o.err.find("\n" + s.name + ": ") != std::string::npos) {
+    say("FAIL: ftsc said it refuses the program, but the program ran (its message is above)");
+    return kFail;
+  }
+  say(fmt::format("ok: the {} engine refuses the program and says why; it did not run", engine));
+  return kPass;
+}
+
 struct Options {
   std::string ftsc;
   std::string bin_dir;
@@ -614,12 +642,10 @@ int main(int argc, char** argv) {
       s = &candidate;
   if (!s)
     usage("no scenario '" + o.scenario + "' in " + origin + " (--list shows them)");
-  for (const auto& [engine, reason] : s->not_for) {
-    if (engine == o.engine) {
-      say(fmt::format("SKIPPED: {} under the {} engine: {}", s->name, engine, reason));
-      return kSkip;
-    }
-  }
+  std::optional<std::string> refusal;
+  for (const auto& [engine, message] : s->refused_by)
+    if (engine == o.engine)
+      refusal = message;
 
   ScratchDir scratch;
   const std::string program = o.bin_dir + "/scenario_" + s->name;
@@ -642,6 +668,8 @@ int main(int argc, char** argv) {
   const Outcome outcome = run(argv_run, scratch.path + "/stderr", o.timeout_s);
   show_stderr(outcome.err);
   say(fmt::format("{} after {} ms", describe(outcome), now_ms() - start));
+  if (refusal)
+    return judge_refusal(*s, o.engine, *refusal, outcome);
   return o.engine == "native" ? judge_native(*s, outcome)
                               : judge_engine(*s, o.engine, outcome, stats_file);
 }

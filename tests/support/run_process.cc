@@ -41,8 +41,15 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   close(out_pipe[1]);
   close(err_pipe[1]);
   if (rc != 0) {
-    fprintf(stderr, "cannot spawn %s: %s\n", args[0], strerror(rc));
-    std::abort();
+    // As a shell says it: 127 when there is no such program, 126 when the
+    // kernel will not run it (ENOEXEC, EACCES ...).
+    close(in_pipe[1]);
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    ProcessResult failed;
+    failed.exit_code = rc == ENOENT ? 127 : 126;
+    failed.err = std::string("cannot spawn ") + args[0] + ": " + strerror(rc) + "\n";
+    return failed;
   }
   // Input is small in tests; a pipe buffer holds it.
   if (!input.empty() && write(in_pipe[1], input.data(), input.size()) < 0)

@@ -13,7 +13,8 @@ struct ProcessResult {
 };
 
 // Runs argv[0] (searched in PATH when it has no slash) with argv (no shell), stdin from /dev/null
-// or `input`, and returns its exit status and output. Aborts the test run if it cannot spawn.
+// or `input`, and returns its exit status and output. A program that cannot be started ends as
+// in a shell: 127 when it does not exist, 126 when it cannot run, and err says why.
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input = {});
 
 // A fresh temporary directory, removed with its contents when the object dies.

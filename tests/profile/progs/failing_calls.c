@@ -3,20 +3,20 @@
  *
  * Makes syscalls that really fail a known number of times, for the profiler's
  * tests: ENOENT times openat(2) of a file that does not exist, ECONNREFUSED
- * times connect(2) to a loopback port nobody listens on, then a child process
+ * times connect(2) to a socket nobody listens on, then a child process
  * named "fc_child" makes CHILD_ENOENT more failing openat calls. --name
  * renames the process first (prctl PR_SET_NAME), --wait blocks until a byte
  * can be read from FIFO. Exits with status 3, so that tests see it passed on.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,37 +33,29 @@ static int fail_openat(long n) {
   return 0;
 }
 
-/* A loopback port that nobody listens on: bound, then released. */
-static int closed_port(void) {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a;
+/* A stream socket that nobody listens on, with no network needed: a Unix
+ * socket bound to a name of the abstract namespace (unix(7)) that does not
+ * listen refuses every connection, and keeps its name reserved meanwhile. */
+static int fail_connect(long n) {
+  int bound = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un a;
   memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (s < 0 || bind(s, (struct sockaddr*)&a, sizeof a) != 0 ||
-      getsockname(s, (struct sockaddr*)&a, &len) != 0) {
+  a.sun_family = AF_UNIX;
+  int len = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "ftsc-failing-calls-%d", (int)getpid());
+  socklen_t size = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
+  if (bound < 0 || bind(bound, (struct sockaddr*)&a, size) != 0) {
     perror("failing_calls: bind");
     exit(1);
   }
-  close(s);
-  return ntohs(a.sin_port);
-}
-
-static int fail_connect(long n) {
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons((unsigned short)closed_port());
   for (long i = 0; i < n; i++) {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    if (s < 0 || connect(s, (struct sockaddr*)&a, sizeof a) == 0 || errno != ECONNREFUSED) {
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (s < 0 || connect(s, (struct sockaddr*)&a, size) == 0 || errno != ECONNREFUSED) {
       fprintf(stderr, "failing_calls: connect did not fail with ECONNREFUSED\n");
       return 1;
     }
     close(s);
   }
+  close(bound);
   return 0;
 }
 
