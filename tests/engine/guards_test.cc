@@ -61,12 +61,12 @@ TEST_P(Guards, AGuardThatCannotBeCheckedFailsClosed) {
   };
   const std::vector<Case> cases = {
       {"pidfd_getfd refused to ftsc",
-       {prog("seccomp_refuse"), std::to_string(SYS_pidfd_getfd), std::to_string(EPERM)},
+       {FTSC_REFUSE_SYSCALLS, "pidfd_getfd", "--"},
        {prog("socket_timeout"), "300"},
        {"ptrace"},
        {}},
       {"getsockopt refused to ftsc and the program",
-       {prog("seccomp_refuse"), std::to_string(SYS_getsockopt), std::to_string(EPERM)},
+       {FTSC_REFUSE_SYSCALLS, "getsockopt", "--"},
        {prog("socket_timeout"), "300"},
        {"ptrace", "preload", "auto"},
        {}},
@@ -83,7 +83,7 @@ TEST_P(Guards, AGuardThatCannotBeCheckedFailsClosed) {
     SCOPED_TRACE(c.name);
     // Where the machine itself refuses pidfd_getfd, the supervisor is blind
     // in every case: the case that needs it to see cannot be made here.
-    if (engine == "ptrace" && !c.supervisor_blind)
+    if (engine == "ptrace" && !among(c.blind))
       if (std::string why = pidfd_getfd_missing(); !why.empty())
         GTEST_SKIP() << "the case '" << c.name << "' needs the supervisor to see the socket "
                      << "through pidfd_getfd, which fails here: " << why;

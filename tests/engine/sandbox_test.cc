@@ -120,10 +120,10 @@ TEST_P(RefusedWait, EndsTheCallInsteadOfRetryingWithoutDelay) {
   // retried as usual.
   TempDir dir;
   const std::string stats = dir.path() + "/stats.json";
-  ProcessResult r = run_process(
-      {prog("seccomp_refuse"), std::to_string(SYS_ppoll), std::to_string(EPERM), FTSC_BINARY, "run",
-       "-v", "--engine", GetParam(), "--retry", "openat=ENOTDIR", "--backoff", "10ms,10ms,10ms",
-       "--stats", stats, "--", prog("three_opens"), "/etc/passwd/x"});
+  ProcessResult r =
+      run_process({FTSC_REFUSE_SYSCALLS, "ppoll", "--", FTSC_BINARY, "run", "-v", "--engine",
+                   GetParam(), "--retry", "openat=ENOTDIR", "--backoff", "10ms,10ms,10ms",
+                   "--stats", stats, "--", prog("three_opens"), "/etc/passwd/x"});
   ASSERT_NE(r.exit_code, 125) << r.err;
   EXPECT_EQ(r.exit_code, 0) << r.err;
   const bool under_auto = std::string(GetParam()) == "auto";
