@@ -14,6 +14,7 @@
 #include "core/profile_format.h"
 #include "core/profile_html.h"
 #include "core/profile_json.h"
+#include "launch/spawn.h"
 #include "profile/profiler.h"
 
 namespace ftsc::cli {
@@ -124,7 +125,7 @@ int run_profile(const ProfileOptions& o) {
   LiveLine live;
   profile::Options opts = collector_options(o, live);
   if (!o.command.empty()) {
-    auto path = profile::find_executable(o.command[0]);
+    auto path = launch::find_program(o.command[0]);
     if (!path)
       throw UserError{path.error().message, "check the command's name and PATH", 127};
     auto result = profile::profile_command(o.command, opts);

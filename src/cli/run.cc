@@ -90,10 +90,16 @@ int conclude(const RunOptions& o, const ftsc_stats& stats, const Outcome& outcom
   return outcome.exit_code;
 }
 
+// The sink library code says its lines through: standard error.
+void to_stderr(const std::string& lines) {
+  fmt::print(stderr, "{}", lines);
+}
+
 ptrace::Options supervisor_options(const RunOptions& o) {
   ptrace::Options popts;
   popts.dry_run = o.dry_run;
   popts.verbosity = o.verbose ? 1 : 0;
+  popts.log = to_stderr;
   return popts;
 }
 
@@ -120,7 +126,8 @@ int run_preload(const RunOptions& o, const ftsc_policy& compiled) {
     fmt::print(stderr, "ftsc: preload library {}\n", *library);
   preload::Options popts;
   popts.library = *library;
-  popts.log = o.verbose ? stderr : nullptr;
+  if (o.verbose)
+    popts.log = to_stderr;
   preload::Launcher launcher(compiled, popts);
   auto outcome = launcher.run(o.command);
   if (!outcome)
@@ -148,7 +155,8 @@ int run_auto(const RunOptions& o, const ftsc_policy& compiled) {
   }
   if (o.verbose)
     fmt::print(stderr, "ftsc: preload library {} under the ptrace supervisor\n", *library);
-  auto files = preload::RunFiles::create(compiled, *library, o.verbose ? stderr : nullptr,
+  auto files = preload::RunFiles::create(compiled, *library,
+                                         o.verbose ? core::LogSink(to_stderr) : core::LogSink(),
                                          o.verbose ? "preload" : "");
   if (!files)
     throw UserError{files.error().message, files.error().hint, kExitSetupFailed};

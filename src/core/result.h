@@ -1,7 +1,8 @@
-// Result<T>: a value or an Error. Recoverable failures are values in ftsc;
-// exceptions are reserved for fatal user errors caught at the CLI boundary.
+// Result<T>: a value or an Error (Result<void>: nothing, or an Error). Recoverable failures are
+// values in ftsc; exceptions are reserved for fatal user errors caught at the CLI boundary.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -35,6 +36,20 @@ class [[nodiscard]] Result {
 
  private:
   std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+
+  bool ok() const { return !error_.has_value(); }
+  explicit operator bool() const { return ok(); }
+  const Error& error() const { return *error_; }
+
+ private:
+  std::optional<Error> error_;
 };
 
 }  // namespace ftsc::core

@@ -4,6 +4,8 @@ namespace ftsc::launch {
 namespace {
 
 volatile sig_atomic_t g_target = 0;
+volatile sig_atomic_t g_record_stop = 0;
+volatile sig_atomic_t g_stop_signal = 0;
 volatile sig_atomic_t g_sender[std::size(SignalForwarding::kSignals)] = {};
 
 int index_of(int sig) {
@@ -14,6 +16,8 @@ int index_of(int sig) {
 }
 
 void forward(int sig, siginfo_t* info, void*) {
+  if (g_record_stop && (sig == SIGINT || sig == SIGTERM))
+    g_stop_signal = sig;
   pid_t pid = g_target;
   if (pid > 0 && info != nullptr && info->si_code != SI_KERNEL) {
     if (int i = index_of(sig); i >= 0)
@@ -24,10 +28,12 @@ void forward(int sig, siginfo_t* info, void*) {
 
 }  // namespace
 
-SignalForwarding::SignalForwarding() {
+SignalForwarding::SignalForwarding(bool stop_requests) {
+  g_record_stop = stop_requests ? 1 : 0;
+  g_stop_signal = 0;
   struct sigaction fwd {};
   fwd.sa_sigaction = forward;
-  fwd.sa_flags = SA_SIGINFO | SA_RESTART;
+  fwd.sa_flags = SA_SIGINFO | (stop_requests ? 0 : SA_RESTART);
   sigemptyset(&fwd.sa_mask);
   for (size_t i = 0; i < std::size(kSignals); ++i) {
     sigaction(kSignals[i], &fwd, &old_[i]);
@@ -40,8 +46,13 @@ SignalForwarding::SignalForwarding() {
 
 SignalForwarding::~SignalForwarding() {
   g_target = 0;
+  g_record_stop = 0;
   for (size_t i = 0; i < std::size(kSignals); ++i)
     sigaction(kSignals[i], &old_[i], nullptr);
+}
+
+int SignalForwarding::stop_signal() {
+  return g_stop_signal;
 }
 
 pid_t SignalForwarding::last_sender(int sig) {

@@ -18,14 +18,21 @@ class SignalForwarding {
 
   // Installs the handlers (one SignalForwarding at a time); until to() names
   // the command, the signals are dropped. The destructor restores the
-  // previous handlers.
-  SignalForwarding();
+  // previous handlers. With stop_requests (`ftsc profile`), SIGINT and
+  // SIGTERM are also recorded as a request to stop (stop_signal()), and the
+  // handlers interrupt the process's blocking calls (no SA_RESTART) so that a
+  // wait notices the request.
+  explicit SignalForwarding(bool stop_requests = false);
   ~SignalForwarding();
   SignalForwarding(const SignalForwarding&) = delete;
   SignalForwarding& operator=(const SignalForwarding&) = delete;
 
   // Where the signals go from now on; 0: nowhere (the command ended).
   void to(pid_t pid);
+
+  // SIGINT or SIGTERM, when one arrived since the handlers were installed
+  // with stop_requests; else 0.
+  static int stop_signal();
 
   // Who sent the last sig that was forwarded (si_pid), 0 if none was. A
   // tracer that sees the command get sig from that sender too can tell the

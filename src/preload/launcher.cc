@@ -58,6 +58,7 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -74,6 +75,7 @@
 #include "decide/retry_unit.h"
 #include "launch/environment.h"
 #include "launch/signal_forwarding.h"
+#include "launch/spawn.h"
 #include "preload/preload_interface.h"
 
 namespace ftsc::preload {
@@ -129,28 +131,6 @@ bool write_all(int fd, const char* data, size_t n) {
   return true;
 }
 
-// argv0 resolved as execvp(3) would, or empty when it finds nothing.
-std::string resolve_command(const std::string& argv0) {
-  if (argv0.empty())
-    return {};
-  if (argv0.find('/') != std::string::npos)
-    return argv0;
-  const char* env = getenv("PATH");
-  std::string_view path = env != nullptr ? env : "/bin:/usr/bin";
-  for (;;) {
-    size_t colon = path.find(':');
-    std::string dir(path.substr(0, colon));
-    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + argv0;
-    struct stat st {};
-    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        access(candidate.c_str(), X_OK) == 0)
-      return candidate;
-    if (colon == std::string_view::npos)
-      return {};
-    path.remove_prefix(colon + 1);
-  }
-}
-
 core::Result<bool> check_file(const std::string& argv0, const std::string& path, int depth) {
   Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0)
@@ -173,6 +153,10 @@ core::Result<bool> check_file(const std::string& argv0, const std::string& path,
     return true;  // not ELF: exec (or its shell fallback) decides
   const std::string what =
       path == argv0 ? fmt::format("'{}'", argv0) : fmt::format("'{}' (run by '{}')", path, argv0);
+  Elf64_Half machine;
+  std::memcpy(&machine, head + offsetof(Elf64_Ehdr, e_machine), sizeof machine);
+  if (head[EI_CLASS] == ELFCLASS64 && machine != EM_X86_64)
+    return true;  // a program of another machine: exec says why
   if (head[EI_CLASS] != ELFCLASS64)
     return core::Error{fmt::format("{} is not a 64-bit program: the preload library cannot load "
                                    "into it",
@@ -223,14 +207,14 @@ std::string format_record(const ftsc_preload_log& r, const std::string& layer) {
 // Prints the records that arrive on a pipe until every writer closed it.
 class LogRelay {
  public:
-  LogRelay(int read_fd, FILE* to, std::string layer)
-      : thread_([read_fd, to, layer] { relay(read_fd, to, layer); }) {}
+  LogRelay(int read_fd, core::LogSink to, std::string layer)
+      : thread_([read_fd, to = std::move(to), layer] { relay(read_fd, to, layer); }) {}
   ~LogRelay() { thread_.join(); }
   LogRelay(const LogRelay&) = delete;
   LogRelay& operator=(const LogRelay&) = delete;
 
  private:
-  static void relay(int fd, FILE* to, const std::string& layer) {
+  static void relay(int fd, const core::LogSink& to, const std::string& layer) {
     ftsc_preload_log r;
     for (;;) {
       ssize_t n = read(fd, &r, sizeof r);
@@ -239,7 +223,7 @@ class LogRelay {
       if (n != static_cast<ssize_t>(sizeof r))
         return;  // end of the run (or a torn record, which one write(2) never makes)
       if (r.version == FTSC_PRELOAD_LOG_VERSION)
-        fmt::print(to, "{}", format_record(r, layer));
+        to(format_record(r, layer));
     }
   }
   std::thread thread_;
@@ -307,7 +291,7 @@ bool still_running(pid_t pid, int64_t registered_ns) {
 
 struct RunFiles::State {
   std::string library;
-  FILE* log = nullptr;
+  core::LogSink log;
   std::string log_layer;
   Fd policy_fd;
   Fd stats_fd;
@@ -329,13 +313,13 @@ struct RunFiles::State {
 };
 
 core::Result<std::unique_ptr<RunFiles>> RunFiles::create(const ftsc_policy& policy,
-                                                         std::string library, FILE* log,
+                                                         std::string library, core::LogSink log,
                                                          std::string log_layer) {
   std::unique_ptr<RunFiles> files(new RunFiles());
   files->state_ = std::make_unique<State>();
   State& s = *files->state_;
   s.library = std::move(library);
-  s.log = log;
+  s.log = std::move(log);
   s.log_layer = std::move(log_layer);
   s.policy_fd = Fd(memfd_create("ftsc-policy", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (s.policy_fd.get() < 0)
@@ -377,7 +361,7 @@ core::Result<std::unique_ptr<RunFiles>> RunFiles::create(const ftsc_policy& poli
   if (ftruncate(s.processes_fd.get(), FTSC_PROCESS_REGISTRY_BYTES) != 0)
     return setup_error("cannot size the run's processes memfd", errno);
 
-  if (log != nullptr) {
+  if (s.log) {
     int log_pipe[2];
     if (pipe2(log_pipe, O_CLOEXEC) != 0)
       return setup_error("cannot create a pipe", errno);
@@ -526,40 +510,15 @@ core::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) 
     return files.error();
   files_ = std::move(*files);
 
-  int err_pipe[2];
-  if (pipe2(err_pipe, O_CLOEXEC) != 0)
-    return setup_error("cannot create a pipe", errno);
-  Fd err_read(err_pipe[0]);
-  Fd err_write(err_pipe[1]);
-
-  std::vector<char*> args;
-  for (const std::string& a : argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  std::vector<std::string> environment =
-      launch::environment_with(environ, files_->environment(false));
-  std::vector<char*> envp = launch::envp_of(environment);
-
+  launch::SpawnOptions spawn;
+  spawn.argv = argv;
+  spawn.environment = files_->environment(false);
   launch::SignalForwarding forwarding;
-  const pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0)
-    return setup_error("cannot fork", errno);
-  if (pid == 0) {
-    // The child: only async-signal-safe calls.
-    err_read.reset();
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-      _exit(127);
-    launch::SignalForwarding::reset_in_child();
-    execvpe(args[0], args.data(), envp.data());
-    int err = errno;
-    ssize_t ignored = write(err_write.get(), &err, sizeof err);
-    (void)ignored;
-    _exit(err == ENOENT ? 127 : 126);
-  }
+  auto command = launch::Command::start(spawn);
+  if (!command)
+    return command.error();
+  const pid_t pid = command->pid();
   forwarding.to(pid);
-  err_write.reset();
   files_->start_log();
 
   bool main_done = false;
@@ -584,9 +543,8 @@ core::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) 
   files_->wait_for_processes();
   files_->finish_log();
 
-  int err = 0;
-  if (read(err_read.get(), &err, sizeof err) == static_cast<ssize_t>(sizeof err) && err != 0)
-    return core::exec_failure(err);
+  if (const launch::ExecReport report = command->exec_report(); report.exec_errno != 0)
+    return core::exec_failure(report.exec_errno);
   if (!main_done)
     return core::Error{"lost track of the command's process", {}, {}};
   return core::outcome_of_status(main_status);
@@ -643,10 +601,10 @@ core::Result<std::string> find_library() {
 }
 
 core::Result<bool> check_loadable(const std::string& argv0) {
-  std::string path = resolve_command(argv0);
-  if (path.empty())
-    return true;
-  return check_file(argv0, path, 0);
+  auto path = launch::find_program(argv0);
+  if (!path)
+    return true;  // the exec reports it
+  return check_file(argv0, *path, 0);
 }
 
 bool active_in_this_process() {

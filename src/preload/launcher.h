@@ -12,6 +12,7 @@
 
 #include "abi/compiled_policy.h"
 #include "abi/stats.h"
+#include "core/log_sink.h"
 #include "core/result.h"
 #include "core/run_report.h"
 
@@ -22,7 +23,7 @@ using Outcome = core::RunOutcome;
 
 struct Options {
   std::string library;  // the path of libftsc-preload.so (find_library())
-  FILE* log = nullptr;  // -v: every attempt of a handled call, as the ptrace engine logs them
+  core::LogSink log;    // -v: every attempt of a handled call, as the ptrace engine logs them
 };
 
 // What carries the library into every process of a run: the compiled policy
@@ -34,7 +35,7 @@ class RunFiles {
   // library: the path of libftsc-preload.so; log: where -v's records go, or
   // null; log_layer: named at the end of each line (`auto`: "preload").
   static core::Result<std::unique_ptr<RunFiles>> create(const ftsc_policy& policy,
-                                                        std::string library, FILE* log,
+                                                        std::string library, core::LogSink log,
                                                         std::string log_layer = {});
   ~RunFiles();
   RunFiles(const RunFiles&) = delete;

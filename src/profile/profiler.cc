@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "core/duration.h"
+#include "launch/spawn.h"
 #include "profile/bpf_collector.h"
 #include "profile/ptrace_collector.h"
 #include "profile/signals.h"
@@ -39,10 +40,6 @@ std::string utc_now() {
   return buf;
 }
 
-core::Error os_error(const std::string& what, int err) {
-  return core::Error{fmt::format("{}: {}", what, std::strerror(err)), {}, {}};
-}
-
 void notice(const Options& o, const std::string& message) {
   if (o.on_notice)
     o.on_notice(message);
@@ -51,46 +48,21 @@ void notice(const Options& o, const std::string& message) {
 // The command with eBPF: the child waits until the collector knows it, then
 // executes; ftsc becomes a subreaper so that it can wait for every
 // descendant, orphans included.
-core::Result<CommandProfile> run_with_bpf(BpfCollector& bpf, const std::string& path,
-                                          const std::vector<std::string>& argv,
+core::Result<CommandProfile> run_with_bpf(BpfCollector& bpf, const std::vector<std::string>& argv,
                                           const Options& options) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
-  int go[2], err_pipe[2];
-  if (pipe2(go, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
-    return os_error("cannot create a pipe", errno);
-  std::vector<char*> args;
-  for (const std::string& a : argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-
   SignalScope signals(options.on_tick ? options.tick : std::chrono::milliseconds(0));
   Clock::time_point start = Clock::now();
   std::string started = utc_now();
-  pid_t pid = fork();
-  if (pid < 0)
-    return os_error("cannot fork", errno);
-  if (pid == 0) {
-    close(go[1]);
-    close(err_pipe[0]);
-    char c = 0;
-    ssize_t n;
-    do {
-      n = read(go[0], &c, 1);
-    } while (n < 0 && errno == EINTR);
-    if (n != 1)
-      _exit(125);
-    execv(path.c_str(), args.data());
-    int err = errno;
-    ssize_t ignored = write(err_pipe[1], &err, sizeof err);
-    (void)ignored;
-    _exit(127);
-  }
-  close(go[0]);
-  close(err_pipe[1]);
+  launch::SpawnOptions spawn;
+  spawn.argv = argv;
+  spawn.hold = launch::SpawnOptions::Hold::kUntilReleased;
+  auto command = launch::Command::start(spawn);
+  if (!command)
+    return command.error();
+  const pid_t pid = command->pid();
   bpf.add_process(pid, /*until_exec=*/true);
-  ssize_t ignored = write(go[1], "g", 1);
-  (void)ignored;
-  close(go[1]);
+  command->release();
   signals.forward_to(pid);
 
   int main_status = 0;
@@ -117,14 +89,12 @@ core::Result<CommandProfile> run_with_bpf(BpfCollector& bpf, const std::string& 
     }
   }
   CommandProfile out;
-  int exec_err = 0;
-  if (read(err_pipe[0], &exec_err, sizeof exec_err) == sizeof exec_err) {
+  if (const launch::ExecReport report = command->exec_report(); report.exec_errno != 0) {
     out.exec_failed = true;
-    out.profile.exit_status = core::exec_failure(exec_err).exit_code;
+    out.profile.exit_status = core::exec_failure(report.exec_errno).exit_code;
   } else {
     out.profile.exit_status = core::outcome_of_status(main_status).exit_code;
   }
-  close(err_pipe[0]);
   out.profile.counts = bpf.read();
   out.profile.duration_s = seconds_since(start);
   out.profile.started = started;
@@ -132,16 +102,14 @@ core::Result<CommandProfile> run_with_bpf(BpfCollector& bpf, const std::string& 
   return out;
 }
 
-core::Result<CommandProfile> run_with_ptrace(const std::string& path,
-                                             const std::vector<std::string>& argv,
+core::Result<CommandProfile> run_with_ptrace(const std::vector<std::string>& argv,
                                              const Options& options) {
   PtraceCollector collector;
   SignalScope signals(options.on_tick ? options.tick : std::chrono::milliseconds(0));
   Clock::time_point start = Clock::now();
   std::string started = utc_now();
-  auto pid = collector.start(path, argv);
-  if (!pid)
-    return pid.error();
+  if (auto started_ok = collector.start(argv); !started_ok)
+    return started_ok.error();
   core::RunOutcome outcome = collector.wait(signals, [&] {
     if (options.on_tick)
       options.on_tick(collector.read(), seconds_since(start));
@@ -174,50 +142,9 @@ std::string cgroup2_mount() {
 
 }  // namespace
 
-core::Result<std::string> find_executable(const std::string& name) {
-  auto check = [](const std::string& path) -> int {
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0)
-      return errno;
-    if (S_ISDIR(st.st_mode))
-      return EACCES;
-    return access(path.c_str(), X_OK) == 0 ? 0 : errno;
-  };
-  if (name.empty())
-    return core::Error{"no command given", {}, "give it after --"};
-  if (name.find('/') != std::string::npos) {
-    if (int err = check(name); err != 0)
-      return core::Error{fmt::format("cannot execute '{}': {}", name, std::strerror(err)), {}, {}};
-    return name;
-  }
-  const char* env = getenv("PATH");
-  std::string path_list = env && *env ? env : "/usr/local/bin:/usr/bin:/bin";
-  int first_err = ENOENT;
-  size_t begin = 0;
-  while (begin <= path_list.size()) {
-    size_t end = path_list.find(':', begin);
-    if (end == std::string::npos)
-      end = path_list.size();
-    std::string dir = path_list.substr(begin, end - begin);
-    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
-    int err = check(candidate);
-    if (err == 0)
-      return candidate;
-    if (err == EACCES)
-      first_err = EACCES;
-    begin = end + 1;
-  }
-  return core::Error{
-      fmt::format("cannot execute '{}': {}", name,
-                  first_err == ENOENT ? "not found in PATH" : std::strerror(first_err)),
-      {},
-      {}};
-}
-
 core::Result<CommandProfile> profile_command(const std::vector<std::string>& argv,
                                              const Options& options) {
-  auto path = find_executable(argv.empty() ? std::string() : argv[0]);
-  if (!path)
+  if (auto path = launch::find_program(argv.empty() ? std::string() : argv[0]); !path)
     return path.error();
   core::Result<CommandProfile> result = core::Error{};
   std::string tracer = "ptrace";
@@ -225,7 +152,7 @@ core::Result<CommandProfile> profile_command(const std::vector<std::string>& arg
     auto bpf = BpfCollector::open({BpfTarget::Kind::kProcesses, {}, {}});
     if (bpf) {
       tracer = "ebpf";
-      result = run_with_bpf(**bpf, *path, argv, options);
+      result = run_with_bpf(**bpf, argv, options);
     } else if (options.tracer == Tracer::kEbpf) {
       return bpf.error();
     } else {
@@ -236,7 +163,7 @@ core::Result<CommandProfile> profile_command(const std::vector<std::string>& arg
     }
   }
   if (tracer == "ptrace")
-    result = run_with_ptrace(*path, argv, options);
+    result = run_with_ptrace(argv, options);
   if (!result)
     return result;
   result->profile.tracer = tracer;

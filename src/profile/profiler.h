@@ -48,7 +48,4 @@ struct SystemTarget {
 };
 core::Result<core::Profile> profile_system(const SystemTarget& target, const Options& options);
 
-// The path of an executable as execvp(3) would find it, or an error saying why not.
-core::Result<std::string> find_executable(const std::string& name);
-
 }  // namespace ftsc::profile

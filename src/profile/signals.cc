@@ -1,28 +1,14 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "profile/signals.h"
 
 #include <signal.h>
 #include <sys/time.h>
 
-#include <array>
-
 namespace ftsc::profile {
 namespace {
 
-volatile sig_atomic_t g_forward_pid = 0;
-volatile sig_atomic_t g_stop_signal = 0;
 volatile sig_atomic_t g_tick = 0;
-
-constexpr std::array<int, 4> kForwarded = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-std::array<struct sigaction, kForwarded.size()> g_saved;
 struct sigaction g_saved_alarm;
-
-void on_signal(int sig, siginfo_t* info, void*) {
-  if (sig == SIGINT || sig == SIGTERM)
-    g_stop_signal = sig;
-  pid_t pid = g_forward_pid;
-  if (pid > 0 && info != nullptr && info->si_code != SI_KERNEL)
-    kill(pid, sig);
-}
 
 void on_alarm(int) {
   g_tick = 1;
@@ -30,16 +16,8 @@ void on_alarm(int) {
 
 }  // namespace
 
-SignalScope::SignalScope(std::chrono::milliseconds tick) {
-  g_forward_pid = 0;
-  g_stop_signal = 0;
+SignalScope::SignalScope(std::chrono::milliseconds tick) : forwarding_(/*stop_requests=*/true) {
   g_tick = 0;
-  struct sigaction sa {};
-  sa.sa_sigaction = on_signal;
-  sa.sa_flags = SA_SIGINFO;  // no SA_RESTART: a blocking wait returns EINTR
-  sigemptyset(&sa.sa_mask);
-  for (size_t i = 0; i < kForwarded.size(); ++i)
-    sigaction(kForwarded[i], &sa, &g_saved[i]);
   struct sigaction alarm {};
   alarm.sa_handler = on_alarm;
   sigemptyset(&alarm.sa_mask);
@@ -57,21 +35,18 @@ SignalScope::~SignalScope() {
   struct itimerval off {};
   setitimer(ITIMER_REAL, &off, nullptr);
   sigaction(SIGALRM, &g_saved_alarm, nullptr);
-  for (size_t i = 0; i < kForwarded.size(); ++i)
-    sigaction(kForwarded[i], &g_saved[i], nullptr);
-  g_forward_pid = 0;
 }
 
 void SignalScope::forward_to(pid_t pid) {
-  g_forward_pid = pid;
+  forwarding_.to(pid);
 }
 
 bool SignalScope::stop_requested() const {
-  return g_stop_signal != 0;
+  return launch::SignalForwarding::stop_signal() != 0;
 }
 
 int SignalScope::stop_signal() const {
-  return g_stop_signal;
+  return launch::SignalForwarding::stop_signal();
 }
 
 bool SignalScope::take_tick() {

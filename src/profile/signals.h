@@ -1,14 +1,18 @@
+// SPDX-License-Identifier: Apache-2.0
+//
 // Signals while a profile runs. SIGINT and SIGTERM ask the profile to end
 // (Ctrl-C ends a system profile and still writes every output); with a
-// command, SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to ftsc alone are passed
-// on to the command, while a terminal's Ctrl-C (si_code SI_KERNEL) has already
-// reached the command's process group. A periodic SIGALRM interrupts blocking
-// waits so that live counts can be shown.
+// command, the signals sent to ftsc go on to it as under `ftsc run`
+// (launch::SignalForwarding: a terminal's Ctrl-C already reached it, a
+// signal ftsc was started ignoring stays ignored). A periodic SIGALRM
+// interrupts blocking waits so that live counts can be shown.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+
+#include "launch/signal_forwarding.h"
 
 namespace ftsc::profile {
 
@@ -27,6 +31,9 @@ class SignalScope {
   int stop_signal() const;
   // Whether a timer period passed since the last call.
   bool take_tick();
+
+ private:
+  launch::SignalForwarding forwarding_;
 };
 
 }  // namespace ftsc::profile

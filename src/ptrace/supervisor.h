@@ -7,13 +7,13 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "abi/compiled_policy.h"
 #include "abi/stats.h"
+#include "core/log_sink.h"
 #include "core/result.h"
 #include "core/run_report.h"
 
@@ -22,7 +22,7 @@ namespace ftsc::ptrace {
 struct Options {
   bool dry_run = false;   // decide and count, never retry
   int verbosity = 0;      // 1: log every retry, injection and give-up
-  FILE* log = stderr;     // where logs go ("ftsc: [pid N] ...")
+  core::LogSink log;      // where its lines go ("ftsc: [pid N] ..."); none: nowhere
   std::string log_layer;  // named at the end of each log line (`auto`: "ptrace")
   // The `auto` engine's additions: variables ("NAME=VALUE") added to the
   // command's environment, the address after the `syscall` instruction whose

@@ -65,6 +65,44 @@ TEST_P(RunCli, CommandThatCannotBeExecuted) {
   EXPECT_EQ(p.exit_code, 127);
 }
 
+// What a shell does with files the kernel will not execute, under every
+// engine (suite RunCli: one test that runs each): a script without
+// `#!` runs under sh; a binary the kernel refuses (here an ELF for another
+// machine; also a 32-bit program where IA32 emulation is off) is "Exec format
+// error" and 126, not a shell's syntax error about the binary's bytes.
+TEST(RunCli, FilesTheKernelWillNotExecuteAsAShellSeesThem) {
+  TempDir dir;
+  const std::string script = dir.write("no_shebang", "echo from sh \"$1\"\n");
+  // An ELF header for aarch64 (e_machine 183), nothing after it.
+  std::string elf(64, '\0');
+  elf.replace(0, 7,
+              "\x7f"
+              "ELF\x02\x01\x01");
+  elf[16] = 2;                       // ET_EXEC
+  elf[18] = static_cast<char>(183);  // EM_AARCH64
+  elf[20] = 1;                       // EV_CURRENT
+  elf[52] = 64;                      // e_ehsize
+  const std::string foreign = dir.write("foreign_elf", elf);
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  std::filesystem::permissions(foreign, std::filesystem::perms::owner_all);
+
+  ProcessResult native = run_process({"sh", "-c", "\"$0\" x; echo \"status $?\"", foreign});
+  if (!contains(native.out, "status 126"))
+    GTEST_SKIP() << "this machine runs aarch64 programs (binfmt_misc?): " << native.out
+                 << native.err;
+  for (const char* engine : {"ptrace", "preload", "auto"}) {
+    SCOPED_TRACE(engine);
+    ProcessResult refused = run_ftsc({"run", "--engine", engine, "--", foreign});
+    EXPECT_EQ(refused.exit_code, 126) << refused.err;
+    EXPECT_TRUE(contains(refused.err, "Exec format error")) << refused.err;
+    EXPECT_FALSE(contains(refused.err, "Syntax error")) << refused.err;
+
+    ProcessResult scripted = run_ftsc({"run", "--engine", engine, "--", script, "arg"});
+    EXPECT_EQ(scripted.exit_code, 0) << scripted.err;
+    EXPECT_EQ(scripted.out, "from sh arg\n");
+  }
+}
+
 // About parsing the command line, the engine option included: no engine
 // starts, so it runs once (suite RunCli, not Engines/RunCli).
 TEST(RunCli, UsageErrors) {
