@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 #include <algorithm>
 #include <cerrno>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -18,6 +19,9 @@
 #include "core/errno_table.h"
 #include "core/syscall_table.h"
 #include "data/embedded.h"
+#include "kbtables/kb_reader.h"
+#include "kbtables/kb_writer.h"
+#include "support/run_process.h"
 
 namespace ftsc::core {
 namespace {
@@ -339,6 +343,336 @@ TEST(KnowledgeBase, ParseReadsBothFiles) {
   EXPECT_EQ(kb.syscall("close")->man_page, "");
   EXPECT_EQ(*kb.group("g"), (std::vector<int>{0, 1}));
   EXPECT_EQ(kb.group_description("g"), "a group");
+}
+
+// ---- the reader's errors (tools/kbtables) ------------------------------------
+
+std::vector<Diagnostic> read_errors(std::string_view toml, std::string_view tsv = "") {
+  return kbtables::read_knowledge({"man_errnos.tsv", tsv}, {"t.toml", toml}).errors;
+}
+
+std::string all(const std::vector<Diagnostic>& errors) {
+  std::string out;
+  for (const Diagnostic& d : errors)
+    out += format_diagnostic(d) + "\n";
+  return out;
+}
+
+// The one error the data has (a mistake must not be reported twice).
+Diagnostic only_error(std::string_view toml, std::string_view tsv = "") {
+  std::vector<Diagnostic> errors = read_errors(toml, tsv);
+  EXPECT_EQ(errors.size(), 1u) << "in:\n" << toml << tsv << "\nreported:\n" << all(errors);
+  return errors.empty() ? Diagnostic{} : errors.front();
+}
+
+void expect_diag(const Diagnostic& e, int line, std::string_view message,
+                 std::string_view hint = "") {
+  EXPECT_EQ(e.severity, Severity::kError);
+  EXPECT_EQ(e.where.line, line) << e.message;
+  EXPECT_NE(e.message.find(message), std::string::npos) << e.message;
+  EXPECT_NE(e.hint.find(hint), std::string::npos) << e.hint;
+}
+
+// One of `errors` is at `line` and says `message`.
+void expect_among(const std::vector<Diagnostic>& errors, int line, std::string_view message,
+                  std::string_view hint = "") {
+  for (const Diagnostic& e : errors) {
+    if (e.where.line == line && e.message.find(message) != std::string::npos) {
+      EXPECT_NE(e.hint.find(hint), std::string::npos) << e.hint;
+      return;
+    }
+  }
+  ADD_FAILURE() << "no error at line " << line << " saying '" << message << "'; reported:\n"
+                << all(errors);
+}
+
+TEST(KnowledgeBaseReader, AcceptsEmptyData) {
+  kbtables::ReadResult r = kbtables::read_knowledge({"m.tsv", ""}, {"t.toml", ""});
+  EXPECT_TRUE(r.errors.empty()) << all(r.errors);
+  EXPECT_EQ(r.data.syscalls.size(), all_syscalls().size());
+  EXPECT_EQ(r.data.man_pages_version, "unknown");
+  EXPECT_TRUE(r.data.groups.empty());
+}
+
+TEST(KnowledgeBaseReader, RejectsBadToml) {
+  Diagnostic e = only_error("[syscall.read]\nfd = 0\nflags = = 1\n");
+  EXPECT_EQ(e.where.file, "t.toml");
+  expect_diag(e, 3, "invalid TOML");
+  EXPECT_EQ(e.where.str(), "t.toml:3");
+}
+
+TEST(KnowledgeBaseReader, RejectsUnknownSyscall) {
+  expect_diag(only_error("\n[syscall.raed]\nfd = 0\n"), 2, "unknown syscall 'raed'",
+              "did you mean read?");
+}
+
+TEST(KnowledgeBaseReader, RejectsUnknownErrno) {
+  expect_diag(only_error("[syscall.write]\nfd = 0\ntransient = [\"EDQUOT\",\n \"ENOSPCE\"]\n"), 4,
+              "unknown errno 'ENOSPCE'", "did you mean ENOSPC?");
+}
+
+TEST(KnowledgeBaseReader, RejectsUnknownField) {
+  expect_diag(only_error("[syscall.ppoll]\n\ntimout = 2\n"), 3, "unknown field 'timout'",
+              "did you mean timeout?");
+}
+
+TEST(KnowledgeBaseReader, RejectsUnknownFlagCommandAndGuard) {
+  expect_diag(only_error("[syscall.recvfrom]\nfd = 0\nflags = 3\nnonblock_flags = "
+                         "[\"MSG_DONTWAI\"]\nguards = [\"nonblock_flags\"]\n"
+                         "protocol_errnos = [\"EAGAIN\"]\n"),
+              4, "unknown non-blocking flag 'MSG_DONTWAI'", "did you mean MSG_DONTWAIT?");
+  expect_diag(only_error("[syscall.fcntl]\nfd = 0\nflags = 1\nnonblock_cmds = [\"F_SETLCK\"]\n"
+                         "guards = [\"nonblock_cmd\"]\nprotocol_errnos = [\"EAGAIN\"]\n"),
+              4, "unknown non-blocking command 'F_SETLCK'", "did you mean F_SETLK?");
+  expect_diag(only_error("[syscall.read]\nfd = 0\nguards = [\"nonblock_fdd\"]\n"
+                         "protocol_errnos = [\"EAGAIN\"]\n"),
+              3, "unknown guard 'nonblock_fdd'", "did you mean nonblock_fd?");
+}
+
+TEST(KnowledgeBaseReader, RejectsWrongTypes) {
+  expect_diag(only_error("[syscall.read]\nfd = \"0\"\n"), 2, "'fd' of syscall 'read' must be");
+  expect_diag(only_error("[syscall.read]\nfd = 7\n"), 2, "argument index 0-5");
+  expect_diag(only_error("[syscall.read]\ntransient = \"EIO\"\n"), 2, "an array of strings");
+  expect_diag(only_error("[syscall.read]\ntransient = [\"EIO\", 5]\n"), 2, "must be a string");
+  expect_diag(only_error("[syscall.close]\nnever_retry = true\n"), 2,
+              "'never_retry' of syscall 'close' must be a string");
+  expect_diag(only_error("syscall = 3\n"), 1, "'syscall' must be a table");
+  expect_diag(only_error("[sycall.read]\nfd = 0\n"), 1, "unknown top-level key 'sycall'",
+              "did you mean syscall?");
+  // A wrong value is one error: the guard that needs the field does not add another.
+  expect_diag(only_error("[syscall.read]\nfd = \"zero\"\nguards = [\"nonblock_fd\"]\n"
+                         "protocol_errnos = [\"EAGAIN\"]\n"),
+              2, "must be an argument index");
+}
+
+TEST(KnowledgeBaseReader, RejectsInconsistentGuards) {
+  expect_diag(only_error("[syscall.read]\nguards = [\"nonblock_fd\"]\n"
+                         "protocol_errnos = [\"EAGAIN\"]\n"),
+              2, "guard 'nonblock_fd' of syscall 'read' needs 'fd'");
+  expect_diag(only_error("[syscall.read]\nfd = 0\nguards = [\"nonblock_fd\"]\n"), 3,
+              "need 'protocol_errnos'");
+  expect_diag(only_error("[syscall.read]\nfd = 0\nprotocol_errnos = [\"EAGAIN\"]\n"), 1,
+              "need 'guards'");
+  std::vector<Diagnostic> errors = read_errors(
+      "[syscall.fcntl]\nfd = 0\nflags = 1\nguards = [\"nonblock_cmd\"]\n"
+      "protocol_errnos = [\"EAGAIN\", \"EACCES\", \"EINTR\", \"EIO\"]\n");
+  EXPECT_EQ(errors.size(), 2u) << all(errors);
+  expect_among(errors, 4,
+               "guard 'nonblock_cmd' of syscall 'fcntl' needs 'flags' and 'nonblock_cmds'");
+  expect_among(errors, 5, "room for 3");
+  expect_diag(only_error("[syscall.close]\nnever_retry = \"x\"\ntransient = [\"EIO\"]\n"), 1,
+              "never_retry but lists transient");
+}
+
+TEST(KnowledgeBaseReader, RejectsBadGroups) {
+  expect_diag(only_error("[groups.file]\ndescription = \"d\"\nmembers = [\"open\",\n"
+                         "  \"opneat\"]\n"),
+              4, "group 'file' names unknown syscall 'opneat'", "did you mean openat?");
+  expect_diag(only_error("[groups.file]\ndescription = \"d\"\nmembers = [\"open\", \"open\"]\n"), 3,
+              "listed twice");
+  std::vector<Diagnostic> errors =
+      read_errors("[groups.file]\ndescription = \"d\"\nmember = [\"open\"]\n");
+  EXPECT_EQ(errors.size(), 2u) << all(errors);
+  expect_among(errors, 3, "unknown field 'member'", "did you mean members?");
+  expect_among(errors, 1, "has no 'members'");
+  expect_diag(only_error("[groups.file]\nmembers = [\"open\"]\n"), 1, "no 'description'");
+}
+
+TEST(KnowledgeBaseReader, RejectsBadManErrnos) {
+  Diagnostic e = only_error("", "# header\nwrite\t1\twrite.2\tEIO ENOSPCE\n");
+  EXPECT_EQ(e.where.str(), "man_errnos.tsv:2");
+  expect_diag(e, 2, "unknown errno 'ENOSPCE'", "did you mean ENOSPC?");
+  expect_diag(only_error("", "wirte\t1\twrite.2\tEIO\n"), 1, "unknown syscall 'wirte'",
+              "did you mean write?");
+  expect_diag(only_error("", "write\t2\twrite.2\tEIO\n"), 1, "number 2 here but 1 in libseccomp");
+  expect_diag(only_error("", "write\t1\twrite.2\n"), 1, "expected 4 tab-separated fields");
+  expect_diag(only_error("", "write\t1\twrite.2\tEIO\nwrite\t1\twrite.2\tEIO\n"), 2,
+              "listed twice");
+}
+
+// The point of reading at build time: one run names every mistake, in both
+// files, in the order of the lines.
+TEST(KnowledgeBaseReader, ReportsEveryError) {
+  std::vector<Diagnostic> errors = read_errors(
+      "[syscall.raed]\n"                         // 1: unknown syscall
+      "fd = 9\n"                                 // 2: and its fields are still checked
+      "[syscall.write]\n"                        //
+      "transient = [\"ENOSPCE\", \"EDQOUT\"]\n"  // 4: two unknown errnos
+      "timout = 1\n"                             // 5: unknown field
+      "[groups.file]\n"                          // 6: no description
+      "members = [\"open\", \"opneat\", 3]\n"    // 7: unknown member, not a string
+      "[sycall.x]\n",                            // 8: unknown top-level key
+      "write\t1\twrite.2\tEIO\n"
+      "wirte\t1\twrite.2\tEIO\n"          // 2: unknown syscall
+      "read\t0\tread.2\tEIO EAGAINN\n");  // 3: unknown errno
+  EXPECT_EQ(errors.size(), 11u) << all(errors);
+  expect_among(errors, 2, "unknown syscall 'wirte'", "did you mean write?");
+  expect_among(errors, 3, "unknown errno 'EAGAINN'", "did you mean EAGAIN?");
+  expect_among(errors, 1, "unknown syscall 'raed'", "did you mean read?");
+  expect_among(errors, 2, "argument index 0-5");
+  expect_among(errors, 4, "unknown errno 'ENOSPCE'", "did you mean ENOSPC?");
+  expect_among(errors, 4, "unknown errno 'EDQOUT'", "did you mean EDQUOT?");
+  expect_among(errors, 5, "unknown field 'timout'", "did you mean timeout?");
+  expect_among(errors, 6, "has no 'description'");
+  expect_among(errors, 7, "names unknown syscall 'opneat'", "did you mean openat?");
+  expect_among(errors, 7, "each entry of 'members' of group 'file' must be a string");
+  expect_among(errors, 8, "unknown top-level key 'sycall'");
+  // The table's errors first, then the traits', each file's by line.
+  ASSERT_GE(errors.size(), 2u);
+  EXPECT_EQ(errors[0].where.file, "man_errnos.tsv");
+  EXPECT_EQ(errors[1].where.file, "man_errnos.tsv");
+  EXPECT_EQ(errors[2].where.file, "t.toml");
+  for (size_t i = 3; i < errors.size(); ++i) {
+    EXPECT_EQ(errors[i].where.file, "t.toml");
+    EXPECT_LE(errors[i - 1].where.line, errors[i].where.line) << all(errors);
+  }
+}
+
+// toml++ stops at a syntax error; the reader reads on table by table.
+TEST(KnowledgeBaseReader, ReportsEverySyntaxError) {
+  std::vector<Diagnostic> errors = read_errors(
+      "[syscall.read]\n"
+      "fd = = 0\n"  // 2: syntax
+      "[syscall.write]\n"
+      "fd = 0\n"
+      "transient = [\"EIO\"\n"  // 5: unterminated array
+      "[syscall.close]\n"
+      "never_retry = 1\n"  // 7: readable, but the wrong type
+      "[syscall.open]\n"
+      "flags = 1\n");
+  EXPECT_EQ(errors.size(), 3u) << all(errors);
+  expect_among(errors, 2, "invalid TOML");
+  expect_among(errors, 7, "'never_retry' of syscall 'close' must be a string");
+  bool second_syntax_error = false;
+  for (const Diagnostic& e : errors)
+    second_syntax_error |= e.where.line >= 5 && e.where.line <= 6 &&
+                           e.message.find("invalid TOML") != std::string::npos;
+  EXPECT_TRUE(second_syntax_error) << all(errors);
+  // A table defined twice is an error only the whole file shows.
+  expect_diag(only_error("[syscall.read]\nfd = 0\n[syscall.read]\nfd = 0\n"), 3, "invalid TOML");
+}
+
+TEST(KnowledgeBaseReader, ReadsBothFiles) {
+  kbtables::ReadResult r = kbtables::read_knowledge(
+      {"m.tsv",
+       "# Generated by ftsc-kbgen from man-pages 1.23 (Debian manpages-dev). Do not edit.\n"
+       "write\t1\twrite.2\tENOSPC EWOULDBLOCK EIO\nclose\t3\t-\t\n"},
+      {"t.toml",
+       "[syscall.write]\nfd = 0\nflags = 2\nnonblock_flags = [\"O_NONBLOCK\", \"MSG_DONTWAIT\"]\n"
+       "guards = [\"nonblock_flags\", \"timeout_arg\"]\ntimeout = 1\n"
+       "protocol_errnos = [\"EWOULDBLOCK\"]\nside_effects = \"s\"\nwrites_back = \"w\"\n"
+       "eintr = \"e\"\ntransient = [\"ENOSPC\", \"EIO\"]\n"
+       "[groups.g]\ndescription = \"a group\"\nmembers = [\"write\", \"read\"]\n"});
+  ASSERT_TRUE(r.errors.empty()) << all(r.errors);
+  const kbtables::KnowledgeData& kb = r.data;
+  EXPECT_EQ(kb.man_pages_version, "1.23");
+  const SyscallTraits* w = kb.syscall("write");
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->documented, (std::vector<int>{EIO, EAGAIN, ENOSPC}));
+  EXPECT_EQ(w->nonblock_mask, static_cast<uint64_t>(O_NONBLOCK | MSG_DONTWAIT));
+  EXPECT_EQ(w->guards, FTSC_SC_GUARD_NONBLOCK_FLAGS | FTSC_SC_GUARD_TIMEOUT_ARG);
+  EXPECT_EQ(w->protocol_errnos, std::vector<int>{EAGAIN});
+  EXPECT_EQ(w->transient, (std::vector<int>{EIO, ENOSPC}));
+  EXPECT_FALSE(w->idempotent_on_failure);
+  EXPECT_EQ(w->side_effect_note, "s");
+  EXPECT_TRUE(w->writes_back_on_failure);
+  EXPECT_EQ(w->writes_back_note, "w");
+  EXPECT_EQ(w->eintr_note, "e");
+  EXPECT_EQ(kb.syscall("close")->man_page, "");
+  ASSERT_NE(kb.group("g"), nullptr);
+  EXPECT_EQ(kb.group("g")->members, (std::vector<int>{0, 1}));
+  EXPECT_EQ(kb.group("g")->description, "a group");
+}
+
+// ---- ftsc-kbtables as a process -----------------------------------------------
+
+using test::ProcessResult;
+using test::run_process;
+using test::TempDir;
+
+const std::string kGoodTsv = "# from man-pages 9.99 (test)\nwrite\t1\twrite.2\tEIO ENOSPC\n";
+
+ProcessResult kbtables_run(const TempDir& dir, const std::string& tsv, const std::string& toml) {
+  return run_process({FTSC_KBTABLES_BINARY, "--man-errnos", dir.write("m.tsv", tsv), "--traits",
+                      dir.write("t.toml", toml), "-o", dir.path() + "/kb_tables.cc"});
+}
+
+TEST(KbtablesTool, ReportsEveryErrorAsFileLineAndWritesNothing) {
+  TempDir dir;
+  const std::string out = dir.path() + "/kb_tables.cc";
+  dir.write("kb_tables.cc", "// left by an earlier run\n");
+  ProcessResult r = kbtables_run(dir, "write\t1\twrite.2\tEIO ENOSPCE\n",
+                                 "[syscall.write]\n"
+                                 "transient = [\"ENOSPC\"]\n"
+                                 "timout = 1\n"
+                                 "[groups.g]\n"
+                                 "description = \"d\"\n"
+                                 "members = [\"opneat\"]\n");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const std::string tsv = dir.path() + "/m.tsv";
+  const std::string toml = dir.path() + "/t.toml";
+  EXPECT_NE(
+      r.err.find(tsv +
+                 ":1: error: unknown errno 'ENOSPCE' for syscall 'write' (did you mean ENOSPC?)\n"),
+      std::string::npos)
+      << r.err;
+  EXPECT_NE(
+      r.err.find(toml +
+                 ":3: error: unknown field 'timout' of syscall 'write' (did you mean timeout?"),
+      std::string::npos)
+      << r.err;
+  EXPECT_NE(
+      r.err.find(toml +
+                 ":6: error: group 'g' names unknown syscall 'opneat' (did you mean openat?)\n"),
+      std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("3 errors in the knowledge base"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out)) << "a failed run must not leave tables to compile";
+}
+
+TEST(KbtablesTool, WritesTablesForGoodData) {
+  TempDir dir;
+  ProcessResult r = kbtables_run(dir, kGoodTsv,
+                                 "[syscall.write]\nfd = 0\n"
+                                 "eintr = \"a \\\"quoted\\\" note\\\\with a backslash\"\n"
+                                 "[groups.g]\ndescription = \"d\"\nmembers = [\"write\"]\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  std::string text = read_file(dir.path() + "/kb_tables.cc");
+  EXPECT_NE(text.find(".man_pages_version = \"9.99\""), std::string::npos) << text;
+  EXPECT_NE(text.find("{.nr = 1,\n     .name = \"write\",\n     .man_page = \"write.2\""),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("5 /* EIO */, 28 /* ENOSPC */"), std::string::npos) << text;
+  EXPECT_NE(text.find(".eintr_note = \"a \\\"quoted\\\" note\\\\with a backslash\""),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("{.name = \"g\", .description = \"d\", .members = kGroupMembers0}"),
+            std::string::npos)
+      << text;
+}
+
+TEST(KbtablesTool, RejectsWrongUsageAndUnreadableFiles) {
+  EXPECT_EQ(run_process({FTSC_KBTABLES_BINARY}).exit_code, 2);
+  EXPECT_EQ(run_process({FTSC_KBTABLES_BINARY, "--traits"}).exit_code, 2);
+  ProcessResult r = run_process({FTSC_KBTABLES_BINARY, "--man-errnos", "/nonexistent/m.tsv",
+                                 "--traits", "/nonexistent/t.toml", "-o", "/nonexistent/o.cc"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot read '/nonexistent/m.tsv'"), std::string::npos) << r.err;
+}
+
+TEST(KbtablesWriter, EscapesEveryByteOfText) {
+  kbtables::KnowledgeData data;
+  SyscallTraits t;
+  t.nr = 0;
+  t.name = "read";
+  t.eintr_note = std::string("tab\there, newline\nthere, nul\0end", 32);
+  data.syscalls.push_back(t);
+  std::string text = kbtables::write_tables_source(data, "test data");
+  EXPECT_NE(text.find(".eintr_note = \"tab\\011here, newline\\012there, nul\\000end\""),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("from test data."), std::string::npos);
 }
 
 }  // namespace
