@@ -3,17 +3,17 @@
 // they cannot say (hand-maintained in data/traits.toml): argument positions,
 // guards for the program's own non-blocking and timeout protocols, side
 // effects of failed calls, plausibly transient errnos, and syscall groups.
-// Both files are compiled into the binary; KnowledgeBase::builtin() parses
-// them once.
+// Both files are checked and turned into constant tables at build time by
+// tools/kbtables (data/kb_tables.h); KnowledgeBase::builtin() makes these
+// records from the tables once, without parsing anything.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "core/result.h"
 
 namespace ftsc::core {
 
@@ -42,18 +42,20 @@ struct SyscallTraits {
   std::string eintr_note;      // non-empty when EINTR/restart has a special meaning
   std::vector<int> transient;  // errnos plausibly transient for this call
 
-  bool documents(int err) const;
-  bool is_transient(int err) const;
+  // Inline: tools/kbtables reads the data files into these records without linking core.
+  bool documents(int err) const {
+    return std::binary_search(documented.begin(), documented.end(), err);
+  }
+  bool is_transient(int err) const {
+    return std::find(transient.begin(), transient.end(), err) != transient.end();
+  }
 };
 
 class KnowledgeBase {
  public:
-  // The knowledge base compiled into ftsc (data/).
+  // The knowledge base compiled into ftsc (data/): made from constant tables
+  // on first use; it cannot fail, the build checked the data.
   static const KnowledgeBase& builtin();
-
-  // Parses the two data files. traits_name is used in error messages.
-  static Result<KnowledgeBase> parse(std::string_view man_errnos_tsv, std::string_view traits_toml,
-                                     std::string_view traits_name = "traits.toml");
 
   // Every x86_64 syscall (libseccomp's list), with defaults where the data is silent.
   const SyscallTraits* syscall(int nr) const;

@@ -1,5 +1,5 @@
-// Small helpers shared by the two TOML readers of core (the policy language
-// and the knowledge base's traits file).
+// Small helpers shared by the TOML readers: the policy language's in core and
+// the knowledge base's traits file's in tools/kbtables (at build time).
 #pragma once
 
 #include <toml++/toml.h>
