@@ -2,7 +2,7 @@
 // The knowledge base as compiled into ftsc: plain constant tables that
 // tools/kbtables writes at build time (kb_tables.cc in the build directory)
 // from data/man_errnos.tsv and data/traits.toml, after checking every name in
-// them. Nothing here is parsed at run time; src/core/knowledge_base.cc turns
+// them. Nothing here is parsed at run time; src/kb/knowledge_base.cc turns
 // these rows into core::SyscallTraits once.
 //
 // A row states only what the data says: a field left out keeps its default

@@ -9,8 +9,8 @@
 
 #include <fmt/format.h>
 
-#include "core/checker.h"
-#include "core/knowledge_base.h"
+#include "kb/knowledge_base.h"
+#include "policy/checker.h"
 
 namespace ftsc::cli {
 
@@ -74,41 +74,41 @@ void write_output(const std::string& path, std::string_view content) {
   }
 }
 
-core::LoadedPolicy load_policy(const PolicyOptions& opts) {
-  core::LoadedPolicy loaded;
+policy::LoadedPolicy load_policy(const PolicyOptions& opts) {
+  policy::LoadedPolicy loaded;
   if (!opts.file.empty()) {
     std::string text = read_file(opts.file, "policy");
-    loaded = core::parse_policy_text(text, opts.file, core::PolicyFormat::kAuto, opts.table);
+    loaded = policy::parse_policy_text(text, opts.file, policy::PolicyFormat::kAuto, opts.table);
   } else if (opts.flags.empty()) {
     throw UserError{"no policy given", "name a policy file, or give rules with --retry",
                     kExitUsage};
   } else if (opts.table != 0) {
     throw UserError{"--table needs a matrix file", {}, kExitUsage};
   }
-  std::vector<core::Diagnostic> more = core::apply_policy_flags(loaded.spec, opts.flags);
+  std::vector<base::Diagnostic> more = policy::apply_policy_flags(loaded.spec, opts.flags);
   loaded.diags.insert(loaded.diags.end(), more.begin(), more.end());
   return loaded;
 }
 
-int print_diagnostics(const std::vector<core::Diagnostic>& diags, FILE* to) {
+int print_diagnostics(const std::vector<base::Diagnostic>& diags, FILE* to) {
   int errors = 0;
-  for (const core::Diagnostic& d : diags) {
-    fmt::print(to, "{}\n", core::format_diagnostic(d));
-    if (d.severity == core::Severity::kError)
+  for (const base::Diagnostic& d : diags) {
+    fmt::print(to, "{}\n", base::format_diagnostic(d));
+    if (d.severity == base::Severity::kError)
       ++errors;
   }
   return errors;
 }
 
-core::EffectivePolicy load_effective_policy(const PolicyOptions& opts) {
-  core::LoadedPolicy loaded = load_policy(opts);
-  if (core::has_errors(loaded.diags)) {
+policy::EffectivePolicy load_effective_policy(const PolicyOptions& opts) {
+  policy::LoadedPolicy loaded = load_policy(opts);
+  if (base::has_errors(loaded.diags)) {
     int errors = print_diagnostics(loaded.diags, stderr);
     throw UserError{fmt::format("the policy has {} error{}", errors, errors == 1 ? "" : "s"),
                     "run `ftsc policy check` for every finding"};
   }
-  core::Resolved r = core::resolve(loaded.spec, core::KnowledgeBase::builtin());
-  if (core::has_errors(r.diags)) {
+  policy::Resolved r = policy::resolve(loaded.spec, kb::KnowledgeBase::builtin());
+  if (base::has_errors(r.diags)) {
     int errors = print_diagnostics(r.diags, stderr);
     throw UserError{fmt::format("the policy has {} error{}", errors, errors == 1 ? "" : "s"),
                     "run `ftsc policy check` for every finding"};

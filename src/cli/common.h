@@ -7,9 +7,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/diagnostic.h"
-#include "core/effective_policy.h"
-#include "core/policy_source.h"
+#include "base/diagnostic.h"
+#include "policy/effective_policy.h"
+#include "policy/source.h"
 
 namespace ftsc::cli {
 
@@ -29,7 +29,7 @@ struct UserError {
 struct PolicyOptions {
   std::string file;  // may be empty when flags give the rules
   int table = 0;
-  core::PolicyFlags flags;
+  policy::PolicyFlags flags;
 };
 
 // Adds --retry, --backoff, --inject and --table to a command.
@@ -46,13 +46,13 @@ void write_output(const std::string& path, std::string_view content);
 
 // Loads the policy the options name: the file, then the flags. Throws
 // UserError when there is neither.
-core::LoadedPolicy load_policy(const PolicyOptions& opts);
+policy::LoadedPolicy load_policy(const PolicyOptions& opts);
 
 // Prints findings, one line each, to the stream; returns the number of errors.
-int print_diagnostics(const std::vector<core::Diagnostic>& diags, FILE* to);
+int print_diagnostics(const std::vector<base::Diagnostic>& diags, FILE* to);
 
 // Loads, resolves and checks; prints errors to stderr and throws UserError
 // (exit 1) if the policy has any.
-core::EffectivePolicy load_effective_policy(const PolicyOptions& opts);
+policy::EffectivePolicy load_effective_policy(const PolicyOptions& opts);
 
 }  // namespace ftsc::cli

@@ -8,11 +8,11 @@
 
 #include "cli/common.h"
 #include "cli/verbs.h"
-#include "core/compiler.h"
-#include "core/knowledge_base.h"
-#include "core/stats_report.h"
-#include "core/syscall_table.h"
+#include "kb/knowledge_base.h"
+#include "kb/syscall_table.h"
 #include "kmod/control.h"
+#include "policy/compiler.h"
+#include "stats/report.h"
 
 namespace ftsc::cli {
 namespace {
@@ -27,7 +27,7 @@ struct KmodOptions {
   double wait_s = 1.0;
 };
 
-[[noreturn]] void fail(const core::Error& e) {
+[[noreturn]] void fail(const base::Error& e) {
   throw UserError{e.message, e.hint};
 }
 
@@ -59,10 +59,10 @@ std::string joined_or(const std::vector<std::string>& items, const char* none) {
 }
 
 int run_load(const KmodOptions& o) {
-  core::EffectivePolicy policy = load_effective_policy(o.policy);
-  core::CompileOptions copts;
+  policy::EffectivePolicy policy = load_effective_policy(o.policy);
+  policy::CompileOptions copts;
   copts.dry_run = o.dry_run;
-  auto compiled = core::compile(policy, core::KnowledgeBase::builtin(), copts);
+  auto compiled = policy::compile(policy, kb::KnowledgeBase::builtin(), copts);
   if (!compiled)
     fail(compiled.error());
   const kmod::Control control;
@@ -84,7 +84,7 @@ int run_load(const KmodOptions& o) {
   for (unsigned nr = 0; nr < FTSC_NR_LIMIT; ++nr) {
     const uint16_t flags = (*compiled)->syscalls[nr].flags;
     if ((flags & FTSC_SC_INJECT) && (flags & FTSC_SC_NEVER_RETRY))
-      not_hooked.emplace_back(core::syscall_name(static_cast<int>(nr)));
+      not_hooked.emplace_back(kb::syscall_name(static_cast<int>(nr)));
   }
   if (!not_hooked.empty())
     fmt::print(stderr,
@@ -118,15 +118,15 @@ int run_stats(const KmodOptions& o) {
   auto table = control.stats();
   if (!table)
     fail(table.error());
-  auto snapshot = core::read_stats(**table);
+  auto snapshot = stats::read_stats(**table);
   if (!snapshot)
     fail(snapshot.error());
   if (o.json)
-    write_output("", core::format_stats_json(*snapshot));
+    write_output("", stats::format_stats_json(*snapshot));
   else if (o.prometheus)
-    write_output("", core::format_stats_prometheus(*snapshot));
+    write_output("", stats::format_stats_prometheus(*snapshot));
   else
-    write_output("", core::format_stats_table(*snapshot));
+    write_output("", stats::format_stats_table(*snapshot));
   return kExitOk;
 }
 

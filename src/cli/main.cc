@@ -11,9 +11,9 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "base/did_you_mean.h"
 #include "cli/common.h"
 #include "cli/verbs.h"
-#include "core/suggest.h"
 
 namespace {
 
@@ -38,7 +38,7 @@ std::optional<std::string> unknown_verb(const CLI::App& app, int argc, char** ar
     for (const CLI::App* s : subs)
       verbs.push_back(s->get_name());
     std::vector<std::string_view> views(verbs.begin(), verbs.end());
-    std::string hint = ftsc::core::did_you_mean(word, views);
+    std::string hint = ftsc::base::did_you_mean(word, views);
     return fmt::format("{}: unknown verb '{}' ({})", path, word,
                        hint.empty() ? fmt::format("one of: {}", fmt::join(verbs, ", ")) : hint);
   }

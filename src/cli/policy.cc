@@ -2,19 +2,19 @@
 // paper's retry matrix; compile it into the block engines read.
 #include <fmt/format.h>
 
+#include "base/did_you_mean.h"
 #include "cli/common.h"
 #include "cli/verbs.h"
-#include "core/checker.h"
-#include "core/compiler.h"
-#include "core/errno_table.h"
-#include "core/knowledge_base.h"
-#include "core/matrix.h"
-#include "core/policy_report.h"
-#include "core/policy_suggest.h"
-#include "core/policy_toml.h"
-#include "core/profile_json.h"
-#include "core/suggest.h"
-#include "core/syscall_table.h"
+#include "kb/errno_table.h"
+#include "kb/knowledge_base.h"
+#include "kb/syscall_table.h"
+#include "policy/checker.h"
+#include "policy/compiler.h"
+#include "policy/matrix.h"
+#include "policy/report.h"
+#include "policy/toml.h"
+#include "profile/json.h"
+#include "profile/suggest.h"
 
 namespace ftsc::cli {
 namespace {
@@ -35,18 +35,18 @@ std::string policy_name(const PolicyOptions& o) {
 }
 
 int run_check(const PolicyVerbOptions& o) {
-  core::LoadedPolicy loaded = load_policy(o.policy);
-  std::vector<core::Diagnostic> diags = loaded.diags;
+  policy::LoadedPolicy loaded = load_policy(o.policy);
+  std::vector<base::Diagnostic> diags = loaded.diags;
   size_t rules = loaded.spec.rules.size();
   size_t cells = 0;
-  if (!core::has_errors(loaded.diags)) {
-    core::CheckResult r = core::check_policy(loaded.spec, core::KnowledgeBase::builtin());
+  if (!base::has_errors(loaded.diags)) {
+    policy::CheckResult r = policy::check_policy(loaded.spec, kb::KnowledgeBase::builtin());
     diags.insert(diags.end(), r.diags.begin(), r.diags.end());
     cells = r.policy.cells.size();
   }
   int errors = print_diagnostics(diags, stdout);
-  size_t warnings = std::count_if(diags.begin(), diags.end(), [](const core::Diagnostic& d) {
-    return d.severity == core::Severity::kWarning;
+  size_t warnings = std::count_if(diags.begin(), diags.end(), [](const base::Diagnostic& d) {
+    return d.severity == base::Severity::kWarning;
   });
   if (errors > 0) {
     fmt::print("{}: {} error{}, {} warning{}\n", policy_name(o.policy), errors,
@@ -60,54 +60,54 @@ int run_check(const PolicyVerbOptions& o) {
 }
 
 int run_show(const PolicyVerbOptions& o) {
-  core::EffectivePolicy p = load_effective_policy(o.policy);
-  write_output("", core::render_policy_table(p, core::KnowledgeBase::builtin()));
+  policy::EffectivePolicy p = load_effective_policy(o.policy);
+  write_output("", policy::render_policy_table(p, kb::KnowledgeBase::builtin()));
   return kExitOk;
 }
 
 int resolve_or_explain(std::string_view token, bool is_syscall) {
-  auto v = is_syscall ? core::resolve_syscall_token(token) : core::resolve_errno_token(token);
+  auto v = is_syscall ? policy::resolve_syscall_token(token) : policy::resolve_errno_token(token);
   if (v)
     return *v;
   if (!is_syscall)
-    throw UserError{fmt::format("unknown errno '{}'", token), core::errno_hint(token)};
+    throw UserError{fmt::format("unknown errno '{}'", token), policy::errno_hint(token)};
   std::vector<std::string_view> names;
-  for (const core::SyscallName& s : core::all_syscalls())
+  for (const kb::SyscallName& s : kb::all_syscalls())
     names.push_back(s.name);
-  std::string hint = core::did_you_mean(token, names);
+  std::string hint = base::did_you_mean(token, names);
   throw UserError{fmt::format("unknown syscall '{}'", token),
                   hint.empty() ? "give an x86_64 syscall name or number" : hint};
 }
 
 int run_explain(const PolicyVerbOptions& o) {
-  core::EffectivePolicy p = load_effective_policy(o.policy);
+  policy::EffectivePolicy p = load_effective_policy(o.policy);
   int nr = resolve_or_explain(o.syscall, true);
   int err = resolve_or_explain(o.error, false);
-  write_output("", core::explain_cell(p, core::KnowledgeBase::builtin(), nr, err));
+  write_output("", policy::explain_cell(p, kb::KnowledgeBase::builtin(), nr, err));
   return kExitOk;
 }
 
 int run_import(const PolicyVerbOptions& o) {
   PolicyOptions in = o.policy;
   std::string text = read_file(in.file, "matrix");
-  core::LoadedPolicy loaded =
-      core::parse_policy_text(text, in.file, core::PolicyFormat::kMatrix, in.table);
-  if (core::has_errors(loaded.diags)) {
+  policy::LoadedPolicy loaded =
+      policy::parse_policy_text(text, in.file, policy::PolicyFormat::kMatrix, in.table);
+  if (base::has_errors(loaded.diags)) {
     print_diagnostics(loaded.diags, stderr);
     throw UserError{"the matrix cannot be imported", {}};
   }
-  core::Resolved r = core::resolve(loaded.spec, core::KnowledgeBase::builtin());
-  if (core::has_errors(r.diags)) {
+  policy::Resolved r = policy::resolve(loaded.spec, kb::KnowledgeBase::builtin());
+  if (base::has_errors(r.diags)) {
     print_diagnostics(r.diags, stderr);
     throw UserError{"the matrix names unknown syscalls or errnos",
                     "fix the names and import again"};
   }
-  write_output(o.output, core::write_policy_toml(loaded.spec));
+  write_output(o.output, policy::write_policy_toml(loaded.spec));
   return kExitOk;
 }
 
 int run_export(const PolicyVerbOptions& o) {
-  core::EffectivePolicy p = load_effective_policy(o.policy);
+  policy::EffectivePolicy p = load_effective_policy(o.policy);
   if (p.cells.empty())
     throw UserError{fmt::format("{} decides no (syscall, errno) cell: a matrix of it would have "
                                 "no rows and no columns",
@@ -117,26 +117,26 @@ int run_export(const PolicyVerbOptions& o) {
       "# {} exported by ftsc as a retry matrix (y retry, n never, ? undecided, - no rule);\n"
       "# backoff schedules, injections and the target are not part of this format.\n",
       policy_name(o.policy));
-  out += core::format_matrix(core::to_matrix(p));
+  out += policy::format_matrix(policy::to_matrix(p));
   write_output(o.output, out);
   return kExitOk;
 }
 
 int run_compile(const PolicyVerbOptions& o) {
-  core::EffectivePolicy p = load_effective_policy(o.policy);
-  core::CompileOptions copts;
+  policy::EffectivePolicy p = load_effective_policy(o.policy);
+  policy::CompileOptions copts;
   copts.dry_run = o.dry_run;
-  auto compiled = core::compile(p, core::KnowledgeBase::builtin(), copts);
+  auto compiled = policy::compile(p, kb::KnowledgeBase::builtin(), copts);
   if (!compiled)
     throw UserError{compiled.error().message, compiled.error().hint};
   if (o.output.empty() || o.output == "-")
     throw UserError{"the compiled policy is binary", "write it to a file with -o FILE", kExitUsage};
-  write_output(o.output, core::policy_bytes(**compiled));
+  write_output(o.output, policy::policy_bytes(**compiled));
   return kExitOk;
 }
 
 int run_groups(const PolicyVerbOptions& o) {
-  const core::KnowledgeBase& kb = core::KnowledgeBase::builtin();
+  const kb::KnowledgeBase& kb = kb::KnowledgeBase::builtin();
   std::vector<std::string_view> names = kb.group_names();
   if (!o.group.empty()) {
     std::string_view g = o.group[0] == '%' ? std::string_view(o.group).substr(1) : o.group;
@@ -146,13 +146,13 @@ int run_groups(const PolicyVerbOptions& o) {
       for (std::string_view n : names)
         spelled.push_back(fmt::format("%{}", n));
       std::vector<std::string_view> views(spelled.begin(), spelled.end());
-      std::string hint = core::did_you_mean(fmt::format("%{}", g), views);
+      std::string hint = base::did_you_mean(fmt::format("%{}", g), views);
       throw UserError{
           fmt::format("unknown group '{}'", o.group),
           hint.empty() ? fmt::format("known groups: {}", fmt::join(spelled, ", ")) : hint};
     }
     for (int nr : *members)
-      fmt::print("{}\n", core::syscall_name(nr));
+      fmt::print("{}\n", kb::syscall_name(nr));
     return kExitOk;
   }
   for (std::string_view n : names)
@@ -161,13 +161,13 @@ int run_groups(const PolicyVerbOptions& o) {
 }
 
 int run_syscalls(const PolicyVerbOptions&) {
-  const core::KnowledgeBase& kb = core::KnowledgeBase::builtin();
+  const kb::KnowledgeBase& kb = kb::KnowledgeBase::builtin();
   fmt::print("# man-pages {}: syscall, number, man page, documented errnos\n",
              kb.man_pages_version());
-  for (const core::SyscallTraits& t : kb.syscalls()) {
+  for (const kb::SyscallTraits& t : kb.syscalls()) {
     std::string errs;
     for (int e : t.documented)
-      errs += fmt::format(" {}", core::errno_name(e));
+      errs += fmt::format(" {}", kb::errno_name(e));
     fmt::print("{:<24} {:>3}  {:<20}{}\n", t.name, t.nr, t.man_page.empty() ? "-" : t.man_page,
                errs);
   }
@@ -176,14 +176,14 @@ int run_syscalls(const PolicyVerbOptions&) {
 
 int run_suggest(const PolicyVerbOptions& o) {
   std::string text = read_file(o.profile, "profile");
-  auto profile = core::parse_profile_json(text, o.profile);
+  auto profile = profile::parse_profile_json(text, o.profile);
   if (!profile)
     throw UserError{fmt::format("{}: {}", o.profile, profile.error().message),
                     profile.error().hint};
-  core::SuggestOptions sopts;
+  profile::SuggestOptions sopts;
   sopts.profile_name = o.profile;
   sopts.observe = o.observe;
-  write_output(o.output, core::suggest_policy(*profile, core::KnowledgeBase::builtin(), sopts));
+  write_output(o.output, profile::suggest_policy(*profile, kb::KnowledgeBase::builtin(), sopts));
   return kExitOk;
 }
 

@@ -7,15 +7,15 @@
 
 #include <fmt/format.h>
 
+#include "base/duration.h"
 #include "cli/common.h"
 #include "cli/verbs.h"
-#include "core/duration.h"
-#include "core/profile_audit.h"
-#include "core/profile_format.h"
-#include "core/profile_html.h"
-#include "core/profile_json.h"
 #include "launch/spawn.h"
-#include "profile/profiler.h"
+#include "observe/profiler.h"
+#include "profile/audit.h"
+#include "profile/html.h"
+#include "profile/json.h"
+#include "profile/table.h"
 
 namespace ftsc::cli {
 namespace {
@@ -42,8 +42,8 @@ class LiveLine {
   LiveLine() : enabled_(isatty(STDOUT_FILENO) && isatty(STDERR_FILENO)) {}
   ~LiveLine() { clear(); }
   bool enabled() const { return enabled_; }
-  void show(const core::ProfileCounts& counts, double elapsed_s) {
-    std::string line = core::format_profile_live(counts, elapsed_s);
+  void show(const profile::ProfileCounts& counts, double elapsed_s) {
+    std::string line = profile::format_profile_live(counts, elapsed_s);
     fmt::print(stderr, "\r\033[K{}", line);
     fflush(stderr);
     shown_ = true;
@@ -59,13 +59,13 @@ class LiveLine {
   bool shown_ = false;
 };
 
-profile::Options collector_options(const ProfileOptions& o, LiveLine& live) {
-  profile::Options opts;
-  opts.tracer = o.tracer == "ebpf"     ? profile::Tracer::kEbpf
-                : o.tracer == "ptrace" ? profile::Tracer::kPtrace
-                                       : profile::Tracer::kAuto;
+observe::Options collector_options(const ProfileOptions& o, LiveLine& live) {
+  observe::Options opts;
+  opts.tracer = o.tracer == "ebpf"     ? observe::Tracer::kEbpf
+                : o.tracer == "ptrace" ? observe::Tracer::kPtrace
+                                       : observe::Tracer::kAuto;
   if (live.enabled()) {
-    opts.on_tick = [&live](const core::ProfileCounts& counts, double elapsed_s) {
+    opts.on_tick = [&live](const profile::ProfileCounts& counts, double elapsed_s) {
       live.show(counts, elapsed_s);
     };
   }
@@ -74,16 +74,16 @@ profile::Options collector_options(const ProfileOptions& o, LiveLine& live) {
 }
 
 // The outputs of a finished profile: the table (to `table_to`), then the files.
-void write_outputs(const ProfileOptions& o, const core::Profile& p, FILE* table_to) {
+void write_outputs(const ProfileOptions& o, const profile::Profile& p, FILE* table_to) {
   if (!o.quiet) {
-    std::string table = core::format_profile_table(p, static_cast<size_t>(o.rows));
+    std::string table = profile::format_profile_table(p, static_cast<size_t>(o.rows));
     fwrite(table.data(), 1, table.size(), table_to);
     fflush(table_to);
   }
   if (!o.output.empty())
-    write_output(o.output, core::format_profile_json(p));
+    write_output(o.output, profile::format_profile_json(p));
   if (!o.report.empty())
-    write_output(o.report, core::format_profile_html(p));
+    write_output(o.report, profile::format_profile_html(p));
 }
 
 int run_from_audit(const ProfileOptions& o) {
@@ -91,9 +91,9 @@ int run_from_audit(const ProfileOptions& o) {
     throw UserError{
         "--from-audit reads a log: it takes no command, --system or --tracer", {}, kExitUsage};
   std::string text = read_file(o.from_audit, "audit log");
-  auto profile = core::parse_audit_log(text, o.from_audit);
+  auto profile = profile::parse_audit_log(text, o.from_audit);
   if (!profile) {
-    const core::Error& e = profile.error();
+    const base::Error& e = profile.error();
     throw UserError{fmt::format("{}: {}", e.where.str(), e.message), e.hint};
   }
   write_outputs(o, *profile, stdout);
@@ -123,12 +123,12 @@ int run_profile(const ProfileOptions& o) {
     throw UserError{"-o - would mix the JSON with the table on stdout", "add -q", kExitUsage};
 
   LiveLine live;
-  profile::Options opts = collector_options(o, live);
+  observe::Options opts = collector_options(o, live);
   if (!o.command.empty()) {
     auto path = launch::find_program(o.command[0]);
     if (!path)
       throw UserError{path.error().message, "check the command's name and PATH", 127};
-    auto result = profile::profile_command(o.command, opts);
+    auto result = observe::profile_command(o.command, opts);
     live.clear();
     if (!result)
       throw UserError{result.error().message, result.error().hint, 125};
@@ -139,9 +139,9 @@ int run_profile(const ProfileOptions& o) {
     return result->profile.exit_status.value_or(0);
   }
 
-  profile::SystemTarget target;
+  observe::SystemTarget target;
   if (!o.duration.empty()) {
-    auto d = core::parse_duration(o.duration);
+    auto d = base::parse_duration(o.duration);
     if (!d)
       throw UserError{fmt::format("--duration '{}': {}", o.duration, d.error().message),
                       "e.g. --duration 30s or 5m", kExitUsage};
@@ -156,7 +156,7 @@ int run_profile(const ProfileOptions& o) {
   if (o.tracer == "ptrace")
     throw UserError{"--system needs eBPF; ptrace follows one command only",
                     "use --tracer ebpf or auto", kExitUsage};
-  auto result = profile::profile_system(target, opts);
+  auto result = observe::profile_system(target, opts);
   live.clear();
   if (!result)
     throw UserError{result.error().message, result.error().hint};

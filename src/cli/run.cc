@@ -10,12 +10,12 @@
 
 #include "cli/common.h"
 #include "cli/verbs.h"
-#include "core/compiler.h"
-#include "core/knowledge_base.h"
-#include "core/stats_report.h"
+#include "kb/knowledge_base.h"
+#include "policy/compiler.h"
 #include "preload/launcher.h"
 #include "preload/preload_interface.h"
 #include "ptrace/supervisor.h"
+#include "stats/report.h"
 
 namespace ftsc::cli {
 namespace {
@@ -58,21 +58,21 @@ int reraise(int sig) {
 }
 
 void report(const RunOptions& o, const ftsc_stats& stats) {
-  auto snapshot = core::read_stats(stats);
+  auto snapshot = stats::read_stats(stats);
   if (!snapshot) {
     fmt::print(stderr, "ftsc: cannot read statistics: {}\n", snapshot.error().message);
     return;
   }
   snapshot->end_abandoned_calls();  // the command and everything it started have ended
-  core::StatsRow total = snapshot->total();
+  stats::StatsRow total = snapshot->total();
   bool notable = total.retries || total.injected || total.gave_up || total.budget ||
                  total.would_retry || total.guard_unknown || snapshot->dropped;
   if (notable || o.verbose)
-    fmt::print(stderr, "{}", core::format_stats_table(*snapshot));
+    fmt::print(stderr, "{}", stats::format_stats_table(*snapshot));
   if (!o.stats_json.empty())
-    write_output(o.stats_json, core::format_stats_json(*snapshot));
+    write_output(o.stats_json, stats::format_stats_json(*snapshot));
   if (!o.metrics.empty())
-    write_output(o.metrics, core::format_stats_prometheus(*snapshot));
+    write_output(o.metrics, stats::format_stats_prometheus(*snapshot));
 }
 
 // The command's end, as the user sees it: the summary, then its exit status
@@ -156,7 +156,7 @@ int run_auto(const RunOptions& o, const ftsc_policy& compiled) {
   if (o.verbose)
     fmt::print(stderr, "ftsc: preload library {} under the ptrace supervisor\n", *library);
   auto files = preload::RunFiles::create(compiled, *library,
-                                         o.verbose ? core::LogSink(to_stderr) : core::LogSink(),
+                                         o.verbose ? base::LogSink(to_stderr) : base::LogSink(),
                                          o.verbose ? "preload" : "");
   if (!files)
     throw UserError{files.error().message, files.error().hint, kExitSetupFailed};
@@ -199,17 +199,17 @@ int run_command(const RunOptions& o) {
                o.command[0]);
     exec_directly(o.command);
   }
-  core::EffectivePolicy policy;
+  policy::EffectivePolicy policy;
   if (o.policy.file.empty() && o.policy.flags.empty()) {
-    policy = core::resolve(core::PolicySpec{}, core::KnowledgeBase::builtin()).policy;
+    policy = policy::resolve(policy::PolicySpec{}, kb::KnowledgeBase::builtin()).policy;
     if (o.verbose)
       fmt::print(stderr, "ftsc: no policy given: nothing will be retried\n");
   } else {
     policy = load_effective_policy(o.policy);
   }
-  core::CompileOptions copts;
+  policy::CompileOptions copts;
   copts.dry_run = o.dry_run;
-  auto compiled = core::compile(policy, core::KnowledgeBase::builtin(), copts);
+  auto compiled = policy::compile(policy, kb::KnowledgeBase::builtin(), copts);
   if (!compiled)
     throw UserError{compiled.error().message, compiled.error().hint};
 

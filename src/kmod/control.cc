@@ -23,8 +23,8 @@ namespace {
 
 constexpr long kSecurityfsMagic = 0x73636673;  // "sfcs", linux/magic.h
 
-core::Error error(std::string message, std::string hint = {}) {
-  return core::Error{std::move(message), {}, std::move(hint)};
+base::Error error(std::string message, std::string hint = {}) {
+  return base::Error{std::move(message), {}, std::move(hint)};
 }
 
 std::string errno_text(int err) {
@@ -43,7 +43,7 @@ struct Fd {
   Fd& operator=(const Fd&) = delete;
 };
 
-core::Error not_loaded_error() {
+base::Error not_loaded_error() {
   struct statfs fs {};
   if (statfs(kSecurityfs, &fs) != 0 || static_cast<long>(fs.f_type) != kSecurityfsMagic)
     return error(fmt::format("securityfs is not mounted at {}", kSecurityfs),
@@ -104,7 +104,7 @@ std::string unescape_name(const std::string& text) {
   return out;
 }
 
-core::Result<ModuleStatus> parse_status(const std::string& text) {
+base::Result<ModuleStatus> parse_status(const std::string& text) {
   ModuleStatus s;
   s.text = text;
   bool saw_module = false;
@@ -200,7 +200,7 @@ bool Control::module_loaded() const {
   return stat(dir_.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-core::Result<bool> Control::insert_module(const std::string& ko_path) const {
+base::Result<bool> Control::insert_module(const std::string& ko_path) const {
   const int fd = open(ko_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
@@ -244,7 +244,7 @@ core::Result<bool> Control::insert_module(const std::string& ko_path) const {
   return true;
 }
 
-core::Result<bool> Control::write_file(const char* file, const char* what, const void* data,
+base::Result<bool> Control::write_file(const char* file, const char* what, const void* data,
                                        size_t size) const {
   if (!module_loaded())
     return not_loaded_error();
@@ -270,16 +270,16 @@ core::Result<bool> Control::write_file(const char* file, const char* what, const
   return true;
 }
 
-core::Result<bool> Control::load_policy(const ftsc_policy& policy) const {
+base::Result<bool> Control::load_policy(const ftsc_policy& policy) const {
   return write_file("policy", "the policy", &policy, sizeof policy);
 }
 
-core::Result<bool> Control::detach() const {
+base::Result<bool> Control::detach() const {
   static constexpr char kDetach[] = "detach\n";
   return write_file("control", "the detach command", kDetach, sizeof kDetach - 1);
 }
 
-core::Result<ModuleStatus> Control::status() const {
+base::Result<ModuleStatus> Control::status() const {
   if (!module_loaded())
     return not_loaded_error();
   std::ifstream in(path("status"));
@@ -293,7 +293,7 @@ core::Result<ModuleStatus> Control::status() const {
   return parse_status(text.str());
 }
 
-core::Result<std::unique_ptr<ftsc_stats>> Control::stats() const {
+base::Result<std::unique_ptr<ftsc_stats>> Control::stats() const {
   if (!module_loaded())
     return not_loaded_error();
   const std::string p = path("stats");
@@ -328,7 +328,7 @@ core::Result<std::unique_ptr<ftsc_stats>> Control::stats() const {
   return table;
 }
 
-core::Result<RemoveOutcome> Control::remove_module(int wait_ms) const {
+base::Result<RemoveOutcome> Control::remove_module(int wait_ms) const {
   RemoveOutcome out;
   if (!module_loaded()) {
     out.was_loaded = false;

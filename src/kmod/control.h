@@ -22,7 +22,7 @@
 
 #include "abi/compiled_policy.h"
 #include "abi/stats.h"
-#include "core/result.h"
+#include "base/result.h"
 
 namespace ftsc::kmod {
 
@@ -61,7 +61,7 @@ struct ModuleStatus {
 // outside printable ASCII, the space and the backslash, so a name can never
 // start a line of its own; a key other than `call` that comes twice is an
 // error all the same.
-core::Result<ModuleStatus> parse_status(const std::string& text);
+base::Result<ModuleStatus> parse_status(const std::string& text);
 
 // "a\012b" -> "a\nb": the module's \ooo escapes undone.
 std::string unescape_name(const std::string& text);
@@ -84,25 +84,25 @@ class Control {
   bool module_loaded() const;
   // Inserts the module from a .ko file (finit_module). Fails with a hint when
   // the kernel refuses it (no module support, a signature required, ...).
-  core::Result<bool> insert_module(const std::string& ko_path) const;
+  base::Result<bool> insert_module(const std::string& ko_path) const;
   // Writes a compiled policy. On rejection, the error carries the module's reason.
-  core::Result<bool> load_policy(const ftsc_policy& policy) const;
+  base::Result<bool> load_policy(const ftsc_policy& policy) const;
   // Removes the policy and its hooks; waiting calls return their last error.
-  core::Result<bool> detach() const;
-  core::Result<ModuleStatus> status() const;
+  base::Result<bool> detach() const;
+  base::Result<ModuleStatus> status() const;
   // The statistics of the last loaded policy.
-  core::Result<std::unique_ptr<ftsc_stats>> stats() const;
+  base::Result<std::unique_ptr<ftsc_stats>> stats() const;
   // Detaches, then removes the module (delete_module, never waiting), trying
   // again for up to wait_ms while calls finish. Not removed when calls are
   // still in flight: the outcome names them.
-  core::Result<RemoveOutcome> remove_module(int wait_ms) const;
+  base::Result<RemoveOutcome> remove_module(int wait_ms) const;
 
   const std::string& dir() const { return dir_; }
 
  private:
   std::string path(const char* file) const { return dir_ + "/" + file; }
   // Writes to a control file; the error says why the module rejected `what`.
-  core::Result<bool> write_file(const char* file, const char* what, const void* data,
+  base::Result<bool> write_file(const char* file, const char* what, const void* data,
                                 size_t size) const;
 
   std::string dir_;

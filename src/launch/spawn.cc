@@ -60,18 +60,14 @@ void write_code(int fd, int code) {
   (void)ignored;
 }
 
-core::Error os_error(std::string what, int err) {
-  return core::Error{fmt::format("{}: {}", what, std::strerror(err)), {}, {}};
-}
-
 }  // namespace
 
-core::Result<std::string> find_program(const std::string& name) {
+base::Result<std::string> find_program(const std::string& name) {
   if (name.empty())
-    return core::Error{"no command given", {}, "give it after --"};
+    return base::Error{"no command given", {}, "give it after --"};
   if (name.find('/') != std::string::npos) {
     if (int err = executable(name); err != 0)
-      return core::Error{fmt::format("cannot execute '{}': {}", name, std::strerror(err)), {}, {}};
+      return base::system_error(fmt::format("cannot execute '{}'", name), err);
     return name;
   }
   const char* env = getenv("PATH");
@@ -91,16 +87,16 @@ core::Result<std::string> find_program(const std::string& name) {
       break;
     rest.remove_prefix(colon + 1);
   }
-  return core::Error{
+  return base::Error{
       fmt::format("cannot execute '{}': {}", name,
                   first_err == ENOENT ? "not found in PATH" : std::strerror(first_err)),
       {},
       {}};
 }
 
-core::Result<Command> Command::start(const SpawnOptions& options) {
+base::Result<Command> Command::start(const SpawnOptions& options) {
   if (options.argv.empty())
-    return core::Error{"no command given", {}, "give it after --"};
+    return base::Error{"no command given", {}, "give it after --"};
   // Everything the child needs, built before fork: a child of a process with
   // threads may not allocate.
   auto found = find_program(options.argv[0]);
@@ -120,13 +116,13 @@ core::Result<Command> Command::start(const SpawnOptions& options) {
 
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) != 0)
-    return os_error("cannot create a pipe", errno);
+    return base::system_error("cannot create a pipe", errno);
   int release_pipe[2] = {-1, -1};
   if (options.hold == SpawnOptions::Hold::kUntilReleased && pipe2(release_pipe, O_CLOEXEC) != 0) {
     int err = errno;
     close(exec_pipe[0]);
     close(exec_pipe[1]);
-    return os_error("cannot create a pipe", err);
+    return base::system_error("cannot create a pipe", err);
   }
 
   const pid_t parent = getpid();
@@ -136,7 +132,7 @@ core::Result<Command> Command::start(const SpawnOptions& options) {
     for (int fd : {exec_pipe[0], exec_pipe[1], release_pipe[0], release_pipe[1]})
       if (fd >= 0)
         close(fd);
-    return os_error("cannot fork", err);
+    return base::system_error("cannot fork", err);
   }
   if (pid == 0) {
     // The child: async-signal-safe calls only.

@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "core/result.h"
+#include "base/result.h"
 
 namespace ftsc::launch {
 
@@ -39,7 +39,7 @@ namespace ftsc::launch {
 // path (confstr(_CS_PATH)) when PATH is not set. The error says why none
 // would run ("not found in PATH", or the errno of the match that cannot be
 // executed).
-core::Result<std::string> find_program(const std::string& name);
+base::Result<std::string> find_program(const std::string& name);
 
 struct SpawnOptions {
   std::vector<std::string> argv;  // argv[0] is looked up with find_program; when
@@ -70,7 +70,7 @@ struct ExecReport {
 // pipe and, with kUntilReleased, the release pipe.
 class Command {
  public:
-  static core::Result<Command> start(const SpawnOptions& options);
+  static base::Result<Command> start(const SpawnOptions& options);
   Command(Command&& o) noexcept;
   Command& operator=(Command&& o) noexcept;
   Command(const Command&) = delete;

@@ -41,7 +41,8 @@
 // engine; a program that clears its environment before exec drops it too.
 #include "preload/launcher.h"
 
-#include "core/run_report.h"
+#include "launch/outcome.h"
+#include "stats/attempt_log.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -70,9 +71,9 @@
 
 #include <fmt/format.h>
 
-#include "core/errno_table.h"
-#include "core/syscall_table.h"
 #include "decide/retry_unit.h"
+#include "kb/errno_table.h"
+#include "kb/syscall_table.h"
 #include "launch/environment.h"
 #include "launch/signal_forwarding.h"
 #include "launch/spawn.h"
@@ -81,8 +82,8 @@
 namespace ftsc::preload {
 namespace {
 
-core::Error setup_error(std::string what, int err, std::string hint = {}) {
-  return core::Error{fmt::format("{}: {}", what, std::strerror(err)), {}, std::move(hint)};
+base::Error setup_error(std::string what, int err, std::string hint = {}) {
+  return base::Error{fmt::format("{}: {}", what, std::strerror(err)), {}, std::move(hint)};
 }
 
 // An fd that closes itself.
@@ -131,7 +132,7 @@ bool write_all(int fd, const char* data, size_t n) {
   return true;
 }
 
-core::Result<bool> check_file(const std::string& argv0, const std::string& path, int depth) {
+base::Result<bool> check_file(const std::string& argv0, const std::string& path, int depth) {
   Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0)
     return true;  // exec reports it
@@ -158,7 +159,7 @@ core::Result<bool> check_file(const std::string& argv0, const std::string& path,
   if (head[EI_CLASS] == ELFCLASS64 && machine != EM_X86_64)
     return true;  // a program of another machine: exec says why
   if (head[EI_CLASS] != ELFCLASS64)
-    return core::Error{fmt::format("{} is not a 64-bit program: the preload library cannot load "
+    return base::Error{fmt::format("{} is not a 64-bit program: the preload library cannot load "
                                    "into it",
                                    what),
                        {},
@@ -176,7 +177,7 @@ core::Result<bool> check_file(const std::string& argv0, const std::string& path,
     if (ph.p_type == PT_INTERP)
       return true;
   }
-  return core::Error{
+  return base::Error{
       fmt::format("{} is statically linked: the preload engine works only in dynamically linked "
                   "programs (it is loaded by the dynamic loader)",
                   what),
@@ -186,7 +187,7 @@ core::Result<bool> check_file(const std::string& argv0, const std::string& path,
 
 // "ftsc: [pid 123] openat(-100, 0x7ffd..., ...) = -ENOENT, retry 1/10 in 100ms"
 std::string format_record(const ftsc_preload_log& r, const std::string& layer) {
-  core::AttemptLog a;
+  stats::AttemptLog a;
   a.layer = layer;
   a.tid = r.tid;
   a.nr = r.nr;
@@ -201,20 +202,20 @@ std::string format_record(const ftsc_preload_log& r, const std::string& layer) {
   a.retries = r.retries;
   a.n_delays = r.n_delays;
   a.injected = r.injected != 0 && r.result == -r.injected;
-  return core::format_attempt_log(a);
+  return stats::format_attempt_log(a);
 }
 
 // Prints the records that arrive on a pipe until every writer closed it.
 class LogRelay {
  public:
-  LogRelay(int read_fd, core::LogSink to, std::string layer)
+  LogRelay(int read_fd, base::LogSink to, std::string layer)
       : thread_([read_fd, to = std::move(to), layer] { relay(read_fd, to, layer); }) {}
   ~LogRelay() { thread_.join(); }
   LogRelay(const LogRelay&) = delete;
   LogRelay& operator=(const LogRelay&) = delete;
 
  private:
-  static void relay(int fd, const core::LogSink& to, const std::string& layer) {
+  static void relay(int fd, const base::LogSink& to, const std::string& layer) {
     ftsc_preload_log r;
     for (;;) {
       ssize_t n = read(fd, &r, sizeof r);
@@ -291,7 +292,7 @@ bool still_running(pid_t pid, int64_t registered_ns) {
 
 struct RunFiles::State {
   std::string library;
-  core::LogSink log;
+  base::LogSink log;
   std::string log_layer;
   Fd policy_fd;
   Fd stats_fd;
@@ -312,8 +313,8 @@ struct RunFiles::State {
   static constexpr size_t kBudgetBytes = FTSC_BUDGET_WORDS * sizeof(uint64_t);
 };
 
-core::Result<std::unique_ptr<RunFiles>> RunFiles::create(const ftsc_policy& policy,
-                                                         std::string library, core::LogSink log,
+base::Result<std::unique_ptr<RunFiles>> RunFiles::create(const ftsc_policy& policy,
+                                                         std::string library, base::LogSink log,
                                                          std::string log_layer) {
   std::unique_ptr<RunFiles> files(new RunFiles());
   files->state_ = std::make_unique<State>();
@@ -494,7 +495,7 @@ class Launcher::Impl {
     ftsc_stats_init(&empty_);
   }
 
-  core::Result<Outcome> run(const std::vector<std::string>& argv);
+  base::Result<Outcome> run(const std::vector<std::string>& argv);
   const ftsc_stats& stats() const { return files_ != nullptr ? files_->stats() : empty_; }
 
  private:
@@ -504,7 +505,7 @@ class Launcher::Impl {
   ftsc_stats empty_{};
 };
 
-core::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) {
+base::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) {
   auto files = RunFiles::create(policy_, options_.library, options_.log);
   if (!files)
     return files.error();
@@ -544,17 +545,17 @@ core::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) 
   files_->finish_log();
 
   if (const launch::ExecReport report = command->exec_report(); report.exec_errno != 0)
-    return core::exec_failure(report.exec_errno);
+    return launch::exec_failure(report.exec_errno);
   if (!main_done)
-    return core::Error{"lost track of the command's process", {}, {}};
-  return core::outcome_of_status(main_status);
+    return base::Error{"lost track of the command's process", {}, {}};
+  return launch::outcome_of_status(main_status);
 }
 
 Launcher::Launcher(const ftsc_policy& policy, Options options)
     : impl_(std::make_unique<Impl>(policy, std::move(options))) {}
 Launcher::~Launcher() = default;
 
-core::Result<Outcome> Launcher::run(const std::vector<std::string>& argv) {
+base::Result<Outcome> Launcher::run(const std::vector<std::string>& argv) {
   return impl_->run(argv);
 }
 
@@ -562,7 +563,7 @@ const ftsc_stats& Launcher::stats() const {
   return impl_->stats();
 }
 
-core::Result<std::string> find_library() {
+base::Result<std::string> find_library() {
   if (const char* env = getenv("FTSC_PRELOAD_LIBRARY"); env != nullptr && *env != '\0') {
     if (access(env, R_OK) != 0)
       return setup_error(fmt::format("cannot use FTSC_PRELOAD_LIBRARY={}", env), errno);
@@ -584,7 +585,7 @@ core::Result<std::string> find_library() {
       const std::string c = realpath(candidate.c_str(), resolved) != nullptr ? resolved : candidate;
       // LD_PRELOAD separates entries with ':' and spaces.
       if (c.find_first_of(": \t") != std::string::npos)
-        return core::Error{
+        return base::Error{
             fmt::format("the preload library's path '{}' contains ':' or a space, which "
                         "LD_PRELOAD cannot hold",
                         c),
@@ -593,14 +594,14 @@ core::Result<std::string> find_library() {
       return c;
     }
   }
-  return core::Error{fmt::format("cannot find {} next to {} or in {}", FTSC_PRELOAD_LIBRARY_NAME,
+  return base::Error{fmt::format("cannot find {} next to {} or in {}", FTSC_PRELOAD_LIBRARY_NAME,
                                  std::string(exe, static_cast<size_t>(n)),
                                  dir + "/" FTSC_PRELOAD_INSTALL_DIR_FROM_BIN),
                      {},
                      "reinstall ftsc, set FTSC_PRELOAD_LIBRARY, or use --engine ptrace"};
 }
 
-core::Result<bool> check_loadable(const std::string& argv0) {
+base::Result<bool> check_loadable(const std::string& argv0) {
   auto path = launch::find_program(argv0);
   if (!path)
     return true;  // the exec reports it

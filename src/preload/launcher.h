@@ -12,18 +12,18 @@
 
 #include "abi/compiled_policy.h"
 #include "abi/stats.h"
-#include "core/log_sink.h"
-#include "core/result.h"
-#include "core/run_report.h"
+#include "base/log_sink.h"
+#include "base/result.h"
+#include "launch/outcome.h"
 
 namespace ftsc::preload {
 
 // How the command ended.
-using Outcome = core::RunOutcome;
+using Outcome = launch::RunOutcome;
 
 struct Options {
   std::string library;  // the path of libftsc-preload.so (find_library())
-  core::LogSink log;    // -v: every attempt of a handled call, as the ptrace engine logs them
+  base::LogSink log;    // -v: every attempt of a handled call, as the ptrace engine logs them
 };
 
 // What carries the library into every process of a run: the compiled policy
@@ -34,8 +34,8 @@ class RunFiles {
  public:
   // library: the path of libftsc-preload.so; log: where -v's records go, or
   // null; log_layer: named at the end of each line (`auto`: "preload").
-  static core::Result<std::unique_ptr<RunFiles>> create(const ftsc_policy& policy,
-                                                        std::string library, core::LogSink log,
+  static base::Result<std::unique_ptr<RunFiles>> create(const ftsc_policy& policy,
+                                                        std::string library, base::LogSink log,
                                                         std::string log_layer = {});
   ~RunFiles();
   RunFiles(const RunFiles&) = delete;
@@ -82,7 +82,7 @@ class Launcher {
   // Runs argv (argv[0] is searched in PATH) to its end and that of every
   // process it started that loaded the library (RunFiles::wait_for_processes).
   // Errors are setup failures (no memfd, no fork), never the command's own.
-  core::Result<Outcome> run(const std::vector<std::string>& argv);
+  base::Result<Outcome> run(const std::vector<std::string>& argv);
 
   // Statistics of every process of the run (abi/stats.h), shared with them.
   const ftsc_stats& stats() const;
@@ -94,13 +94,13 @@ class Launcher {
 
 // The library: FTSC_PRELOAD_LIBRARY if set, else next to the running ftsc
 // (the build tree) or in ../lib/ftsc from it (the install tree).
-core::Result<std::string> find_library();
+base::Result<std::string> find_library();
 
 // Can the preload library load into the program argv0 names (resolved through
 // PATH as execvp(3) does, following `#!` interpreters)? An error says why not:
 // statically linked (no PT_INTERP), or not a 64-bit program. A program that
 // cannot be found or read is left to exec to report.
-core::Result<bool> check_loadable(const std::string& argv0);
+base::Result<bool> check_loadable(const std::string& argv0);
 
 // Is the preload library active in this process (ftsc run inside a preload run)?
 bool active_in_this_process();

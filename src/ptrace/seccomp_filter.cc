@@ -24,13 +24,12 @@ struct ContextDeleter {
   void operator()(void* ctx) const { seccomp_release(ctx); }
 };
 
-core::Error filter_error(std::string_view what, int err) {
-  return core::Error{
-      fmt::format("cannot build the seccomp filter: {}: {}", what, std::strerror(err)), {}, {}};
+base::Error filter_error(std::string_view what, int err) {
+  return base::system_error(fmt::format("cannot build the seccomp filter: {}", what), err);
 }
 
 // libseccomp's program as BPF instructions (seccomp_export_bpf writes to an fd).
-core::Result<std::vector<sock_filter>> export_program(scmp_filter_ctx ctx) {
+base::Result<std::vector<sock_filter>> export_program(scmp_filter_ctx ctx) {
   int fd = memfd_create("ftsc-filter", MFD_CLOEXEC);
   if (fd < 0)
     return filter_error("memfd_create", errno);
@@ -54,10 +53,10 @@ core::Result<std::vector<sock_filter>> export_program(scmp_filter_ctx ctx) {
 
 }  // namespace
 
-core::Result<Filter> build_filter(const ftsc_policy& policy, uint64_t untraced_ip) {
+base::Result<Filter> build_filter(const ftsc_policy& policy, uint64_t untraced_ip) {
   std::unique_ptr<void, ContextDeleter> ctx(seccomp_init(SCMP_ACT_ALLOW));
   if (ctx == nullptr)
-    return core::Error{"cannot create a seccomp filter (libseccomp)", {}, {}};
+    return base::Error{"cannot create a seccomp filter (libseccomp)", {}, {}};
   // Calls through other architectures' entry points are not ours to judge:
   // allow them instead of libseccomp's default (kill).
   int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
@@ -104,7 +103,7 @@ core::Result<Filter> build_filter(const ftsc_policy& policy, uint64_t untraced_i
     filter.program.insert(filter.program.end(), std::begin(check), std::end(check));
   }
   if (filter.program.size() > BPF_MAXINSNS)
-    return core::Error{fmt::format("the seccomp filter has {} instructions, more than the "
+    return base::Error{fmt::format("the seccomp filter has {} instructions, more than the "
                                    "kernel's {}",
                                    filter.program.size(), BPF_MAXINSNS),
                        {},

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "abi/compiled_policy.h"
-#include "core/result.h"
+#include "base/result.h"
 
 namespace ftsc::ptrace {
 
@@ -32,7 +32,7 @@ struct Filter {
 
 // Builds the filter in the supervisor (before fork). untraced_ip: the address
 // after a `syscall` instruction whose calls are always allowed, or 0.
-core::Result<Filter> build_filter(const ftsc_policy& policy, uint64_t untraced_ip = 0);
+base::Result<Filter> build_filter(const ftsc_policy& policy, uint64_t untraced_ip = 0);
 
 // Loads it into the calling process; 0 or a positive errno. Called in the
 // forked child, before exec: async-signal-safe (no allocation). As root the

@@ -72,21 +72,18 @@
 
 #include <fmt/format.h>
 
-#include "core/run_report.h"
+#include "launch/outcome.h"
 #include "launch/signal_forwarding.h"
 #include "launch/spawn.h"
 #include "preload/preload_interface.h"
 #include "ptrace/seccomp_filter.h"
 #include "ptrace/supervisor_impl.h"
 #include "ptrace/tracee_probe.h"
+#include "stats/attempt_log.h"
 #include "trace/proc_status.h"
 
 namespace ftsc::ptrace {
 namespace {
-
-core::Error setup_error(std::string what, int err, std::string hint = {}) {
-  return core::Error{fmt::format("{}: {}", what, std::strerror(err)), {}, std::move(hint)};
-}
 
 // The child's last step before exec (launch::SpawnOptions::before_exec).
 int install_filter(const void* filter) {
@@ -105,7 +102,7 @@ Supervisor::Impl::Impl(const ftsc_policy& policy, Options options)
     ftsc_stats_init(own_stats_.get());
 }
 
-core::Result<Outcome> Supervisor::Impl::run(const std::vector<std::string>& argv) {
+base::Result<Outcome> Supervisor::Impl::run(const std::vector<std::string>& argv) {
   auto filter = build_filter(policy_, options_.untraced_ip);
   if (!filter)
     return filter.error();
@@ -131,16 +128,16 @@ core::Result<Outcome> Supervisor::Impl::run(const std::vector<std::string>& argv
 
   const launch::ExecReport report = command->exec_report();
   if (report.setup_errno != 0)
-    return setup_error("cannot install the seccomp filter in the command's process",
-                       report.setup_errno,
-                       "seccomp may be disabled here; --engine preload needs no seccomp");
+    return base::system_error("cannot install the seccomp filter in the command's process",
+                              report.setup_errno,
+                              "seccomp may be disabled here; --engine preload needs no seccomp");
   if (report.exec_errno != 0)
-    return core::exec_failure(report.exec_errno);
+    return launch::exec_failure(report.exec_errno);
   if (!fatal_.empty())
-    return core::Error{fatal_, {}, {}};
+    return base::Error{fatal_, {}, {}};
   if (!tracer.main_done())
-    return core::Error{"lost track of the command's process", {}, {}};
-  return core::outcome_of_status(tracer.main_status());
+    return base::Error{"lost track of the command's process", {}, {}};
+  return launch::outcome_of_status(tracer.main_status());
 }
 
 // ---- the record of threads and processes -----------------------------------
@@ -300,7 +297,7 @@ void Supervisor::Impl::say(const std::string& line) {
 }
 
 void Supervisor::Impl::log_decision(const Thread& t, long result, const decide::Decision& d) {
-  core::AttemptLog a;
+  stats::AttemptLog a;
   a.layer = options_.log_layer;
   a.tid = t.tid;
   a.nr = t.args.nr;
@@ -313,14 +310,14 @@ void Supervisor::Impl::log_decision(const Thread& t, long result, const decide::
   if (FTSC_CELL_DECISION(cell) == FTSC_RETRY)
     a.n_delays = policy_.schedules[FTSC_CELL_SCHEDULE(cell)].n_delays;
   a.injected = t.injected != 0 && result == -t.injected;
-  say(fmt::format("{}", core::format_attempt_log(a)));
+  say(fmt::format("{}", stats::format_attempt_log(a)));
 }
 
 Supervisor::Supervisor(const ftsc_policy& policy, Options options)
     : impl_(std::make_unique<Impl>(policy, std::move(options))) {}
 Supervisor::~Supervisor() = default;
 
-core::Result<Outcome> Supervisor::run(const std::vector<std::string>& argv) {
+base::Result<Outcome> Supervisor::run(const std::vector<std::string>& argv) {
   return impl_->run(argv);
 }
 

@@ -13,16 +13,16 @@
 
 #include "abi/compiled_policy.h"
 #include "abi/stats.h"
-#include "core/log_sink.h"
-#include "core/result.h"
-#include "core/run_report.h"
+#include "base/log_sink.h"
+#include "base/result.h"
+#include "launch/outcome.h"
 
 namespace ftsc::ptrace {
 
 struct Options {
   bool dry_run = false;   // decide and count, never retry
   int verbosity = 0;      // 1: log every retry, injection and give-up
-  core::LogSink log;      // where its lines go ("ftsc: [pid N] ..."); none: nowhere
+  base::LogSink log;      // where its lines go ("ftsc: [pid N] ..."); none: nowhere
   std::string log_layer;  // named at the end of each log line (`auto`: "ptrace")
   // The `auto` engine's additions: variables ("NAME=VALUE") added to the
   // command's environment, the address after the `syscall` instruction whose
@@ -38,7 +38,7 @@ struct Options {
 };
 
 // How the command ended.
-using Outcome = core::RunOutcome;
+using Outcome = launch::RunOutcome;
 
 class Supervisor {
  public:
@@ -51,7 +51,7 @@ class Supervisor {
   // Runs argv (argv[0] is searched in PATH) to its end and that of every
   // process it started. Errors are setup failures (no ptrace permission, a
   // seccomp filter that cannot be installed ...), never the command's own.
-  core::Result<Outcome> run(const std::vector<std::string>& argv);
+  base::Result<Outcome> run(const std::vector<std::string>& argv);
 
   // Statistics of the run so far (abi/stats.h).
   const ftsc_stats& stats() const;

@@ -100,7 +100,7 @@ class Supervisor::Impl final : public TraceHandler {
  public:
   Impl(const ftsc_policy& policy, Options options);
 
-  core::Result<Outcome> run(const std::vector<std::string>& argv);
+  base::Result<Outcome> run(const std::vector<std::string>& argv);
   const ftsc_stats& stats() const { return *stats_; }
 
   // TraceHandler

@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "core/syscall_table.h"
+#include "kb/syscall_table.h"
 #include "ptrace/seccomp_filter.h"
 #include "ptrace/supervisor_impl.h"
 #include "ptrace/tracee_probe.h"
@@ -37,7 +37,7 @@ void Supervisor::Impl::seccomp_stop(const Tracee& tr) {
       say(
           fmt::format("ftsc: [pid {}] the program's own seccomp filter asks a tracer to handle {}; "
                       "as without one, such calls fail with ENOSYS\n",
-                      t.tid, core::syscall_name(static_cast<int>(nr))));
+                      t.tid, kb::syscall_name(static_cast<int>(nr))));
     }
     arch::Regs regs;
     if (!tracer_->get_regs(t.tid, regs))

@@ -61,14 +61,13 @@ Tracer::~Tracer() {
   }
 }
 
-core::Result<void> Tracer::seize(pid_t pid) {
+base::Result<void> Tracer::seize(pid_t pid) {
   int status = 0;
   if (waitpid(pid, &status, WSTOPPED) != pid || !WIFSTOPPED(status)) {
     int err = errno;
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
-    return core::Error{
-        fmt::format("the command's process did not start: {}", std::strerror(err)), {}, {}};
+    return base::system_error("the command's process did not start", err);
   }
   if (::ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(uintptr_t{options_})) != 0) {
     int err = errno;
@@ -77,14 +76,14 @@ core::Result<void> Tracer::seize(pid_t pid) {
     const std::string what =
         fmt::format("cannot trace the command (PTRACE_SEIZE): {}", std::strerror(err));
     if (pid_t tracer = tracer_of(getpid()); tracer > 0)
-      return core::Error{what,
+      return base::Error{what,
                          {},
                          fmt::format("ftsc itself runs under a tracer (pid {}), which traces the "
                                      "command too; a command has one tracer. If that tracer is "
                                      "an `ftsc run`, keep FTSC_SUPERVISOR_PID in the environment "
                                      "so that this one runs the command directly",
                                      tracer)};
-    return core::Error{what,
+    return base::Error{what,
                        {},
                        "ptrace may be restricted here (see /proc/sys/kernel/yama/ptrace_scope, "
                        "containers without CAP_SYS_PTRACE); --engine preload needs no ptrace"};

@@ -39,7 +39,7 @@
 #include <map>
 
 #include "arch/x86_64.h"
-#include "core/result.h"
+#include "base/result.h"
 
 namespace ftsc::trace {
 
@@ -114,7 +114,7 @@ class Tracer {
 
   // Seizes pid, the command's process, which has stopped itself (or is about
   // to), and lets it go on. It then is the main tracee.
-  core::Result<void> seize(pid_t pid);
+  base::Result<void> seize(pid_t pid);
   // Follows every tracee until none is left, or carry_on() says stop.
   void run();
 

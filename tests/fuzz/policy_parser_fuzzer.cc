@@ -19,18 +19,22 @@
 #include <string_view>
 
 #include "abi/compiled_policy.h"
-#include "core/checker.h"
-#include "core/cli_rules.h"
-#include "core/compiler.h"
-#include "core/inject_grammar.h"
-#include "core/knowledge_base.h"
-#include "core/matrix.h"
-#include "core/policy_report.h"
-#include "core/policy_toml.h"
+#include "kb/knowledge_base.h"
+#include "policy/checker.h"
+#include "policy/cli_rules.h"
+#include "policy/compiler.h"
+#include "policy/inject_grammar.h"
+#include "policy/matrix.h"
+#include "policy/report.h"
+#include "policy/toml.h"
 
 namespace {
 
-using namespace ftsc::core;
+using namespace ftsc::policy;
+using ftsc::base::Diagnostic;
+using ftsc::base::format_diagnostic;
+using ftsc::base::has_errors;
+using ftsc::kb::KnowledgeBase;
 
 [[noreturn]] void fail(const char* what, std::string_view detail) {
   std::fprintf(stderr, "property broken: %s\n%.*s\n", what, static_cast<int>(detail.size()),

@@ -27,11 +27,11 @@
 
 #include <fmt/format.h>
 
-#include "core/compiler.h"
-#include "core/effective_policy.h"
-#include "core/knowledge_base.h"
-#include "core/policy_source.h"
+#include "kb/knowledge_base.h"
 #include "kmod/control.h"
+#include "policy/compiler.h"
+#include "policy/effective_policy.h"
+#include "policy/source.h"
 
 namespace {
 
@@ -47,8 +47,12 @@ comm = "nobody-runs-me"
 
 int failures = 0;
 
-ftsc::core::CompiledPolicy valid_policy() {
-  using namespace ftsc::core;
+ftsc::policy::CompiledPolicy valid_policy() {
+  using namespace ftsc::policy;
+  using ftsc::base::Diagnostic;
+  using ftsc::base::format_diagnostic;
+  using ftsc::base::has_errors;
+  using ftsc::kb::KnowledgeBase;
   LoadedPolicy loaded = parse_policy_text(kPolicyText, "blob-test.toml");
   Resolved r = resolve(loaded.spec, KnowledgeBase::builtin());
   auto compiled = compile(r.policy, KnowledgeBase::builtin());
@@ -89,7 +93,7 @@ void check(bool ok, const std::string& what) {
 // Writes a corrupted copy of the valid policy and checks the rejection.
 void expect_rejected(const std::string& name, const std::function<void(ftsc_policy&)>& corrupt,
                      const std::string& reason, int want_errno = EINVAL) {
-  ftsc::core::CompiledPolicy p = valid_policy();
+  ftsc::policy::CompiledPolicy p = valid_policy();
   corrupt(*p);
   const uint64_t before = status().policy_id;
   const int err = write_blob(p.get(), sizeof *p);
@@ -146,7 +150,7 @@ void run_exiting_child() {
 // Writes a blob that marks the never-retried syscalls as in the policy (and
 // injected into), as only a hand-made blob can, targeting kExitComm.
 bool never_hooked_case() {
-  ftsc::core::CompiledPolicy p = valid_policy();
+  ftsc::policy::CompiledPolicy p = valid_policy();
   const int never[] = {SYS_close, SYS_exit, SYS_exit_group, SYS_rt_sigreturn, SYS_restart_syscall};
   p->target.flags = FTSC_TARGET_COMM;
   std::memset(p->target.comm, 0, sizeof p->target.comm);
@@ -191,7 +195,7 @@ int main() {
     fmt::print("FAIL: the ftsc module is not loaded\n");
     return 1;
   }
-  ftsc::core::CompiledPolicy base = valid_policy();
+  ftsc::policy::CompiledPolicy base = valid_policy();
   check(write_blob(base.get(), sizeof *base) == 0, "a valid policy is accepted");
 
   // Lengths: one write of exactly the block, nothing else.

@@ -34,11 +34,11 @@
 
 #include <fmt/format.h>
 
-#include "core/compiler.h"
-#include "core/effective_policy.h"
-#include "core/knowledge_base.h"
-#include "core/policy_source.h"
+#include "kb/knowledge_base.h"
 #include "kmod/control.h"
+#include "policy/compiler.h"
+#include "policy/effective_policy.h"
+#include "policy/source.h"
 
 namespace {
 
@@ -91,12 +91,16 @@ retry = ["EIO"]
 cgroup = "{}"
 )";
 
-ftsc::core::CompiledPolicy compile(const char* text, const std::string& cgroup) {
-  using namespace ftsc::core;
+ftsc::policy::CompiledPolicy compile(const char* text, const std::string& cgroup) {
+  using namespace ftsc::policy;
+  using ftsc::base::Diagnostic;
+  using ftsc::base::format_diagnostic;
+  using ftsc::base::has_errors;
+  using ftsc::kb::KnowledgeBase;
   const std::string toml = fmt::format(fmt::runtime(text), cgroup);
   LoadedPolicy loaded = parse_policy_text(toml, "stress.toml");
   Resolved r = resolve(loaded.spec, KnowledgeBase::builtin());
-  auto compiled = ftsc::core::compile(r.policy, KnowledgeBase::builtin());
+  auto compiled = ftsc::policy::compile(r.policy, KnowledgeBase::builtin());
   if (has_errors(loaded.diags) || has_errors(r.diags) || !compiled)
     fail("a stress policy does not compile");
   return std::move(*compiled);
@@ -128,8 +132,8 @@ int main(int argc, char** argv) {
   const std::string ko = argv[2];
   const std::string cgroup = argv[3];
   const pid_t stress = static_cast<pid_t>(std::atol(argv[4]));
-  const ftsc::core::CompiledPolicy a = compile(kPolicyA, cgroup);
-  const ftsc::core::CompiledPolicy b = compile(kPolicyB, cgroup);
+  const ftsc::policy::CompiledPolicy a = compile(kPolicyA, cgroup);
+  const ftsc::policy::CompiledPolicy b = compile(kPolicyB, cgroup);
   const ftsc::kmod::Control control;
   auto let_readers_go = [&] {
     if (kill(stress, SIGUSR2) != 0)
@@ -147,7 +151,7 @@ int main(int argc, char** argv) {
       fail(fmt::format("cycle {}: insert: {}", cycle, r.error().message));
     t.insert += ms_since(step);
 
-    auto load = [&](const ftsc::core::CompiledPolicy& p, const char* what, double& sum,
+    auto load = [&](const ftsc::policy::CompiledPolicy& p, const char* what, double& sum,
                     long& count) {
       const auto s = Clock::now();
       if (auto r = control.load_policy(*p); !r)

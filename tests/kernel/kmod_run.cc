@@ -33,12 +33,12 @@
 
 #include <fmt/format.h>
 
-#include "core/compiler.h"
-#include "core/effective_policy.h"
-#include "core/knowledge_base.h"
-#include "core/policy_source.h"
-#include "core/stats_report.h"
+#include "kb/knowledge_base.h"
 #include "kmod/control.h"
+#include "policy/compiler.h"
+#include "policy/effective_policy.h"
+#include "policy/source.h"
+#include "stats/report.h"
 
 namespace {
 
@@ -53,7 +53,7 @@ constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
 struct Args {
   std::string policy;
   std::string stats;
-  ftsc::core::PolicyFlags flags;
+  ftsc::policy::PolicyFlags flags;
   std::vector<std::string> command;
 };
 
@@ -114,8 +114,12 @@ void write_text(const std::string& path, const std::string& text) {
     die(fmt::format("cannot write '{}' to {}: {}", text, path, std::strerror(err)));
 }
 
-ftsc::core::CompiledPolicy compile(const Args& a, const std::string& cgroup) {
-  using namespace ftsc::core;
+ftsc::policy::CompiledPolicy compile(const Args& a, const std::string& cgroup) {
+  using namespace ftsc::policy;
+  using ftsc::base::Diagnostic;
+  using ftsc::base::format_diagnostic;
+  using ftsc::base::has_errors;
+  using ftsc::kb::KnowledgeBase;
   LoadedPolicy loaded = parse_policy_text(read_text(a.policy), a.policy);
   std::vector<Diagnostic> more = apply_policy_flags(loaded.spec, a.flags);
   loaded.diags.insert(loaded.diags.end(), more.begin(), more.end());
@@ -128,7 +132,7 @@ ftsc::core::CompiledPolicy compile(const Args& a, const std::string& cgroup) {
       fmt::print(stderr, "{}\n", format_diagnostic(d));
     die("the policy has errors");
   }
-  auto compiled = ftsc::core::compile(r.policy, KnowledgeBase::builtin());
+  auto compiled = ftsc::policy::compile(r.policy, KnowledgeBase::builtin());
   if (!compiled)
     die(compiled.error().message);
   return std::move(*compiled);
@@ -164,7 +168,7 @@ int main(int argc, char** argv) {
   const std::string dir = kCgroupRoot + group;
   if (mkdir(dir.c_str(), 0755) != 0)
     die(fmt::format("cannot create the cgroup {}: {}", dir, std::strerror(errno)));
-  const ftsc::core::CompiledPolicy policy = compile(a, group);
+  const ftsc::policy::CompiledPolicy policy = compile(a, group);
   if (auto r = control.load_policy(*policy); !r) {
     remove_cgroup(dir);
     die(r.error().message);
@@ -198,16 +202,16 @@ int main(int argc, char** argv) {
   auto table = control.stats();
   if (!table)
     die(table.error().message);
-  auto snapshot = ftsc::core::read_stats(**table);
+  auto snapshot = ftsc::stats::read_stats(**table);
   if (!snapshot)
     die(snapshot.error().message);
   if (!a.stats.empty()) {
     std::ofstream out(a.stats);
-    out << ftsc::core::format_stats_json(*snapshot);
+    out << ftsc::stats::format_stats_json(*snapshot);
     if (!out)
       die("cannot write " + a.stats);
   }
-  fmt::print(stderr, "{}", ftsc::core::format_stats_table(*snapshot));
+  fmt::print(stderr, "{}", ftsc::stats::format_stats_table(*snapshot));
   if (auto r = control.detach(); !r)
     die(r.error().message);
   remove_cgroup(dir);

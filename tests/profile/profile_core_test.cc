@@ -1,22 +1,22 @@
 // The profile model, its JSON, the table and the policy suggestion, in-process.
 #include <gtest/gtest.h>
 
-#include "core/checker.h"
-#include "core/knowledge_base.h"
-#include "core/policy_suggest.h"
-#include "core/policy_toml.h"
-#include "core/profile_audit.h"
-#include "core/profile_data.h"
-#include "core/profile_format.h"
-#include "core/profile_html.h"
-#include "core/profile_json.h"
-#include "core/syscall_table.h"
+#include "kb/knowledge_base.h"
+#include "kb/syscall_table.h"
+#include "policy/checker.h"
+#include "policy/toml.h"
+#include "profile/audit.h"
+#include "profile/html.h"
+#include "profile/json.h"
+#include "profile/profile.h"
+#include "profile/suggest.h"
+#include "profile/table.h"
 
-namespace ftsc::core {
+namespace ftsc::profile {
 namespace {
 
 int nr(const char* name) {
-  return *syscall_number(name);
+  return *kb::syscall_number(name);
 }
 
 Profile sample() {
@@ -174,7 +174,7 @@ TEST(ProfileHtml, SelfContainedWithEscapedNamesAndOneBarPerCount) {
 }
 
 TEST(PolicySuggest, TransientErrnosRetryOthersNeverAndTheCheckerAgrees) {
-  const KnowledgeBase& kb = KnowledgeBase::builtin();
+  const kb::KnowledgeBase& kb = kb::KnowledgeBase::builtin();
   std::string toml = suggest_policy(sample(), kb, {"p.json", false});
   EXPECT_NE(toml.find("[[rule]]\nsyscalls = [\"openat\"]\nretry = [\"EMFILE\"]\nnever = "
                       "[\"ENOENT\"]\n"),
@@ -189,14 +189,14 @@ TEST(PolicySuggest, TransientErrnosRetryOthersNeverAndTheCheckerAgrees) {
   EXPECT_NE(toml.find("#   ENOENT               15  not transient for this call -> never"),
             std::string::npos)
       << toml;
-  ParsedPolicy parsed = parse_policy_toml(toml, "suggested.toml");
-  ASSERT_FALSE(has_errors(parsed.diags));
-  CheckResult checked = check_policy(parsed.spec, kb);
-  for (const Diagnostic& d : checked.diags)
-    EXPECT_NE(d.severity, Severity::kError) << format_diagnostic(d);
-  EXPECT_EQ(parsed.spec.mode, Mode::kEnforce);
+  policy::ParsedPolicy parsed = policy::parse_policy_toml(toml, "suggested.toml");
+  ASSERT_FALSE(base::has_errors(parsed.diags));
+  policy::CheckResult checked = policy::check_policy(parsed.spec, kb);
+  for (const base::Diagnostic& d : checked.diags)
+    EXPECT_NE(d.severity, base::Severity::kError) << base::format_diagnostic(d);
+  EXPECT_EQ(parsed.spec.mode, policy::Mode::kEnforce);
   std::string observe = suggest_policy(sample(), kb, {"p.json", true});
-  EXPECT_EQ(parse_policy_toml(observe, "o.toml").spec.mode, Mode::kObserve);
+  EXPECT_EQ(policy::parse_policy_toml(observe, "o.toml").spec.mode, policy::Mode::kObserve);
 }
 
 TEST(PolicySuggest, NothingFailedMeansNoRules) {
@@ -205,12 +205,12 @@ TEST(PolicySuggest, NothingFailedMeansNoRules) {
   p.scope = "command";
   p.command = {"true"};
   p.counts.calls = {{nr("read"), 3}};
-  std::string toml = suggest_policy(p, KnowledgeBase::builtin());
+  std::string toml = suggest_policy(p, kb::KnowledgeBase::builtin());
   EXPECT_EQ(toml.find("[[rule]]"), std::string::npos);
   EXPECT_NE(toml.find("nothing to retry"), std::string::npos) << toml;
-  ParsedPolicy parsed = parse_policy_toml(toml, "s.toml");
-  EXPECT_FALSE(has_errors(parsed.diags));
+  policy::ParsedPolicy parsed = policy::parse_policy_toml(toml, "s.toml");
+  EXPECT_FALSE(base::has_errors(parsed.diags));
 }
 
 }  // namespace
-}  // namespace ftsc::core
+}  // namespace ftsc::profile

@@ -5,12 +5,12 @@
 
 #include <gtest/gtest.h>
 
-#include "core/duration.h"
-#include "core/errno_table.h"
-#include "core/suggest.h"
-#include "core/syscall_table.h"
+#include "base/did_you_mean.h"
+#include "base/duration.h"
+#include "kb/errno_table.h"
+#include "kb/syscall_table.h"
 
-namespace ftsc::core {
+namespace ftsc::base {
 namespace {
 
 using std::chrono::milliseconds;
@@ -61,27 +61,27 @@ TEST(Duration, FormatsShortestExactForm) {
 }
 
 TEST(SyscallTable, ComesFromLibseccomp) {
-  EXPECT_EQ(syscall_number("read"), SYS_read);
-  EXPECT_EQ(syscall_number("openat"), SYS_openat);
-  EXPECT_EQ(syscall_number("clone3"), SYS_clone3);
-  EXPECT_EQ(syscall_number("not_a_syscall"), std::nullopt);
-  EXPECT_EQ(syscall_name(SYS_mmap), "mmap");
-  EXPECT_EQ(syscall_name(-1), "");
-  EXPECT_EQ(syscall_name(100000), "");
-  EXPECT_GT(all_syscalls().size(), 330u);
-  for (const SyscallName& s : all_syscalls())
-    EXPECT_EQ(syscall_number(s.name), s.nr);
+  EXPECT_EQ(kb::syscall_number("read"), SYS_read);
+  EXPECT_EQ(kb::syscall_number("openat"), SYS_openat);
+  EXPECT_EQ(kb::syscall_number("clone3"), SYS_clone3);
+  EXPECT_EQ(kb::syscall_number("not_a_syscall"), std::nullopt);
+  EXPECT_EQ(kb::syscall_name(SYS_mmap), "mmap");
+  EXPECT_EQ(kb::syscall_name(-1), "");
+  EXPECT_EQ(kb::syscall_name(100000), "");
+  EXPECT_GT(kb::all_syscalls().size(), 330u);
+  for (const kb::SyscallName& s : kb::all_syscalls())
+    EXPECT_EQ(kb::syscall_number(s.name), s.nr);
 }
 
 TEST(ErrnoTable, ComesFromGlibc) {
-  EXPECT_EQ(errno_value("ENOENT"), ENOENT);
-  EXPECT_EQ(errno_value("EWOULDBLOCK"), EAGAIN);
-  EXPECT_EQ(errno_value("ENOTSUP"), EOPNOTSUPP);
-  EXPECT_EQ(errno_value("EDEADLOCK"), EDEADLK);
-  EXPECT_EQ(errno_value("enoent"), std::nullopt);
-  EXPECT_EQ(errno_name(ENOSPC), "ENOSPC");
-  EXPECT_EQ(errno_name(0), "");
-  EXPECT_GT(all_errnos().size(), 120u);
+  EXPECT_EQ(kb::errno_value("ENOENT"), ENOENT);
+  EXPECT_EQ(kb::errno_value("EWOULDBLOCK"), EAGAIN);
+  EXPECT_EQ(kb::errno_value("ENOTSUP"), EOPNOTSUPP);
+  EXPECT_EQ(kb::errno_value("EDEADLOCK"), EDEADLK);
+  EXPECT_EQ(kb::errno_value("enoent"), std::nullopt);
+  EXPECT_EQ(kb::errno_name(ENOSPC), "ENOSPC");
+  EXPECT_EQ(kb::errno_name(0), "");
+  EXPECT_GT(kb::all_errnos().size(), 120u);
 }
 
 TEST(Suggest, FindsCloseNames) {
@@ -94,4 +94,4 @@ TEST(Suggest, FindsCloseNames) {
 }
 
 }  // namespace
-}  // namespace ftsc::core
+}  // namespace ftsc::base

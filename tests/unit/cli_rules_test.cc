@@ -1,10 +1,10 @@
-#include "core/cli_rules.h"
+#include "policy/cli_rules.h"
 
 #include <string>
 
 #include <gtest/gtest.h>
 
-namespace ftsc::core {
+namespace ftsc::policy {
 namespace {
 
 using std::chrono::milliseconds;
@@ -120,7 +120,8 @@ TEST(CliRules, BackoffList) {
   auto b = parse_backoff_flag("10ms,50ms,100ms");
   ASSERT_TRUE(b.ok()) << b.error().message;
   EXPECT_EQ(b->form, BackoffSpec::Form::kList);
-  EXPECT_EQ(b->delays, (std::vector<Nanos>{milliseconds(10), milliseconds(50), milliseconds(100)}));
+  EXPECT_EQ(b->delays,
+            (std::vector<base::Nanos>{milliseconds(10), milliseconds(50), milliseconds(100)}));
   EXPECT_EQ(b->where.file, "--backoff");
   EXPECT_EQ(b->where.line, 0);
   EXPECT_TRUE(*b == BackoffSpec::paper_default());
@@ -129,10 +130,10 @@ TEST(CliRules, BackoffList) {
 TEST(CliRules, BackoffSingleAndFractional) {
   auto b = parse_backoff_flag("1.5s");
   ASSERT_TRUE(b.ok()) << b.error().message;
-  EXPECT_EQ(b->delays, (std::vector<Nanos>{milliseconds(1500)}));
+  EXPECT_EQ(b->delays, (std::vector<base::Nanos>{milliseconds(1500)}));
   auto z = parse_backoff_flag("0s,250us");
   ASSERT_TRUE(z.ok()) << z.error().message;
-  EXPECT_EQ(z->delays, (std::vector<Nanos>{Nanos(0), std::chrono::microseconds(250)}));
+  EXPECT_EQ(z->delays, (std::vector<base::Nanos>{base::Nanos(0), std::chrono::microseconds(250)}));
 }
 
 TEST(CliRules, BackoffThirtyTwoDelaysAreAllowed) {
@@ -192,4 +193,4 @@ TEST(CliRules, BackoffExponentialFormBelongsInAPolicyFile) {
 }
 
 }  // namespace
-}  // namespace ftsc::core
+}  // namespace ftsc::policy

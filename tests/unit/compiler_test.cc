@@ -1,4 +1,4 @@
-#include "core/compiler.h"
+#include "policy/compiler.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -9,19 +9,19 @@
 
 #include <gtest/gtest.h>
 
-#include "core/knowledge_base.h"
+#include "kb/knowledge_base.h"
 #include "test_policy.h"
 
-namespace ftsc::core {
+namespace ftsc::policy {
 namespace {
 
 using test::names;
 using test::rule;
 
 CompiledPolicy compile_spec(const PolicySpec& spec, CompileOptions opts = {}) {
-  Resolved r = resolve(spec, KnowledgeBase::builtin());
-  EXPECT_TRUE(r.diags.empty()) << format_diagnostic(r.diags.front());
-  auto c = compile(r.policy, KnowledgeBase::builtin(), opts);
+  Resolved r = resolve(spec, kb::KnowledgeBase::builtin());
+  EXPECT_TRUE(r.diags.empty()) << base::format_diagnostic(r.diags.front());
+  auto c = compile(r.policy, kb::KnowledgeBase::builtin(), opts);
   EXPECT_TRUE(c.ok()) << c.error().message;
   return std::move(c.value());
 }
@@ -96,7 +96,7 @@ TEST(Compiler, RoundTripsThroughBytes) {
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(std::memcmp(back->get(), p.get(), sizeof(ftsc_policy)), 0);
 
-  Resolved r = resolve(spec, KnowledgeBase::builtin());
+  Resolved r = resolve(spec, kb::KnowledgeBase::builtin());
   std::vector<CompiledCell> expected;
   for (const auto& [key, c] : r.policy.cells)
     expected.push_back(
@@ -207,8 +207,8 @@ TEST(Compiler, TargetAndInjections) {
 
   spec.target = {};
   spec.target.comm = "a-name-longer-than-fifteen";
-  Resolved r = resolve(spec, KnowledgeBase::builtin());
-  auto bad = compile(r.policy, KnowledgeBase::builtin());
+  Resolved r = resolve(spec, kb::KnowledgeBase::builtin());
+  auto bad = compile(r.policy, kb::KnowledgeBase::builtin());
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("longer than 15 bytes"), std::string::npos);
 }
@@ -230,4 +230,4 @@ TEST(Compiler, InjectionMatchesWhenExpressions) {
 }
 
 }  // namespace
-}  // namespace ftsc::core
+}  // namespace ftsc::policy

@@ -1,4 +1,4 @@
-#include "core/effective_policy.h"
+#include "policy/effective_policy.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -7,24 +7,24 @@
 #include <sys/syscall.h>
 
 #include "abi/compiled_policy.h"
-#include "core/errno_table.h"
-#include "core/knowledge_base.h"
-#include "core/syscall_table.h"
+#include "kb/errno_table.h"
+#include "kb/knowledge_base.h"
+#include "kb/syscall_table.h"
 #include "test_policy.h"
 
-namespace ftsc::core {
+namespace ftsc::policy {
 namespace {
 
 using test::names;
 using test::rule;
 
 Resolved resolve_spec(const PolicySpec& spec) {
-  return resolve(spec, KnowledgeBase::builtin());
+  return resolve(spec, kb::KnowledgeBase::builtin());
 }
 
-const Diagnostic* find_error(const Resolved& r, const std::string& needle) {
-  for (const Diagnostic& d : r.diags)
-    if (d.severity == Severity::kError && d.message.find(needle) != std::string::npos)
+const base::Diagnostic* find_error(const Resolved& r, const std::string& needle) {
+  for (const base::Diagnostic& d : r.diags)
+    if (d.severity == base::Severity::kError && d.message.find(needle) != std::string::npos)
       return &d;
   return nullptr;
 }
@@ -33,7 +33,7 @@ TEST(EffectivePolicy, ExpandsRulesIntoCells) {
   PolicySpec spec;
   spec.rules.push_back(rule({"openat", "open"}, {"ENOENT"}, {"EACCES"}));
   Resolved r = resolve_spec(spec);
-  ASSERT_TRUE(r.diags.empty()) << format_diagnostic(r.diags.front());
+  ASSERT_TRUE(r.diags.empty()) << base::format_diagnostic(r.diags.front());
   const EffectiveCell* c = r.policy.cell(SYS_openat, ENOENT);
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->decision, CellDecision::kRetry);
@@ -42,8 +42,8 @@ TEST(EffectivePolicy, ExpandsRulesIntoCells) {
   EXPECT_EQ(r.policy.cell(SYS_read, ENOENT), nullptr);
   EXPECT_EQ(r.policy.syscalls(), (std::vector<int>{SYS_open, SYS_openat}));
   EXPECT_EQ(r.policy.schedules[r.policy.default_schedule].delays,
-            (std::vector<Nanos>{std::chrono::milliseconds(10), std::chrono::milliseconds(50),
-                                std::chrono::milliseconds(100)}));
+            (std::vector<base::Nanos>{std::chrono::milliseconds(10), std::chrono::milliseconds(50),
+                                      std::chrono::milliseconds(100)}));
 }
 
 TEST(EffectivePolicy, UnknownNamesAreErrorsWithSuggestions) {
@@ -51,14 +51,14 @@ TEST(EffectivePolicy, UnknownNamesAreErrorsWithSuggestions) {
   RuleSpec r = rule({"opnat", "%fiel"}, {"ENOSPCE"}, {}, 7);
   spec.rules.push_back(r);
   Resolved res = resolve_spec(spec);
-  const Diagnostic* sc = find_error(res, "unknown syscall 'opnat'");
+  const base::Diagnostic* sc = find_error(res, "unknown syscall 'opnat'");
   ASSERT_NE(sc, nullptr);
   EXPECT_EQ(sc->hint, "did you mean openat?");
   EXPECT_EQ(sc->where.line, 7);
-  const Diagnostic* group = find_error(res, "unknown syscall group '%fiel'");
+  const base::Diagnostic* group = find_error(res, "unknown syscall group '%fiel'");
   ASSERT_NE(group, nullptr);
   EXPECT_EQ(group->hint, "did you mean %file?");
-  const Diagnostic* err = find_error(res, "unknown errno 'ENOSPCE'");
+  const base::Diagnostic* err = find_error(res, "unknown errno 'ENOSPCE'");
   ASSERT_NE(err, nullptr);
   EXPECT_EQ(err->hint, "did you mean ENOSPC?");
   EXPECT_EQ(err->where.line, 8);
@@ -70,7 +70,7 @@ TEST(EffectivePolicy, ProgramBugErrnosCannotBeRetried) {
     spec.rules.push_back(rule({"read"}, {e}));
     Resolved r = resolve_spec(spec);
     EXPECT_NE(find_error(r, std::string(e) + " is never retried"), nullptr) << e;
-    EXPECT_EQ(r.policy.cell(SYS_read, *errno_value(e)), nullptr);
+    EXPECT_EQ(r.policy.cell(SYS_read, *kb::errno_value(e)), nullptr);
   }
 }
 
@@ -93,7 +93,7 @@ TEST(EffectivePolicy, DisagreeingRulesAreContradictory) {
   spec.rules.push_back(rule({"write"}, {"ENOSPC"}, {}, 1));
   spec.rules.push_back(rule({"write"}, {}, {"ENOSPC"}, 10));
   Resolved r = resolve_spec(spec);
-  const Diagnostic* d = find_error(r, "contradictory rules for write ENOSPC");
+  const base::Diagnostic* d = find_error(r, "contradictory rules for write ENOSPC");
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->where.line, 12);
   EXPECT_NE(d->message.find("test.toml:2"), std::string::npos) << d->message;
@@ -121,7 +121,7 @@ TEST(EffectivePolicy, ExplicitRuleOverridesGroupRule) {
   spec.rules.push_back(rule({"%file"}, {"ENOENT"}, {}, 1));
   spec.rules.push_back(rule({"unlink"}, {}, {"ENOENT"}, 10));
   Resolved r = resolve_spec(spec);
-  ASSERT_TRUE(r.diags.empty()) << format_diagnostic(r.diags.front());
+  ASSERT_TRUE(r.diags.empty()) << base::format_diagnostic(r.diags.front());
   const EffectiveCell* openat = r.policy.cell(SYS_openat, ENOENT);
   ASSERT_NE(openat, nullptr);
   EXPECT_EQ(openat->decision, CellDecision::kRetry);
@@ -138,26 +138,26 @@ TEST(EffectivePolicy, GroupConflictSettledByExplicitRule) {
   spec.rules.push_back(rule({"%file"}, {"EINTR"}, {}, 1));
   spec.rules.push_back(rule({"%desc"}, {}, {"EINTR"}, 5));
   Resolved conflicting = resolve_spec(spec);
-  ASSERT_TRUE(has_errors(conflicting.diags));
-  const Diagnostic* d = find_error(conflicting, "contradictory rules");
+  ASSERT_TRUE(base::has_errors(conflicting.diags));
+  const base::Diagnostic* d = find_error(conflicting, "contradictory rules");
   ASSERT_NE(d, nullptr);
   EXPECT_NE(d->hint.find("add a rule that names"), std::string::npos);
 
   // Deciding every overlapping syscall explicitly settles it.
-  const std::vector<int>* file = KnowledgeBase::builtin().group("file");
-  const std::vector<int>* desc = KnowledgeBase::builtin().group("desc");
+  const std::vector<int>* file = kb::KnowledgeBase::builtin().group("file");
+  const std::vector<int>* desc = kb::KnowledgeBase::builtin().group("desc");
   ASSERT_TRUE(file && desc);
   RuleSpec decide;
   decide.where = {"test.toml", 20, 0};
   decide.origin = "[[rule]]";
   for (int nr : *file)
     if (std::find(desc->begin(), desc->end(), nr) != desc->end())
-      decide.syscalls.push_back({std::string(syscall_name(nr)), decide.where});
+      decide.syscalls.push_back({std::string(kb::syscall_name(nr)), decide.where});
   ASSERT_FALSE(decide.syscalls.empty());
   decide.never = names({"EINTR"}, 21);
   spec.rules.push_back(decide);
   Resolved settled = resolve_spec(spec);
-  EXPECT_FALSE(has_errors(settled.diags)) << format_diagnostic(settled.diags.front());
+  EXPECT_FALSE(base::has_errors(settled.diags)) << base::format_diagnostic(settled.diags.front());
 }
 
 TEST(EffectivePolicy, SchedulesAreSharedAndLimited) {
@@ -183,13 +183,13 @@ TEST(EffectivePolicy, TooManySchedulesAndInjectionsAreErrors) {
   PolicySpec spec;
   for (int i = 0; i <= static_cast<int>(FTSC_SCHEDULES_MAX); ++i) {
     RuleSpec r = rule({"read"}, {"EIO"}, {}, i + 1);
-    r.syscalls = names({syscall_name(i).data()});
+    r.syscalls = names({kb::syscall_name(i).data()});
     r.backoff = BackoffSpec{};
     r.backoff->delays = {std::chrono::milliseconds(i + 1)};
     spec.rules.push_back(r);
   }
   Resolved schedules = resolve_spec(spec);
-  const Diagnostic* d = find_error(schedules, "too many different backoff schedules");
+  const base::Diagnostic* d = find_error(schedules, "too many different backoff schedules");
   ASSERT_NE(d, nullptr);
   EXPECT_NE(d->hint.find("share the [defaults] backoff"), std::string::npos);
 
@@ -261,7 +261,7 @@ TEST(EffectivePolicy, UnnamedErrnoNumbersAreErrorsInRules) {
   PolicySpec spec;
   spec.rules.push_back(rule({"read"}, {"300"}));
   Resolved r = resolve_spec(spec);
-  const Diagnostic* d = find_error(r, "unknown errno '300'");
+  const base::Diagnostic* d = find_error(r, "unknown errno '300'");
   ASSERT_NE(d, nullptr);
   EXPECT_NE(d->hint.find("between 1 and 133"), std::string::npos) << d->hint;
   EXPECT_NE(errno_hint("ENOSPCE").find("ENOSPC"), std::string::npos);
@@ -283,4 +283,4 @@ TEST(EffectivePolicy, InjectionsMayUseAnyKernelErrnoNumber) {
 }
 
 }  // namespace
-}  // namespace ftsc::core
+}  // namespace ftsc::policy

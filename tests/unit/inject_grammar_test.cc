@@ -1,5 +1,5 @@
 // The --inject grammar: what it accepts, and one clear error for each mistake.
-#include "core/inject_grammar.h"
+#include "policy/inject_grammar.h"
 
 #include <gtest/gtest.h>
 
@@ -8,21 +8,21 @@
 #include <cstdint>
 #include <string>
 
-namespace ftsc::core {
+namespace ftsc::policy {
 namespace {
 
-const SourceLoc kFlag{"--inject", 0, 0};
+const base::SourceLoc kFlag{"--inject", 0, 0};
 
 InjectSpec parse_ok(std::string_view text) {
-  Result<InjectSpec> r = parse_inject_spec(text, kFlag);
+  base::Result<InjectSpec> r = parse_inject_spec(text, kFlag);
   EXPECT_TRUE(r.ok()) << text << ": " << (r.ok() ? "" : r.error().message + " / " + r.error().hint);
   return r.ok() ? *r : InjectSpec{};
 }
 
-Error parse_error(std::string_view text) {
-  Result<InjectSpec> r = parse_inject_spec(text, kFlag);
+base::Error parse_error(std::string_view text) {
+  base::Result<InjectSpec> r = parse_inject_spec(text, kFlag);
   EXPECT_FALSE(r.ok()) << text << " was accepted";
-  return r.ok() ? Error{} : r.error();
+  return r.ok() ? base::Error{} : r.error();
 }
 
 bool contains(const std::string& s, std::string_view part) {
@@ -55,7 +55,8 @@ TEST(InjectGrammar, SyscallListsAndGroupsAreKeptAsWritten) {
 }
 
 TEST(InjectGrammar, ColumnsFollowTheSourceWhenKnown) {
-  Result<InjectSpec> r = parse_inject_spec("  read,write:error=EIO", SourceLoc{"p.toml", 3, 10});
+  base::Result<InjectSpec> r =
+      parse_inject_spec("  read,write:error=EIO", base::SourceLoc{"p.toml", 3, 10});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->syscalls[0].where.column, 12);
   EXPECT_EQ(r->syscalls[1].where.column, 17);
@@ -126,7 +127,7 @@ class InjectGrammarErrors : public ::testing::TestWithParam<Bad> {};
 
 TEST_P(InjectGrammarErrors, SaysWhatIsWrongAndWhatToDo) {
   const Bad& b = GetParam();
-  Error e = parse_error(b.text);
+  base::Error e = parse_error(b.text);
   EXPECT_TRUE(contains(e.message, b.message_part)) << e.message;
   EXPECT_TRUE(contains(e.hint, b.hint_part)) << e.hint;
   EXPECT_FALSE(e.hint.empty());
@@ -205,15 +206,15 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"open:error=EIO:seed=4", "seed= only matters with p=", "p=PROBABILITY"}));
 
 TEST(InjectGrammar, ErrorsQuoteTheWholeInjection) {
-  Error e = parse_error("openat:error=EIO:when=5..2");
+  base::Error e = parse_error("openat:error=EIO:when=5..2");
   EXPECT_EQ(e.message,
             "invalid injection 'openat:error=EIO:when=5..2': when=5..2: the range ends before it "
             "starts");
   EXPECT_EQ(e.hint, "write FIRST..LAST with LAST >= FIRST, e.g. when=2..5");
-  Result<InjectSpec> r = parse_inject_spec("x:erorr=1", SourceLoc{"policy.toml", 7, 0});
+  base::Result<InjectSpec> r = parse_inject_spec("x:erorr=1", base::SourceLoc{"policy.toml", 7, 0});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().where.str(), "policy.toml:7");
 }
 
 }  // namespace
-}  // namespace ftsc::core
+}  // namespace ftsc::policy

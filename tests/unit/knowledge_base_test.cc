@@ -2,7 +2,7 @@
 // they should, every name in data/traits.toml exists, and every mistake in the
 // data files is reported, all of them at once, with file:line and a suggestion,
 // both by the reader (tools/kbtables) and by ftsc-kbtables run as a process.
-#include "core/knowledge_base.h"
+#include "kb/knowledge_base.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -17,13 +17,13 @@
 #include <string>
 
 #include "abi/compiled_policy.h"
-#include "core/errno_table.h"
-#include "core/syscall_table.h"
+#include "kb/errno_table.h"
+#include "kb/syscall_table.h"
 #include "kbtables/kb_reader.h"
 #include "kbtables/kb_writer.h"
 #include "support/run_process.h"
 
-namespace ftsc::core {
+namespace ftsc::kb {
 namespace {
 
 const std::string kTraitsPath = std::string(FTSC_SOURCE_DIR) + "/data/traits.toml";
@@ -74,8 +74,8 @@ TEST(KnowledgeBase, BuiltinTablesAreTheCheckedInData) {
   kbtables::ReadResult r =
       kbtables::read_knowledge({"data/man_errnos.tsv", read_file(kManErrnosPath)},
                                {"data/traits.toml", read_file(kTraitsPath)});
-  for (const Diagnostic& d : r.errors)
-    ADD_FAILURE() << format_diagnostic(d);
+  for (const base::Diagnostic& d : r.errors)
+    ADD_FAILURE() << base::format_diagnostic(d);
   const KnowledgeBase& kb = KnowledgeBase::builtin();
   EXPECT_EQ(kb.man_pages_version(), r.data.man_pages_version);
   ASSERT_EQ(kb.syscalls().size(), r.data.syscalls.size());
@@ -247,36 +247,36 @@ TEST(KnowledgeBase, Groups) {
 
 // ---- the reader's errors (tools/kbtables) ------------------------------------
 
-std::vector<Diagnostic> read_errors(std::string_view toml, std::string_view tsv = "") {
+std::vector<base::Diagnostic> read_errors(std::string_view toml, std::string_view tsv = "") {
   return kbtables::read_knowledge({"man_errnos.tsv", tsv}, {"t.toml", toml}).errors;
 }
 
-std::string all(const std::vector<Diagnostic>& errors) {
+std::string all(const std::vector<base::Diagnostic>& errors) {
   std::string out;
-  for (const Diagnostic& d : errors)
-    out += format_diagnostic(d) + "\n";
+  for (const base::Diagnostic& d : errors)
+    out += base::format_diagnostic(d) + "\n";
   return out;
 }
 
 // The one error the data has (a mistake must not be reported twice).
-Diagnostic only_error(std::string_view toml, std::string_view tsv = "") {
-  std::vector<Diagnostic> errors = read_errors(toml, tsv);
+base::Diagnostic only_error(std::string_view toml, std::string_view tsv = "") {
+  std::vector<base::Diagnostic> errors = read_errors(toml, tsv);
   EXPECT_EQ(errors.size(), 1u) << "in:\n" << toml << tsv << "\nreported:\n" << all(errors);
-  return errors.empty() ? Diagnostic{} : errors.front();
+  return errors.empty() ? base::Diagnostic{} : errors.front();
 }
 
-void expect_error(const Diagnostic& e, int line, std::string_view message,
+void expect_error(const base::Diagnostic& e, int line, std::string_view message,
                   std::string_view hint = "") {
-  EXPECT_EQ(e.severity, Severity::kError);
+  EXPECT_EQ(e.severity, base::Severity::kError);
   EXPECT_EQ(e.where.line, line) << e.message;
   EXPECT_NE(e.message.find(message), std::string::npos) << e.message;
   EXPECT_NE(e.hint.find(hint), std::string::npos) << e.hint;
 }
 
 // One of `errors` is at `line` and says `message`.
-void expect_among(const std::vector<Diagnostic>& errors, int line, std::string_view message,
+void expect_among(const std::vector<base::Diagnostic>& errors, int line, std::string_view message,
                   std::string_view hint = "") {
-  for (const Diagnostic& e : errors) {
+  for (const base::Diagnostic& e : errors) {
     if (e.where.line == line && e.message.find(message) != std::string::npos) {
       EXPECT_NE(e.hint.find(hint), std::string::npos) << e.hint;
       return;
@@ -295,7 +295,7 @@ TEST(KnowledgeBaseReader, AcceptsEmptyData) {
 }
 
 TEST(KnowledgeBaseReader, RejectsBadToml) {
-  Diagnostic e = only_error("[syscall.read]\nfd = 0\nflags = = 1\n");
+  base::Diagnostic e = only_error("[syscall.read]\nfd = 0\nflags = = 1\n");
   EXPECT_EQ(e.where.file, "t.toml");
   expect_error(e, 3, "invalid TOML");
   EXPECT_EQ(e.where.str(), "t.toml:3");
@@ -353,7 +353,7 @@ TEST(KnowledgeBaseReader, RejectsInconsistentGuards) {
                "need 'protocol_errnos'");
   expect_error(only_error("[syscall.read]\nfd = 0\nprotocol_errnos = [\"EAGAIN\"]\n"), 1,
                "need 'guards'");
-  std::vector<Diagnostic> errors = read_errors(
+  std::vector<base::Diagnostic> errors = read_errors(
       "[syscall.fcntl]\nfd = 0\nflags = 1\nguards = [\"nonblock_cmd\"]\n"
       "protocol_errnos = [\"EAGAIN\", \"EACCES\", \"EINTR\", \"EIO\"]\n");
   EXPECT_EQ(errors.size(), 2u) << all(errors);
@@ -370,7 +370,7 @@ TEST(KnowledgeBaseReader, RejectsBadGroups) {
                4, "group 'file' names unknown syscall 'opneat'", "did you mean openat?");
   expect_error(only_error("[groups.file]\ndescription = \"d\"\nmembers = [\"open\", \"open\"]\n"),
                3, "listed twice");
-  std::vector<Diagnostic> errors =
+  std::vector<base::Diagnostic> errors =
       read_errors("[groups.file]\ndescription = \"d\"\nmember = [\"open\"]\n");
   EXPECT_EQ(errors.size(), 2u) << all(errors);
   expect_among(errors, 3, "unknown field 'member'", "did you mean members?");
@@ -379,7 +379,7 @@ TEST(KnowledgeBaseReader, RejectsBadGroups) {
 }
 
 TEST(KnowledgeBaseReader, RejectsBadManErrnos) {
-  Diagnostic e = only_error("", "# header\nwrite\t1\twrite.2\tEIO ENOSPCE\n");
+  base::Diagnostic e = only_error("", "# header\nwrite\t1\twrite.2\tEIO ENOSPCE\n");
   EXPECT_EQ(e.where.str(), "man_errnos.tsv:2");
   expect_error(e, 2, "unknown errno 'ENOSPCE'", "did you mean ENOSPC?");
   expect_error(only_error("", "wirte\t1\twrite.2\tEIO\n"), 1, "unknown syscall 'wirte'",
@@ -393,7 +393,7 @@ TEST(KnowledgeBaseReader, RejectsBadManErrnos) {
 // The point of reading at build time: one run names every mistake, in both
 // files, in the order of the lines.
 TEST(KnowledgeBaseReader, ReportsEveryError) {
-  std::vector<Diagnostic> errors = read_errors(
+  std::vector<base::Diagnostic> errors = read_errors(
       "[syscall.raed]\n"                         // 1: unknown syscall
       "fd = 9\n"                                 // 2: and its fields are still checked
       "[syscall.write]\n"                        //
@@ -430,7 +430,7 @@ TEST(KnowledgeBaseReader, ReportsEveryError) {
 
 // toml++ stops at a syntax error; the reader reads on table by table.
 TEST(KnowledgeBaseReader, ReportsEverySyntaxError) {
-  std::vector<Diagnostic> errors = read_errors(
+  std::vector<base::Diagnostic> errors = read_errors(
       "[syscall.read]\n"
       "fd = = 0\n"  // 2: syntax
       "[syscall.write]\n"
@@ -444,7 +444,7 @@ TEST(KnowledgeBaseReader, ReportsEverySyntaxError) {
   expect_among(errors, 2, "invalid TOML");
   expect_among(errors, 7, "'never_retry' of syscall 'close' must be a string");
   bool second_syntax_error = false;
-  for (const Diagnostic& e : errors)
+  for (const base::Diagnostic& e : errors)
     second_syntax_error |= e.where.line >= 5 && e.where.line <= 6 &&
                            e.message.find("invalid TOML") != std::string::npos;
   EXPECT_TRUE(second_syntax_error) << all(errors);
@@ -576,4 +576,4 @@ TEST(KbtablesWriter, EscapesEveryByteOfText) {
 }
 
 }  // namespace
-}  // namespace ftsc::core
+}  // namespace ftsc::kb

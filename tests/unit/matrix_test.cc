@@ -1,4 +1,4 @@
-#include "core/matrix.h"
+#include "policy/matrix.h"
 
 #include <fstream>
 #include <sstream>
@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-namespace ftsc::core {
+namespace ftsc::policy {
 namespace {
 
 const std::string kSeeds = FTSC_SOURCE_DIR "/../shared/seeds/";
@@ -162,7 +162,7 @@ TEST(Matrix, SeveralTablesNeedAChoice) {
     GTEST_SKIP() << "the seed documents are not beside the repository (" << kSeeds << ")";
   auto r = import_matrix(*text, "paper.txt");
   ASSERT_FALSE(r.ok());
-  const Error& e = r.error();
+  const base::Error& e = r.error();
   EXPECT_EQ(e.where.file, "paper.txt");
   EXPECT_NE(e.message.find("paper.txt holds 2 retry matrices"), std::string::npos) << e.message;
   EXPECT_NE(e.message.find("table 1 at line 65 (5 rows: write, read, mmap, ioctl, ...,"),
@@ -380,4 +380,4 @@ TEST(Matrix, ControlBytesInNamesAreShownSafely) {
 }
 
 }  // namespace
-}  // namespace ftsc::core
+}  // namespace ftsc::policy

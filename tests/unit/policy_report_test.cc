@@ -1,4 +1,4 @@
-#include "core/policy_report.h"
+#include "policy/report.h"
 
 #include <sys/syscall.h>
 
@@ -6,23 +6,23 @@
 
 #include <gtest/gtest.h>
 
-#include "core/knowledge_base.h"
+#include "kb/knowledge_base.h"
 #include "test_policy.h"
 
-namespace ftsc::core {
+namespace ftsc::policy {
 namespace {
 
 using test::names;
 using test::rule;
 
 EffectivePolicy effective(const PolicySpec& spec) {
-  Resolved r = resolve(spec, KnowledgeBase::builtin());
+  Resolved r = resolve(spec, kb::KnowledgeBase::builtin());
   EXPECT_TRUE(r.diags.empty());
   return r.policy;
 }
 
 std::string explain(const PolicySpec& spec, int nr, int err) {
-  return explain_cell(effective(spec), KnowledgeBase::builtin(), nr, err);
+  return explain_cell(effective(spec), kb::KnowledgeBase::builtin(), nr, err);
 }
 
 bool contains(const std::string& hay, const std::string& needle) {
@@ -34,7 +34,7 @@ TEST(PolicyReport, ShowPrintsTheMatrix) {
   spec.source = "p.toml";
   spec.rules.push_back(rule({"openat"}, {"ENOENT"}, {"EACCES"}));
   spec.rules.push_back(rule({"mmap"}, {"ENOMEM", "EINTR"}, {}, 5));
-  std::string t = render_policy_table(effective(spec), KnowledgeBase::builtin());
+  std::string t = render_policy_table(effective(spec), kb::KnowledgeBase::builtin());
   EXPECT_TRUE(contains(t, "policy p.toml: mode enforce")) << t;
   // Header and rows line up: errnos by value (ENOENT 2, EINTR 4, ENOMEM 12, EACCES 13).
   EXPECT_TRUE(contains(t, "syscall  ENOENT  EINTR   ENOMEM  EACCES")) << t;
@@ -113,4 +113,4 @@ TEST(PolicyReport, MatrixExport) {
 }
 
 }  // namespace
-}  // namespace ftsc::core
+}  // namespace ftsc::policy

@@ -1,13 +1,13 @@
-#include "core/policy_toml.h"
+#include "policy/toml.h"
 
 #include <string>
 
 #include <gtest/gtest.h>
 
-#include "core/inject_grammar.h"
-#include "core/matrix.h"
+#include "policy/inject_grammar.h"
+#include "policy/matrix.h"
 
-namespace ftsc::core {
+namespace ftsc::policy {
 namespace {
 
 using std::chrono::milliseconds;
@@ -25,23 +25,23 @@ std::vector<std::string> texts(const std::vector<Named>& names) {
   return out;
 }
 
-std::string all_diags(const std::vector<Diagnostic>& diags) {
+std::string all_diags(const std::vector<base::Diagnostic>& diags) {
   std::string out;
-  for (const Diagnostic& d : diags)
-    out += format_diagnostic(d) + "\n";
+  for (const base::Diagnostic& d : diags)
+    out += base::format_diagnostic(d) + "\n";
   return out;
 }
 
 // The policy has a finding of `severity` at p.toml:line whose message contains
 // `message` and whose hint contains `hint`.
 void expect_finding(const ParsedPolicy& p, int line, std::string_view message,
-                    std::string_view hint, Severity severity = Severity::kError) {
-  for (const Diagnostic& d : p.diags) {
+                    std::string_view hint, base::Severity severity = base::Severity::kError) {
+  for (const base::Diagnostic& d : p.diags) {
     if (d.severity != severity || d.message.find(message) == std::string::npos)
       continue;
     EXPECT_EQ(d.where.file, "p.toml");
-    EXPECT_EQ(d.where.line, line) << format_diagnostic(d);
-    EXPECT_NE(d.hint.find(hint), std::string::npos) << format_diagnostic(d);
+    EXPECT_EQ(d.where.line, line) << base::format_diagnostic(d);
+    EXPECT_NE(d.hint.find(hint), std::string::npos) << base::format_diagnostic(d);
     return;
   }
   ADD_FAILURE() << "no finding '" << message << "' among:\n" << all_diags(p.diags);
@@ -51,7 +51,7 @@ void expect_error(std::string_view text, int line, std::string_view message,
                   std::string_view hint) {
   SCOPED_TRACE(std::string(text));
   ParsedPolicy p = parse(text);
-  EXPECT_TRUE(has_errors(p.diags));
+  EXPECT_TRUE(base::has_errors(p.diags));
   expect_finding(p, line, message, hint);
 }
 
@@ -122,10 +122,10 @@ TEST(PolicyToml, FullExample) {
 
   EXPECT_EQ(s.default_backoff.form, BackoffSpec::Form::kList);
   EXPECT_EQ(s.default_backoff.delays,
-            (std::vector<Nanos>{milliseconds(10), milliseconds(50), milliseconds(100)}));
+            (std::vector<base::Nanos>{milliseconds(10), milliseconds(50), milliseconds(100)}));
   EXPECT_EQ(s.default_backoff.where.line, 7);
   EXPECT_DOUBLE_EQ(s.default_jitter, 0.1);
-  EXPECT_EQ(s.default_deadline, Nanos(seconds(2)));
+  EXPECT_EQ(s.default_deadline, base::Nanos(seconds(2)));
 
   EXPECT_EQ(s.budget.window, seconds(10));
   EXPECT_EQ(s.budget.max_wait, seconds(2));
@@ -150,10 +150,10 @@ TEST(PolicyToml, FullExample) {
   EXPECT_EQ(texts(r.undecided), (Strings{"EINTR"}));
   EXPECT_EQ(r.undecided[0].where.line, 25);
   ASSERT_TRUE(r.backoff.has_value());
-  EXPECT_EQ(r.backoff->delays, (std::vector<Nanos>{milliseconds(10), milliseconds(20)}));
+  EXPECT_EQ(r.backoff->delays, (std::vector<base::Nanos>{milliseconds(10), milliseconds(20)}));
   EXPECT_EQ(r.backoff->where.line, 26);
   EXPECT_EQ(r.jitter, 0.2);
-  EXPECT_EQ(r.deadline, Nanos(seconds(1)));
+  EXPECT_EQ(r.deadline, base::Nanos(seconds(1)));
 
   const RuleSpec& w = s.rules[1];
   EXPECT_EQ(texts(w.syscalls), (Strings{"write"}));
@@ -166,8 +166,8 @@ TEST(PolicyToml, FullExample) {
   EXPECT_EQ(w.backoff->cap, seconds(1));
   EXPECT_EQ(w.backoff->attempts, 6);
   EXPECT_EQ(w.backoff->expand(),
-            (std::vector<Nanos>{milliseconds(10), milliseconds(20), milliseconds(40),
-                                milliseconds(80), milliseconds(160), milliseconds(320)}));
+            (std::vector<base::Nanos>{milliseconds(10), milliseconds(20), milliseconds(40),
+                                      milliseconds(80), milliseconds(160), milliseconds(320)}));
   EXPECT_FALSE(w.jitter.has_value());
   EXPECT_FALSE(w.deadline.has_value());
 }
@@ -195,14 +195,15 @@ TEST(PolicyToml, ExponentialDefaultsAndIntegers) {
   EXPECT_EQ(b.base, milliseconds(1));
   EXPECT_EQ(b.factor, 2.0);  // the documented defaults
   EXPECT_EQ(b.attempts, 3);
-  EXPECT_EQ(b.cap, Nanos(0));
-  EXPECT_EQ(b.expand(), (std::vector<Nanos>{milliseconds(1), milliseconds(2), milliseconds(4)}));
+  EXPECT_EQ(b.cap, base::Nanos(0));
+  EXPECT_EQ(b.expand(),
+            (std::vector<base::Nanos>{milliseconds(1), milliseconds(2), milliseconds(4)}));
   EXPECT_EQ(p.spec.default_jitter, 1.0);
 
   ParsedPolicy q = parse("[defaults]\nbackoff = { base = \"5ms\", factor = 1, attempts = 2 }\n");
   expect_clean(q);
   EXPECT_EQ(q.spec.default_backoff.expand(),
-            (std::vector<Nanos>{milliseconds(5), milliseconds(5)}));
+            (std::vector<base::Nanos>{milliseconds(5), milliseconds(5)}));
 }
 
 TEST(PolicyToml, DottedKeysMakeTheSameTables) {
@@ -386,12 +387,13 @@ TEST(PolicyToml, DelayListLimits) {
 
 TEST(PolicyToml, LongDelaysDrawAWarning) {
   ParsedPolicy p = parse("[defaults]\nbackoff = [\"10ms\", \"10m\"]\n");
-  EXPECT_FALSE(has_errors(p.diags)) << all_diags(p.diags);
+  EXPECT_FALSE(base::has_errors(p.diags)) << all_diags(p.diags);
   expect_finding(p, 2, "'backoff' delay '10m' holds the failing call for 10m",
-                 "for milliseconds write \"10ms\"", Severity::kWarning);
+                 "for milliseconds write \"10ms\"", base::Severity::kWarning);
   EXPECT_EQ(p.spec.default_backoff.delays[1], std::chrono::minutes(10));
   ParsedPolicy q = parse("[defaults]\nbackoff = { base = \"2h\" }\n");
-  expect_finding(q, 2, "'base' delay '2h'", "bound long waits with a deadline", Severity::kWarning);
+  expect_finding(q, 2, "'base' delay '2h'", "bound long waits with a deadline",
+                 base::Severity::kWarning);
   expect_clean(parse("[defaults]\nbackoff = [\"59s\"]\n"));
 }
 
@@ -412,15 +414,15 @@ TEST(PolicyToml, UncappedExponentialBackoffStopsGrowingAtADay) {
   ParsedPolicy p = parse(
       "[[rule]]\nsyscalls = \"read\"\nretry = \"EIO\"\n"
       "backoff = { base = \"1s\", factor = 1e308, attempts = 32 }\n");
-  EXPECT_FALSE(has_errors(p.diags)) << all_diags(p.diags);
+  EXPECT_FALSE(base::has_errors(p.diags)) << all_diags(p.diags);
   expect_finding(p, 4, "without a 'cap' the delays grow to 24h (retry 32)", "set cap",
-                 Severity::kWarning);
+                 base::Severity::kWarning);
   ASSERT_EQ(p.spec.rules.size(), 1u);
-  std::vector<Nanos> delays = p.spec.rules[0].backoff->expand();
+  std::vector<base::Nanos> delays = p.spec.rules[0].backoff->expand();
   ASSERT_EQ(delays.size(), 32u);
   EXPECT_EQ(delays[0], seconds(1));
-  EXPECT_EQ(delays[1], kMaxPolicyDuration);
-  EXPECT_EQ(delays[31], kMaxPolicyDuration);
+  EXPECT_EQ(delays[1], base::kMaxPolicyDuration);
+  EXPECT_EQ(delays[31], base::kMaxPolicyDuration);
   // A cap, or delays that stay short, draw no warning.
   expect_clean(parse("[defaults]\nbackoff = { base = \"10ms\", factor = 2, attempts = 12 }\n"));
   expect_clean(parse(
@@ -484,9 +486,9 @@ TEST(PolicyToml, CgroupMustBeAnAbsoluteShortPath) {
   ParsedPolicy ok = parse("[target]\ncgroup = \"" + long_path.substr(0, 255) + "\"\n");
   expect_clean(ok);
   ParsedPolicy mount = parse("[target]\ncgroup = \"/sys/fs/cgroup/app.slice\"\n");
-  EXPECT_FALSE(has_errors(mount.diags));
+  EXPECT_FALSE(base::has_errors(mount.diags));
   expect_finding(mount, 2, "looks like a mount path", "below the cgroup2 mount point",
-                 Severity::kWarning);
+                 base::Severity::kWarning);
   expect_error("[target]\ncgroup = \"/a\\u0000b\"\n", 2, "NUL", "remove");
 }
 
@@ -547,7 +549,7 @@ TEST(PolicyToml, InjectStrings) {
 TEST(PolicyToml, RejectedInjectStringsKeepTheGrammarsMessage) {
   for (std::string_view bad : {"openat", "openat:error=", "openat:when=1", ":error=EIO"}) {
     SCOPED_TRACE(std::string(bad));
-    auto direct = parse_inject_spec(bad, SourceLoc{"p.toml", 3, 11});
+    auto direct = parse_inject_spec(bad, base::SourceLoc{"p.toml", 3, 11});
     ASSERT_FALSE(direct.ok()) << "the inject grammar accepts '" << bad << "'";
     ParsedPolicy p = parse("version = 1\n\ninject = [\"" + std::string(bad) + "\"]\n");
     ASSERT_EQ(p.diags.size(), 1u) << all_diags(p.diags);
@@ -573,7 +575,7 @@ TEST(PolicyToml, ParsingContinuesAfterErrorsAndSortsThem) {
       "retry = [\"EIO\"]\n"            // 11
       "deadline = \"soon\"\n");        // 12
   std::vector<int> lines;
-  for (const Diagnostic& d : p.diags)
+  for (const base::Diagnostic& d : p.diags)
     lines.push_back(d.where.line);
   EXPECT_EQ(lines, (std::vector<int>{1, 3, 5, 8, 12})) << all_diags(p.diags);
   // What was valid is kept.
@@ -585,7 +587,7 @@ TEST(PolicyToml, ParsingContinuesAfterErrorsAndSortsThem) {
 TEST(PolicyToml, FormattedDiagnosticNamesFileAndLine) {
   ParsedPolicy p = parse("[defaults]\nbackof = [\"1ms\"]\n");
   ASSERT_EQ(p.diags.size(), 1u);
-  EXPECT_EQ(format_diagnostic(p.diags[0]),
+  EXPECT_EQ(base::format_diagnostic(p.diags[0]),
             "p.toml:2: error: unknown key 'backof' in [defaults] (did you mean backoff?)");
 }
 
@@ -597,10 +599,10 @@ TEST(PolicyToml, OddInputsDoNotCrash) {
         std::string_view("[[rule]]\n[[rule]]\n"), std::string_view("rule = [[], {}]\n"),
         std::string_view("[target.all]\n"), std::string_view("inject = [[\"a\"]]\n")}) {
     ParsedPolicy p = parse(text);
-    EXPECT_TRUE(has_errors(p.diags)) << text;
-    for (const Diagnostic& d : p.diags) {
-      EXPECT_GT(d.where.line, 0) << format_diagnostic(d);
-      EXPECT_FALSE(d.hint.empty()) << format_diagnostic(d);
+    EXPECT_TRUE(base::has_errors(p.diags)) << text;
+    for (const base::Diagnostic& d : p.diags) {
+      EXPECT_GT(d.where.line, 0) << base::format_diagnostic(d);
+      EXPECT_FALSE(d.hint.empty()) << base::format_diagnostic(d);
     }
   }
 }
@@ -623,22 +625,22 @@ TEST(PolicyToml, RoundTripOfDefaultsAndOddValues) {
   spec.source = "command line";
   spec.mode = Mode::kObserve;
   spec.default_backoff.form = BackoffSpec::Form::kExponential;
-  spec.default_backoff.base = Nanos(1234567);
+  spec.default_backoff.base = base::Nanos(1234567);
   spec.default_backoff.factor = 1.1;
   spec.default_backoff.attempts = 32;
   spec.default_jitter = 0.3333333333333333;
   spec.default_deadline = milliseconds(1500);
   spec.budget.window = std::chrono::hours(1);
-  spec.budget.max_wait = Nanos(1);
+  spec.budget.max_wait = base::Nanos(1);
   spec.target.all = true;
   RuleSpec r;
   r.origin = "--retry";
-  r.where = SourceLoc{"--retry", 0, 0};
+  r.where = base::SourceLoc{"--retry", 0, 0};
   r.syscalls = {Named{"open\"at\\", {}}, Named{"%file\t\x01", {}}};
   r.retry = {Named{"ENOENT", {}}};
   r.jitter = 0.0;
   r.backoff = BackoffSpec{};
-  r.backoff->delays = {Nanos(0), Nanos(1), std::chrono::hours(2)};
+  r.backoff->delays = {base::Nanos(0), base::Nanos(1), std::chrono::hours(2)};
   spec.rules.push_back(r);
   RuleSpec only_na;
   only_na.syscalls = {Named{"ioctl", {}}};
@@ -648,7 +650,7 @@ TEST(PolicyToml, RoundTripOfDefaultsAndOddValues) {
   std::string written = write_policy_toml(spec);
   EXPECT_NE(written.find("# from --retry"), std::string::npos) << written;
   ParsedPolicy back = parse(written);
-  EXPECT_FALSE(has_errors(back.diags)) << all_diags(back.diags);  // 2h draws a warning
+  EXPECT_FALSE(base::has_errors(back.diags)) << all_diags(back.diags);  // 2h draws a warning
   EXPECT_TRUE(equivalent_policies(spec, back.spec)) << written;
   EXPECT_EQ(back.spec.rules[0].syscalls[0].text, "open\"at\\");
   EXPECT_EQ(back.spec.rules[0].syscalls[1].text, "%file\t\x01");
@@ -697,4 +699,4 @@ TEST(PolicyToml, EquivalenceNoticesDifferences) {
 }
 
 }  // namespace
-}  // namespace ftsc::core
+}  // namespace ftsc::policy

@@ -12,12 +12,12 @@
 #include <string>
 
 #include "abi/compiled_policy.h"
-#include "core/compiler.h"
-#include "core/effective_policy.h"
-#include "core/knowledge_base.h"
-#include "core/policy_source.h"
+#include "kb/knowledge_base.h"
+#include "policy/compiler.h"
+#include "policy/effective_policy.h"
+#include "policy/source.h"
 
-namespace ftsc::core {
+namespace ftsc::policy {
 namespace {
 
 constexpr uint64_t kDay = 86'400'000'000'000ull;
@@ -39,10 +39,10 @@ comm = "app"
 
 CompiledPolicy compile_text(const char* text) {
   LoadedPolicy loaded = parse_policy_text(text, "validate-test.toml");
-  EXPECT_FALSE(has_errors(loaded.diags));
-  Resolved r = resolve(loaded.spec, KnowledgeBase::builtin());
-  EXPECT_FALSE(has_errors(r.diags));
-  auto compiled = compile(r.policy, KnowledgeBase::builtin());
+  EXPECT_FALSE(base::has_errors(loaded.diags));
+  Resolved r = resolve(loaded.spec, kb::KnowledgeBase::builtin());
+  EXPECT_FALSE(base::has_errors(r.diags));
+  auto compiled = compile(r.policy, kb::KnowledgeBase::builtin());
   EXPECT_TRUE(compiled.ok()) << compiled.error().message;
   return std::move(*compiled);
 }
@@ -119,4 +119,4 @@ TEST(PolicyValidate, EveryCodeHasAMessageOfItsOwn) {
 }
 
 }  // namespace
-}  // namespace ftsc::core
+}  // namespace ftsc::policy

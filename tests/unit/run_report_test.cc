@@ -1,4 +1,5 @@
-#include "core/run_report.h"
+#include "launch/outcome.h"
+#include "stats/attempt_log.h"
 
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -8,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-namespace ftsc::core {
+namespace ftsc::stats {
 namespace {
 
 using decide::Action;
@@ -16,16 +17,16 @@ using decide::Decision;
 using decide::Reason;
 
 TEST(RunReport, OutcomesAsAShellSeesThem) {
-  RunOutcome missing = exec_failure(ENOENT);
+  launch::RunOutcome missing = launch::exec_failure(ENOENT);
   EXPECT_TRUE(missing.exec_failed);
   EXPECT_EQ(missing.exit_code, 127);
-  EXPECT_EQ(exec_failure(EACCES).exit_code, 126);
+  EXPECT_EQ(launch::exec_failure(EACCES).exit_code, 126);
 
   // wait(2) statuses built by the kernel's layout: exit code << 8, or the signal.
-  RunOutcome exited = outcome_of_status(7 << 8);
+  launch::RunOutcome exited = launch::outcome_of_status(7 << 8);
   EXPECT_FALSE(exited.signaled);
   EXPECT_EQ(exited.exit_code, 7);
-  RunOutcome killed = outcome_of_status(SIGTERM);
+  launch::RunOutcome killed = launch::outcome_of_status(SIGTERM);
   ASSERT_TRUE(WIFSIGNALED(SIGTERM));
   EXPECT_TRUE(killed.signaled);
   EXPECT_EQ(killed.term_signal, SIGTERM);
@@ -94,4 +95,4 @@ TEST(RunReport, AttemptLogLine) {
 }
 
 }  // namespace
-}  // namespace ftsc::core
+}  // namespace ftsc::stats

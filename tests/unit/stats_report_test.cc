@@ -1,5 +1,5 @@
 // Reading an ftsc_stats table and formatting it for people, JSON and Prometheus.
-#include "core/stats_report.h"
+#include "stats/report.h"
 
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace ftsc::core {
+namespace ftsc::stats {
 namespace {
 
 constexpr uint64_t kMs = 1'000'000;
@@ -62,7 +62,7 @@ std::unique_ptr<ftsc_stats> sample() {
 }
 
 StatsSnapshot snapshot(const ftsc_stats& s) {
-  Result<StatsSnapshot> r = read_stats(s);
+  base::Result<StatsSnapshot> r = read_stats(s);
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
   return r.ok() ? *r : StatsSnapshot{};
 }
@@ -104,7 +104,7 @@ TEST(StatsReport, ReadsNonEmptyRowsSortedByName) {
 TEST(StatsReport, RejectsWhatIsNotAStatsTable) {
   auto s = make_stats();
   s->magic = 0;
-  Result<StatsSnapshot> r = read_stats(*s);
+  base::Result<StatsSnapshot> r = read_stats(*s);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("bad magic"), std::string::npos);
   EXPECT_FALSE(r.error().hint.empty());
@@ -322,4 +322,4 @@ TEST(StatsReport, PrometheusLabelValuesAreEscaped) {
 }
 
 }  // namespace
-}  // namespace ftsc::core
+}  // namespace ftsc::stats

@@ -4,21 +4,21 @@
 #include <initializer_list>
 #include <string>
 
-#include "core/policy.h"
+#include "policy/policy.h"
 
 namespace ftsc::test {
 
-inline std::vector<core::Named> names(std::initializer_list<const char*> list, int line = 0) {
-  std::vector<core::Named> out;
+inline std::vector<policy::Named> names(std::initializer_list<const char*> list, int line = 0) {
+  std::vector<policy::Named> out;
   for (const char* n : list)
     out.push_back({n, {"test.toml", line, 0}});
   return out;
 }
 
-inline core::RuleSpec rule(std::initializer_list<const char*> syscalls,
-                           std::initializer_list<const char*> retry,
-                           std::initializer_list<const char*> never = {}, int line = 1) {
-  core::RuleSpec r;
+inline policy::RuleSpec rule(std::initializer_list<const char*> syscalls,
+                             std::initializer_list<const char*> retry,
+                             std::initializer_list<const char*> never = {}, int line = 1) {
+  policy::RuleSpec r;
   r.syscalls = names(syscalls, line);
   r.retry = names(retry, line + 1);
   r.never = names(never, line + 2);

@@ -68,16 +68,17 @@
 #include <system_error>
 #include <vector>
 
-#include "core/errno_table.h"
-#include "core/result.h"
-#include "core/syscall_table.h"
+#include "base/result.h"
+#include "base/text.h"
+#include "kb/errno_table.h"
+#include "kb/syscall_table.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-using ftsc::core::Error;
-using ftsc::core::Result;
+using ftsc::base::Error;
+using ftsc::base::Result;
 
 constexpr int kMaxRedirects = 8;
 constexpr std::string_view kDefaultManDir = "/usr/share/man/man2";
@@ -415,14 +416,6 @@ std::string upper(std::string_view s) {
   return out;
 }
 
-std::string trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos)
-    return {};
-  size_t e = s.find_last_not_of(" \t\r");
-  return std::string(s.substr(b, e - b + 1));
-}
-
 ParsedPage parse_page(std::string_view text) {
   ParsedPage page;
   std::vector<std::string>* current = nullptr;
@@ -451,7 +444,7 @@ ParsedPage parse_page(std::string_view text) {
         std::string heading;
         for (const std::string& a : args)
           heading += (heading.empty() ? "" : " ") + a;
-        heading = upper(trim(strip_escapes(heading)));
+        heading = upper(std::string(ftsc::base::trim(strip_escapes(heading), " \t\r")));
         if (heading.empty()) {
           heading_on_next_line = true;
           continue;
@@ -462,7 +455,7 @@ ParsedPage parse_page(std::string_view text) {
       }
       if (name == "TH") {
         if (args.size() >= 4)
-          page.th_source = trim(strip_escapes(args[3]));
+          page.th_source = std::string(ftsc::base::trim(strip_escapes(args[3]), " \t\r"));
         continue;
       }
       for (const std::string& a : args)
@@ -473,7 +466,8 @@ ParsedPage parse_page(std::string_view text) {
     content = strip_escapes(content);
     if (heading_on_next_line) {
       heading_on_next_line = false;
-      page.sections.emplace_back(upper(trim(content)), std::vector<std::string>());
+      page.sections.emplace_back(upper(std::string(ftsc::base::trim(content, " \t\r"))),
+                                 std::vector<std::string>());
       current = &page.sections.back().second;
       continue;
     }
@@ -512,7 +506,7 @@ std::set<int> documented_errnos(const ParsedPage& page) {
       });
       if (!errno_like)
         continue;
-      if (auto v = ftsc::core::errno_value(word))
+      if (auto v = ftsc::kb::errno_value(word))
         out.insert(*v);
     }
   }
@@ -548,7 +542,7 @@ std::string man_pages_version(std::string_view th_source) {
   size_t at = th_source.find(kPrefix);
   if (at == std::string_view::npos)
     return {};
-  return trim(th_source.substr(at + kPrefix.size()));
+  return std::string(ftsc::base::trim(th_source.substr(at + kPrefix.size()), " \t\r"));
 }
 
 Result<const std::map<std::string, std::string>*> ManDir::name_index() {
@@ -607,7 +601,7 @@ std::vector<std::string> error_references(const ParsedPage& page) {
     static const std::regex kSentenceEnd("\\.\\)? ");
     for (std::sregex_token_iterator part(text.begin(), text.end(), kSentenceEnd, -1), end;
          part != end; ++part) {
-      std::string sentence = trim(part->str());
+      std::string sentence(ftsc::base::trim(part->str(), " \t\r"));
       if (!std::regex_search(sentence, kClaims))
         continue;
       for (std::sregex_iterator ref(sentence.begin(), sentence.end(), kReference), none;
@@ -731,7 +725,7 @@ Result<Generator::Errnos> Generator::errnos_of(const std::string& page,
 Result<Table> Generator::run() {
   Table table;
   std::set<std::string> counted;  // pages whose version was counted
-  for (const ftsc::core::SyscallName& sc : ftsc::core::all_syscalls()) {
+  for (const ftsc::kb::SyscallName& sc : ftsc::kb::all_syscalls()) {
     Row row{sc.nr, sc.name, {}, {}, false, {}};
     auto found = find(sc.name);
     if (!found.ok())
@@ -780,7 +774,7 @@ std::string render(const Table& table) {
     for (int e : r.errnos) {
       if (!errnos.empty())
         errnos += ' ';
-      errnos += ftsc::core::errno_name(e);
+      errnos += ftsc::kb::errno_name(e);
     }
     out += fmt::format("{}\t{}\t{}\t{}\n", r.name, r.nr, r.page.empty() ? "-" : r.page, errnos);
   }
@@ -896,7 +890,7 @@ int main(int argc, char** argv) {
         make_error(fmt::format("man directory '{}' does not exist or is not a directory", man_dir),
                    "install the man pages (apt-get install manpages-dev) or pass --man-dir DIR"));
   }
-  if (ftsc::core::all_syscalls().empty()) {
+  if (ftsc::kb::all_syscalls().empty()) {
     return fail(
         make_error("libseccomp knows no x86_64 syscalls", "check the libseccomp installation"));
   }

@@ -10,16 +10,16 @@
 #include <string>
 #include <utility>
 
-#include "core/errno_table.h"
-#include "core/suggest.h"
-#include "core/syscall_table.h"
+#include "base/did_you_mean.h"
+#include "kb/errno_table.h"
+#include "kb/syscall_table.h"
 #include "kbtables/reader_internal.h"
 
 namespace ftsc::kbtables {
 namespace {
 
-using core::Diagnostic;
-using core::SyscallTraits;
+using base::Diagnostic;
+using kb::SyscallTraits;
 
 constexpr std::string_view kRegenerate = "regenerate it with ftsc-kbgen -o data/man_errnos.tsv";
 
@@ -52,10 +52,10 @@ void read_tsv(std::string_view text, KnowledgeData& data, const std::vector<int>
       continue;
     }
     const std::string name(f[0]);
-    auto nr = core::syscall_number(name);
+    auto nr = kb::syscall_number(name);
     if (!nr) {
       out.error(line_no, "unknown syscall '" + name + "'",
-                core::did_you_mean(name, syscall_names()));
+                base::did_you_mean(name, syscall_names()));
       continue;
     }
     if (f[1] != std::to_string(*nr)) {
@@ -74,10 +74,10 @@ void read_tsv(std::string_view text, KnowledgeData& data, const std::vector<int>
     for (std::string_view e : split(f[3], ' ')) {
       if (e.empty())
         continue;
-      auto v = core::errno_value(e);
+      auto v = kb::errno_value(e);
       if (!v) {
         out.error(line_no, "unknown errno '" + std::string(e) + "' for syscall '" + name + "'",
-                  core::did_you_mean(e, core::errno_spellings()));
+                  base::did_you_mean(e, kb::errno_spellings()));
         continue;
       }
       t.documented.push_back(*v);
@@ -89,8 +89,8 @@ void read_tsv(std::string_view text, KnowledgeData& data, const std::vector<int>
 
 }  // namespace
 
-const core::SyscallTraits* KnowledgeData::syscall(std::string_view name) const {
-  auto nr = core::syscall_number(name);
+const kb::SyscallTraits* KnowledgeData::syscall(std::string_view name) const {
+  auto nr = kb::syscall_number(name);
   if (!nr)
     return nullptr;
   auto it = std::lower_bound(syscalls.begin(), syscalls.end(), *nr,
@@ -108,9 +108,9 @@ const Group* KnowledgeData::group(std::string_view name) const {
 
 ReadResult read_knowledge(Source man_errnos_tsv, Source traits_toml) {
   ReadResult r;
-  const std::vector<core::SyscallName>& names = core::all_syscalls();
+  const std::vector<kb::SyscallName>& names = kb::all_syscalls();
   std::vector<int> index_by_nr(names.empty() ? 0 : static_cast<size_t>(names.back().nr + 1), -1);
-  for (const core::SyscallName& s : names) {
+  for (const kb::SyscallName& s : names) {
     SyscallTraits t;
     t.nr = s.nr;
     t.name = s.name;

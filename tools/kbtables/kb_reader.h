@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/diagnostic.h"
-#include "core/knowledge_base.h"
+#include "base/diagnostic.h"
+#include "kb/knowledge_base.h"
 
 namespace ftsc::kbtables {
 
@@ -24,10 +24,10 @@ struct Group {
 
 struct KnowledgeData {
   std::string man_pages_version = "unknown";
-  std::vector<core::SyscallTraits> syscalls;  // every x86_64 syscall libseccomp knows, by number
-  std::vector<Group> groups;                  // ordered by name
+  std::vector<kb::SyscallTraits> syscalls;  // every x86_64 syscall libseccomp knows, by number
+  std::vector<Group> groups;                // ordered by name
 
-  const core::SyscallTraits* syscall(std::string_view name) const;
+  const kb::SyscallTraits* syscall(std::string_view name) const;
   const Group* group(std::string_view name) const;
 };
 
@@ -41,7 +41,7 @@ struct ReadResult {
   KnowledgeData data;
   // Every error found, those of the table first, each file's by line. The data
   // is not to be used when there is one.
-  std::vector<core::Diagnostic> errors;
+  std::vector<base::Diagnostic> errors;
 };
 
 // Reads both files and reports every error in them, not only the first: a

@@ -14,8 +14,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/errno_table.h"
-#include "core/syscall_table.h"
+#include "kb/errno_table.h"
+#include "kb/syscall_table.h"
 
 namespace ftsc::kbtables {
 namespace {
@@ -43,7 +43,7 @@ std::string errno_list(const std::vector<int>& errnos) {
   for (int e : errnos) {
     if (!out.empty())
       out += ", ";
-    out += fmt::format("{} /* {} */", e, core::errno_name(e));
+    out += fmt::format("{} /* {} */", e, kb::errno_name(e));
   }
   return out;
 }
@@ -53,7 +53,7 @@ std::string syscall_list(const std::vector<int>& nrs) {
   for (int nr : nrs) {
     if (!out.empty())
       out += ", ";
-    out += fmt::format("{} /* {} */", nr, core::syscall_name(nr));
+    out += fmt::format("{} /* {} */", nr, kb::syscall_name(nr));
   }
   return out;
 }
@@ -63,8 +63,8 @@ class Writer {
   std::string arrays;  // the constexpr arrays rows refer to
   std::string rows;
 
-  void syscall(const core::SyscallTraits& t) {
-    const core::SyscallTraits defaults;
+  void syscall(const kb::SyscallTraits& t) {
+    const kb::SyscallTraits defaults;
     std::string fields = fmt::format("     .nr = {},\n     .name = {},\n", t.nr, literal(t.name));
     auto field = [&](std::string_view name, const std::string& value) {
       fields += fmt::format("     .{} = {},\n", name, value);
@@ -124,7 +124,7 @@ class Writer {
 
 std::string write_tables_source(const KnowledgeData& data, std::string_view sources) {
   Writer w;
-  for (const core::SyscallTraits& t : data.syscalls)
+  for (const kb::SyscallTraits& t : data.syscalls)
     w.syscall(t);
 
   std::string groups;

@@ -20,7 +20,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/diagnostic.h"
+#include "base/diagnostic.h"
 #include "kbtables/kb_reader.h"
 #include "kbtables/kb_writer.h"
 
@@ -105,8 +105,8 @@ int main(int argc, char** argv) {
   ftsc::kbtables::ReadResult r =
       ftsc::kbtables::read_knowledge({man_errnos, *tsv_text}, {traits, *traits_text});
   if (!r.errors.empty()) {
-    for (const ftsc::core::Diagnostic& d : r.errors)
-      std::fprintf(stderr, "%s\n", ftsc::core::format_diagnostic(d).c_str());
+    for (const ftsc::base::Diagnostic& d : r.errors)
+      std::fprintf(stderr, "%s\n", ftsc::base::format_diagnostic(d).c_str());
     std::fprintf(stderr, "ftsc-kbtables: %zu error%s in the knowledge base; %s not written\n",
                  r.errors.size(), r.errors.size() == 1 ? "" : "s", output.c_str());
     std::error_code ec;

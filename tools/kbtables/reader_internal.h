@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/diagnostic.h"
-#include "core/syscall_table.h"
+#include "base/diagnostic.h"
+#include "kb/syscall_table.h"
 #include "kbtables/kb_reader.h"
 
 namespace ftsc::kbtables {
@@ -21,7 +21,7 @@ namespace ftsc::kbtables {
 inline const std::vector<std::string_view>& syscall_names() {
   static const std::vector<std::string_view> names = [] {
     std::vector<std::string_view> out;
-    for (const core::SyscallName& s : core::all_syscalls())
+    for (const kb::SyscallName& s : kb::all_syscalls())
       out.push_back(s.name);
     return out;
   }();
@@ -48,8 +48,8 @@ class Findings {
   explicit Findings(std::string_view file) : file_(file) {}
 
   void error(int line, std::string message, std::string hint = {}) {
-    core::Diagnostic d;
-    d.severity = core::Severity::kError;
+    base::Diagnostic d;
+    d.severity = base::Severity::kError;
     d.where.file = file_;
     d.where.line = line;
     d.message = std::move(message);
@@ -58,9 +58,9 @@ class Findings {
   }
 
   // By line; findings on one line keep their order.
-  std::vector<core::Diagnostic> take() {
+  std::vector<base::Diagnostic> take() {
     std::stable_sort(list_.begin(), list_.end(),
-                     [](const core::Diagnostic& a, const core::Diagnostic& b) {
+                     [](const base::Diagnostic& a, const base::Diagnostic& b) {
                        return a.where.line < b.where.line;
                      });
     return std::move(list_);
@@ -68,7 +68,7 @@ class Findings {
 
  private:
   std::string file_;
-  std::vector<core::Diagnostic> list_;
+  std::vector<base::Diagnostic> list_;
 };
 
 // Reads data/traits.toml (src.text) into the records of `data`, whose syscalls

@@ -25,16 +25,16 @@
 #include <utility>
 
 #include "abi/compiled_policy.h"
-#include "core/errno_table.h"
-#include "core/suggest.h"
-#include "core/syscall_table.h"
-#include "core/toml_util.h"
+#include "base/did_you_mean.h"
+#include "base/toml_util.h"
+#include "kb/errno_table.h"
+#include "kb/syscall_table.h"
 #include "kbtables/reader_internal.h"
 
 namespace ftsc::kbtables {
 namespace {
 
-using core::SyscallTraits;
+using kb::SyscallTraits;
 
 constexpr int kMaxArg = 5;  // syscalls take at most six arguments
 
@@ -113,7 +113,7 @@ std::string join(const std::vector<std::string_view>& names) {
 std::string hint_with_list(std::string_view word, const std::vector<std::string_view>& known,
                            std::string_view list_label) {
   std::string list = std::string(list_label) + ": " + join(known);
-  std::string hint = core::did_you_mean(word, known);
+  std::string hint = base::did_you_mean(word, known);
   return hint.empty() ? list : hint + " (" + list + ")";
 }
 
@@ -132,11 +132,11 @@ class TraitsReader {
   void read_group(std::string_view name, const toml::node& node);
 
   void error(const toml::node& at, std::string message, std::string hint = {}) {
-    out_.error(core::toml_line(at), std::move(message), std::move(hint));
+    out_.error(base::toml_line(at), std::move(message), std::move(hint));
   }
   void wrong_type(const toml::node& at, std::string_view what, std::string_view expected) {
     error(at, std::string(what) + " must be " + std::string(expected) + ", not " +
-                  core::toml_type_name(at));
+                  base::toml_type_name(at));
   }
 
   void arg_index(const toml::node& v, std::string_view what, int& out);
@@ -211,10 +211,10 @@ std::vector<NamedNode> TraitsReader::strings(const toml::node& v, std::string_vi
 
 void TraitsReader::errnos(const toml::node& v, std::string_view what, std::vector<int>& out) {
   for (const auto& [name, node] : strings(v, what)) {
-    auto value = core::errno_value(name);
+    auto value = kb::errno_value(name);
     if (!value) {
       error(*node, "unknown errno '" + name + "' in " + std::string(what),
-            core::did_you_mean(name, core::errno_spellings()));
+            base::did_you_mean(name, kb::errno_spellings()));
       continue;
     }
     if (std::find(out.begin(), out.end(), *value) != out.end()) {
@@ -242,10 +242,10 @@ std::vector<int64_t> TraitsReader::named_values(const toml::node& v, std::string
 }
 
 void TraitsReader::read_syscall(std::string_view name, const toml::node& node) {
-  auto nr = core::syscall_number(name);
+  auto nr = kb::syscall_number(name);
   if (!nr) {
     error(node, "unknown syscall '" + std::string(name) + "'",
-          core::did_you_mean(name, syscall_names()));
+          base::did_you_mean(name, syscall_names()));
   }
   const toml::table* table = node.as_table();
   if (table == nullptr) {
@@ -256,7 +256,7 @@ void TraitsReader::read_syscall(std::string_view name, const toml::node& node) {
   SyscallTraits scratch;
   SyscallTraits& t = nr ? data_.syscalls[index_by_nr_[*nr]] : scratch;
   const std::string where = " of syscall '" + std::string(name) + "'";
-  int guards_line = core::toml_line(node);
+  int guards_line = base::toml_line(node);
   for (const auto& [key, value] : *table) {
     const std::string_view k = key.str();
     const std::string what = "'" + std::string(k) + "'" + where;
@@ -287,7 +287,7 @@ void TraitsReader::read_syscall(std::string_view name, const toml::node& node) {
     } else if (k == "guards") {
       for (int64_t g : named_values(value, what, kGuards, "guard"))
         t.guards = static_cast<uint16_t>(t.guards | g);
-      guards_line = core::toml_line(value);
+      guards_line = base::toml_line(value);
     } else if (k == "never_retry") {
       text(value, what, t.never_reason);
       t.never_retry = true;
@@ -328,7 +328,7 @@ void TraitsReader::read_syscall(std::string_view name, const toml::node& node) {
     out_.error(guards_line, "'guards'" + where + " need 'protocol_errnos'");
   }
   if (!has("guards") && has("protocol_errnos")) {
-    out_.error(core::toml_line(node),
+    out_.error(base::toml_line(node),
                "'protocol_errnos'" + where + " need 'guards' saying when they apply");
   }
   if ((has("nonblock_flags") && (t.guards & FTSC_SC_GUARD_NONBLOCK_FLAGS) == 0) ||
@@ -337,7 +337,7 @@ void TraitsReader::read_syscall(std::string_view name, const toml::node& node) {
                                 " are unused without the guard 'nonblock_flags' or 'nonblock_cmd'");
   }
   if (has("never_retry") && has("transient")) {
-    out_.error(core::toml_line(node),
+    out_.error(base::toml_line(node),
                "syscall '" + std::string(name) + "' is never_retry but lists transient errnos");
   }
 }
@@ -358,10 +358,10 @@ void TraitsReader::read_group(std::string_view name, const toml::node& node) {
       text(value, what, g.description);
     } else if (k == "members") {
       for (const auto& [member, at] : strings(value, what)) {
-        auto nr = core::syscall_number(member);
+        auto nr = kb::syscall_number(member);
         if (!nr) {
           error(*at, "group '" + g.name + "' names unknown syscall '" + member + "'",
-                core::did_you_mean(member, syscall_names()));
+                base::did_you_mean(member, syscall_names()));
           continue;
         }
         if (std::find(g.members.begin(), g.members.end(), *nr) != g.members.end()) {
