@@ -200,7 +200,7 @@ bool Control::module_loaded() const {
   return stat(dir_.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-base::Result<bool> Control::insert_module(const std::string& ko_path) const {
+base::Result<void> Control::insert_module(const std::string& ko_path) const {
   const int fd = open(ko_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
@@ -211,7 +211,7 @@ base::Result<bool> Control::insert_module(const std::string& ko_path) const {
   if (syscall(SYS_finit_module, fd, "", 0) != 0) {
     const int err = errno;
     if (err == EEXIST)
-      return true;  // loaded meanwhile
+      return {};  // loaded meanwhile
     std::string hint;
     switch (err) {
       case EPERM:
@@ -241,10 +241,10 @@ base::Result<bool> Control::insert_module(const std::string& ko_path) const {
   if (!module_loaded())
     return error(fmt::format("the module '{}' is loaded but {} did not appear", ko_path, dir_),
                  "is it the ftsc module? the kernel log (dmesg) may say more");
-  return true;
+  return {};
 }
 
-base::Result<bool> Control::write_file(const char* file, const char* what, const void* data,
+base::Result<void> Control::write_file(const char* file, const char* what, const void* data,
                                        size_t size) const {
   if (!module_loaded())
     return not_loaded_error();
@@ -267,14 +267,14 @@ base::Result<bool> Control::write_file(const char* file, const char* what, const
   }
   if (static_cast<size_t>(n) != size)
     return error(fmt::format("the module took {} of {} bytes written to {}", n, size, p));
-  return true;
+  return {};
 }
 
-base::Result<bool> Control::load_policy(const ftsc_policy& policy) const {
+base::Result<void> Control::load_policy(const ftsc_policy& policy) const {
   return write_file("policy", "the policy", &policy, sizeof policy);
 }
 
-base::Result<bool> Control::detach() const {
+base::Result<void> Control::detach() const {
   static constexpr char kDetach[] = "detach\n";
   return write_file("control", "the detach command", kDetach, sizeof kDetach - 1);
 }

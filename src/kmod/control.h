@@ -84,11 +84,11 @@ class Control {
   bool module_loaded() const;
   // Inserts the module from a .ko file (finit_module). Fails with a hint when
   // the kernel refuses it (no module support, a signature required, ...).
-  base::Result<bool> insert_module(const std::string& ko_path) const;
+  base::Result<void> insert_module(const std::string& ko_path) const;
   // Writes a compiled policy. On rejection, the error carries the module's reason.
-  base::Result<bool> load_policy(const ftsc_policy& policy) const;
+  base::Result<void> load_policy(const ftsc_policy& policy) const;
   // Removes the policy and its hooks; waiting calls return their last error.
-  base::Result<bool> detach() const;
+  base::Result<void> detach() const;
   base::Result<ModuleStatus> status() const;
   // The statistics of the last loaded policy.
   base::Result<std::unique_ptr<ftsc_stats>> stats() const;
@@ -102,7 +102,7 @@ class Control {
  private:
   std::string path(const char* file) const { return dir_ + "/" + file; }
   // Writes to a control file; the error says why the module rejected `what`.
-  base::Result<bool> write_file(const char* file, const char* what, const void* data,
+  base::Result<void> write_file(const char* file, const char* what, const void* data,
                                 size_t size) const;
 
   std::string dir_;

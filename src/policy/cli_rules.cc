@@ -34,11 +34,11 @@ base::Error flag_error(std::string_view flag, size_t offset, std::string message
 }
 
 // Rejects blanks anywhere: names and delays never contain them.
-std::optional<base::Error> check_blanks(std::string_view flag, std::string_view text,
+base::Result<void> check_blanks(std::string_view flag, std::string_view text,
                                         std::string_view form) {
   size_t pos = text.find_first_of(" \t\n\r\v\f");
   if (pos == std::string_view::npos)
-    return std::nullopt;
+    return {};
   return flag_error(flag, pos,
                     fmt::format("stray space at column {} in {} value '{}'", pos + 1, flag, text),
                     fmt::format("{} (no spaces; separate names with ',' only)", form));
@@ -77,8 +77,8 @@ base::Result<RuleSpec> parse_retry_flag(std::string_view text) {
   constexpr std::string_view kFlag = "--retry";
   if (text.empty())
     return flag_error(kFlag, 0, "empty --retry value", kRetryForm);
-  if (auto e = check_blanks(kFlag, text, kRetryForm))
-    return *e;
+  if (auto r = check_blanks(kFlag, text, kRetryForm); !r)
+    return r.error();
   size_t eq = text.find('=');
   if (eq == std::string_view::npos)
     return flag_error(
@@ -105,8 +105,8 @@ base::Result<BackoffSpec> parse_backoff_flag(std::string_view text) {
   constexpr std::string_view kFlag = "--backoff";
   if (text.empty())
     return flag_error(kFlag, 0, "empty --backoff value", kBackoffForm);
-  if (auto e = check_blanks(kFlag, text, kBackoffForm))
-    return *e;
+  if (auto r = check_blanks(kFlag, text, kBackoffForm); !r)
+    return r.error();
   auto items = split_names(kFlag, text, text, 0, "delay", kBackoffForm);
   if (!items)
     return items.error();

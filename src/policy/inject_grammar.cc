@@ -77,18 +77,18 @@ class Parser {
     return loc;
   }
 
-  std::optional<base::Error> parse_syscalls(Piece list, InjectSpec& spec) const;
-  std::optional<base::Error> parse_error(Piece value, InjectSpec& spec) const;
-  std::optional<base::Error> parse_when(std::string_view value, InjectSpec& spec) const;
-  std::optional<base::Error> parse_probability(std::string_view value, InjectSpec& spec) const;
-  std::optional<base::Error> parse_seed(std::string_view value, InjectSpec& spec) const;
+  base::Result<void> parse_syscalls(Piece list, InjectSpec& spec) const;
+  base::Result<void> parse_error(Piece value, InjectSpec& spec) const;
+  base::Result<void> parse_when(std::string_view value, InjectSpec& spec) const;
+  base::Result<void> parse_probability(std::string_view value, InjectSpec& spec) const;
+  base::Result<void> parse_seed(std::string_view value, InjectSpec& spec) const;
 
   std::string_view text_;
   size_t base_;
   const base::SourceLoc& where_;
 };
 
-std::optional<base::Error> Parser::parse_syscalls(Piece list, InjectSpec& spec) const {
+base::Result<void> Parser::parse_syscalls(Piece list, InjectSpec& spec) const {
   if (base::trim(list.text).empty())
     return fail(
         "the syscall list is empty",
@@ -114,10 +114,10 @@ std::optional<base::Error> Parser::parse_syscalls(Piece list, InjectSpec& spec) 
                                    "a group starts with %, e.g. %file");
     spec.syscalls.push_back(Named{std::string(name), at(list.offset + p.offset)});
   }
-  return std::nullopt;
+  return {};
 }
 
-std::optional<base::Error> Parser::parse_error(Piece value, InjectSpec& spec) const {
+base::Result<void> Parser::parse_error(Piece value, InjectSpec& spec) const {
   std::string_view v = value.text;
   std::string text;
   if (v[0] == '-' || v[0] == '+')
@@ -147,7 +147,7 @@ std::optional<base::Error> Parser::parse_error(Piece value, InjectSpec& spec) co
     text = std::string(v);
   }
   spec.error = Named{std::move(text), at(value.offset)};
-  return std::nullopt;
+  return {};
 }
 
 // Reads a count 1..kMaxCount at v[pos...]; `what` names it in messages.
@@ -169,10 +169,10 @@ std::optional<std::string> read_count(std::string_view v, size_t& pos, uint32_t&
                          kMaxCount);
   }
   out = static_cast<uint32_t>(n);
-  return std::nullopt;
+  return {};
 }
 
-std::optional<base::Error> Parser::parse_when(std::string_view v, InjectSpec& spec) const {
+base::Result<void> Parser::parse_when(std::string_view v, InjectSpec& spec) const {
   const std::string hint(
       "write when=FIRST (one attempt), FIRST..LAST, FIRST+ (every attempt from FIRST), "
       "FIRST+STEP or FIRST..LAST+STEP; attempts count from 1, e.g. when=1..2");
@@ -221,10 +221,10 @@ std::optional<base::Error> Parser::parse_when(std::string_view v, InjectSpec& sp
   spec.first = first;
   spec.last = last;
   spec.step = step;
-  return std::nullopt;
+  return {};
 }
 
-std::optional<base::Error> Parser::parse_probability(std::string_view v, InjectSpec& spec) const {
+base::Result<void> Parser::parse_probability(std::string_view v, InjectSpec& spec) const {
   const char* hint =
       "write a probability above 0 and at most 1, e.g. p=0.1, or a percentage, "
       "e.g. p=10%";
@@ -255,17 +255,17 @@ std::optional<base::Error> Parser::parse_probability(std::string_view v, InjectS
   if (p > 1)
     return fail(fmt::format("p={} is more than {}", v, percent ? "100%" : "1"), hint);
   spec.probability = p;
-  return std::nullopt;
+  return {};
 }
 
-std::optional<base::Error> Parser::parse_seed(std::string_view v, InjectSpec& spec) const {
+base::Result<void> Parser::parse_seed(std::string_view v, InjectSpec& spec) const {
   uint64_t seed = 0;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seed);
   if (!is_digit(v[0]) || ec != std::errc() || end != v.data() + v.size())
     return fail(fmt::format("seed={} is not a number 0..18446744073709551615", v),
                 "write a decimal seed, e.g. seed=42; the same seed fails the same attempts");
   spec.seed = seed;
-  return std::nullopt;
+  return {};
 }
 
 base::Result<InjectSpec> Parser::parse() {
@@ -276,8 +276,8 @@ base::Result<InjectSpec> Parser::parse() {
   spec.text = std::string(text_);
 
   std::vector<Piece> parts = split(text_, ':');
-  if (auto e = parse_syscalls(parts[0], spec))
-    return *e;
+  if (auto r = parse_syscalls(parts[0], spec); !r)
+    return r.error();
 
   constexpr std::string_view kKeys[] = {"error", "when", "p", "seed"};
   bool seen[4] = {};
@@ -318,7 +318,7 @@ base::Result<InjectSpec> Parser::parse() {
                                                           : k == 1 ? "write e.g. when=1..2"
                                                           : k == 2 ? "write e.g. p=0.1 or p=10%"
                                                                    : "write e.g. seed=42");
-    std::optional<base::Error> e;
+    base::Result<void> e;
     switch (k) {
       case 0:
         e = parse_error(Piece{value, part.offset + eq + 1}, spec);
@@ -333,8 +333,8 @@ base::Result<InjectSpec> Parser::parse() {
         e = parse_seed(value, spec);
         break;
     }
-    if (e)
-      return *e;
+    if (!e)
+      return e.error();
   }
   if (!seen[0])
     return fail("it has no error=",

@@ -71,7 +71,7 @@ class TableParser {
     return base::SourceLoc{file_, line, static_cast<int>(column) + 1};
   }
 
-  std::optional<base::Error> header(std::string_view line, int line_no, MatrixTable& t) {
+  base::Result<void> header(std::string_view line, int line_no, MatrixTable& t) {
     std::vector<Cell> cells = split_tabs(line);
     t.where = loc(line_no, 0);
     t.label = std::string(base::trim(cells[0].text, " \r\v\f"));
@@ -93,10 +93,10 @@ class TableParser {
       }
       t.errnos.push_back(Named{std::string(name), loc(line_no, cells[i].column)});
     }
-    return std::nullopt;
+    return {};
   }
 
-  std::optional<base::Error> row(std::string_view line, int line_no, MatrixTable& t) {
+  base::Result<void> row(std::string_view line, int line_no, MatrixTable& t) {
     std::vector<Cell> cells = split_tabs(line);
     std::string_view name = base::trim(cells[0].text, " \r\v\f");
     if (name.empty())
@@ -125,7 +125,7 @@ class TableParser {
       r.cells.push_back(v);
     }
     t.rows.push_back(std::move(r));
-    return std::nullopt;
+    return {};
   }
 
  private:
@@ -175,11 +175,11 @@ base::Result<std::vector<MatrixTable>> parse_matrix_tables(std::string_view text
     if (!in_table) {
       tables.emplace_back();
       in_table = true;
-      if (auto e = parser.header(line, line_no, tables.back()))
-        return *e;
+      if (auto r = parser.header(line, line_no, tables.back()); !r)
+        return r.error();
     } else {
-      if (auto e = parser.row(line, line_no, tables.back()))
-        return *e;
+      if (auto r = parser.row(line, line_no, tables.back()); !r)
+        return r.error();
     }
   }
   return tables;

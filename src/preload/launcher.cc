@@ -132,32 +132,32 @@ bool write_all(int fd, const char* data, size_t n) {
   return true;
 }
 
-base::Result<bool> check_file(const std::string& argv0, const std::string& path, int depth) {
+base::Result<void> check_file(const std::string& argv0, const std::string& path, int depth) {
   Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0)
-    return true;  // exec reports it
+    return {};  // exec reports it
   char head[256] = {};
   ssize_t n = pread(fd.get(), head, sizeof head, 0);
   if (n < 4)
-    return true;
+    return {};
   if (head[0] == '#' && head[1] == '!' && depth < 4) {
     std::string_view line(head + 2, static_cast<size_t>(n) - 2);
     line = line.substr(0, line.find('\n'));
     size_t start = line.find_first_not_of(" \t");
     if (start == std::string_view::npos)
-      return true;
+      return {};
     line.remove_prefix(start);
     std::string interpreter(line.substr(0, line.find_first_of(" \t")));
     return check_file(argv0, interpreter, depth + 1);
   }
   if (std::memcmp(head, ELFMAG, SELFMAG) != 0)
-    return true;  // not ELF: exec (or its shell fallback) decides
+    return {};  // not ELF: exec (or its shell fallback) decides
   const std::string what =
       path == argv0 ? fmt::format("'{}'", argv0) : fmt::format("'{}' (run by '{}')", path, argv0);
   Elf64_Half machine;
   std::memcpy(&machine, head + offsetof(Elf64_Ehdr, e_machine), sizeof machine);
   if (head[EI_CLASS] == ELFCLASS64 && machine != EM_X86_64)
-    return true;  // a program of another machine: exec says why
+    return {};  // a program of another machine: exec says why
   if (head[EI_CLASS] != ELFCLASS64)
     return base::Error{fmt::format("{} is not a 64-bit program: the preload library cannot load "
                                    "into it",
@@ -168,14 +168,14 @@ base::Result<bool> check_file(const std::string& argv0, const std::string& path,
   Elf64_Ehdr eh;
   std::memcpy(&eh, head, sizeof eh);
   if (eh.e_phentsize != sizeof(Elf64_Phdr))
-    return true;
+    return {};
   for (unsigned i = 0; i < eh.e_phnum; ++i) {
     Elf64_Phdr ph;
     off_t at = static_cast<off_t>(eh.e_phoff + i * sizeof ph);
     if (pread(fd.get(), &ph, sizeof ph, at) != static_cast<ssize_t>(sizeof ph))
-      return true;
+      return {};
     if (ph.p_type == PT_INTERP)
-      return true;
+      return {};
   }
   return base::Error{
       fmt::format("{} is statically linked: the preload engine works only in dynamically linked "
@@ -601,10 +601,10 @@ base::Result<std::string> find_library() {
                      "reinstall ftsc, set FTSC_PRELOAD_LIBRARY, or use --engine ptrace"};
 }
 
-base::Result<bool> check_loadable(const std::string& argv0) {
+base::Result<void> check_loadable(const std::string& argv0) {
   auto path = launch::find_program(argv0);
   if (!path)
-    return true;  // the exec reports it
+    return {};  // the exec reports it
   return check_file(argv0, *path, 0);
 }
 

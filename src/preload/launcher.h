@@ -100,7 +100,7 @@ base::Result<std::string> find_library();
 // PATH as execvp(3) does, following `#!` interpreters)? An error says why not:
 // statically linked (no PT_INTERP), or not a 64-bit program. A program that
 // cannot be found or read is left to exec to report.
-base::Result<bool> check_loadable(const std::string& argv0);
+base::Result<void> check_loadable(const std::string& argv0);
 
 // Is the preload library active in this process (ftsc run inside a preload run)?
 bool active_in_this_process();

@@ -6,20 +6,13 @@
 
 #include <fmt/format.h>
 
+#include "profile/html_templates.h"
 #include "profile/table.h"
 
 namespace ftsc::profile {
 namespace {
 
-constexpr size_t kMaxSyscalls = 40;   // rows of the successes/failures chart
-constexpr size_t kMaxBreakdown = 25;  // rows of the errno chart
-constexpr int kLabelWidth = 170;
-constexpr int kPlotWidth = 620;
-constexpr int kRow = 26;
-
-// A palette that tells errnos apart, in order of first use.
-constexpr const char* kPalette[] = {"#c0392b", "#2471a3", "#d68910", "#7d3c98", "#17a589",
-                                    "#a04000", "#2e4053", "#b7950b", "#cb4335", "#5b2c6f"};
+using namespace html;  // the report's geometry and palette
 
 std::string escape(std::string_view s) {
   std::string out;
@@ -167,20 +160,9 @@ std::string format_profile_html(const Profile& p) {
   std::string heading = table.substr(0, table.find('\n'));
   uint64_t calls = p.counts.total_calls(), failures = p.counts.total_failures();
   std::string html;
-  html += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  html += html::kHead;
   html += fmt::format("<title>{}</title>\n", escape(heading));
-  html +=
-      "<style>\n"
-      "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:940px;color:#222}\n"
-      "h1{font-size:1.35em}h2{font-size:1.1em;margin-top:2em}\n"
-      ".chart text{font:12px system-ui,sans-serif}.label{text-anchor:end}\n"
-      ".tick{text-anchor:middle;fill:#777}.grid{stroke:#e3e3e3}\n"
-      ".ok{fill:#4c9a2a}.failed{fill:#c0392b}.value{fill:#333}\n"
-      ".key{display:inline-block;width:.9em;height:.9em;margin:0 .3em 0 1em;"
-      "vertical-align:-.1em}.key.ok{background:#4c9a2a}.key.failed{background:#c0392b}\n"
-      "table{border-collapse:collapse;margin-top:.5em}td,th{padding:.15em .7em;"
-      "border-bottom:1px solid #eee;text-align:left}td.n{text-align:right}\n"
-      "</style>\n</head>\n<body>\n";
+  html += html::kStyle;
   html += fmt::format("<h1>{}</h1>\n", escape(heading));
   html += fmt::format(
       "<p id=\"summary\">{} calls, {} failed ({:.2f}%), in {} syscalls; tracer {}{}.</p>\n", calls,
@@ -241,15 +223,8 @@ std::string format_profile_html(const Profile& p) {
     }
     html += "</table>\n";
   }
-  // Records what the browser laid out, so that a headless browser's DOM dump
-  // shows whether the charts were drawn.
-  html +=
-      "<script>\n"
-      "document.documentElement.dataset.drawnBars = Array.from("
-      "document.querySelectorAll('#outcomes rect.bar')).filter("
-      "function (r) { return r.getBoundingClientRect().width > 0; }).length;\n"
-      "</script>\n";
-  html += "</body>\n</html>\n";
+  html += html::kDrawnBarsScript;
+  html += html::kTail;
   return html;
 }
 
