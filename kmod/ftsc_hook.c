@@ -5,6 +5,10 @@
  * calls the original, decides with the shared retry decision
  * (src/decide/decide.c, compiled in as ftsc_decide.c), sleeps and calls again.
  *
+ * Why one file of this length: finding the entry points, the ftrace callback
+ * and the wrapper are one mechanism whose invariants (which entry points are
+ * hooked, when a call is in flight) the comments below state once.
+ *
  * Finding the entry points. kallsyms_lookup_name() has not been exported
  * since 5.7, but a kprobe registered on it by name reports its address. With
  * it the module reads sys_call_table, which since the switch-based dispatch

@@ -2,7 +2,7 @@
 /*
  * The compiled policy: the one structure every ftsc engine reads.
  *
- * The core (C++) turns a policy (TOML, command-line rules, or an imported
+ * The policy compiler (src/policy/, C++) turns a policy (TOML, command-line rules, or an imported
  * retry matrix) into this flat, fixed-size, versioned block. The ptrace
  * supervisor keeps it in memory, the preload library maps it read-only from a
  * file, and the kernel module copies it in through its control file and
@@ -44,7 +44,7 @@
 #define FTSC_NONBLOCK_CMDS 2u
 #define FTSC_PROTOCOL_ERRNOS 3u
 /* The longest duration a policy holds (a delay, deadline, budget window or
- * budget): one day, as core::kMaxPolicyDuration. A blob that asks more is
+ * budget): one day, as base::kMaxPolicyDuration. A blob that asks more is
  * refused, so that no engine sleeps for years on a hand-made block. */
 #define FTSC_MAX_DURATION_NS 86400000000000ull
 /* An injection's errno: 1..511. 512 and above are the kernel's internal

@@ -1,4 +1,4 @@
-// Small helpers shared by the TOML readers: the policy language's in core and
+// Small helpers shared by the TOML readers: the policy language's (src/policy/) and
 // the knowledge base's traits file's in tools/kbtables (at build time).
 #pragma once
 

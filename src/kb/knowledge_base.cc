@@ -8,7 +8,7 @@
 // fills in what the tables say about it.
 //
 // The list of syscalls is libseccomp's at run time, as everywhere else in
-// ftsc (core::all_syscalls()); the tables carry the number and the name each
+// ftsc (kb::all_syscalls()); the tables carry the number and the name each
 // row was generated for, and a row is used only for the syscall that has both.
 // The two agree unless ftsc runs with another libseccomp than it was built
 // with; then a syscall the build did not know has the defaults.

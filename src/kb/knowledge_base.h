@@ -42,7 +42,7 @@ struct SyscallTraits {
   std::string eintr_note;      // non-empty when EINTR/restart has a special meaning
   std::vector<int> transient;  // errnos plausibly transient for this call
 
-  // Inline: tools/kbtables reads the data files into these records without linking core.
+  // Inline: tools/kbtables reads the data files into these records without linking ftsc::kb.
   bool documents(int err) const {
     return std::binary_search(documented.begin(), documented.end(), err);
   }

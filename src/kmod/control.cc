@@ -1,4 +1,5 @@
 #include "kmod/control.h"
+#include "base/unique_fd.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -30,18 +31,6 @@ base::Error error(std::string message, std::string hint = {}) {
 std::string errno_text(int err) {
   return std::strerror(err);
 }
-
-// The fd closes on every path.
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0)
-      close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
 
 base::Error not_loaded_error() {
   struct statfs fs {};
@@ -207,7 +196,7 @@ base::Result<void> Control::insert_module(const std::string& ko_path) const {
     return error(fmt::format("cannot open the module '{}': {}", ko_path, errno_text(err)),
                  "build it with `make -C kmod` or give its path with --module");
   }
-  Fd owner(fd);
+  base::UniqueFd owner(fd);
   if (syscall(SYS_finit_module, fd, "", 0) != 0) {
     const int err = errno;
     if (err == EEXIST)
@@ -255,7 +244,7 @@ base::Result<void> Control::write_file(const char* file, const char* what, const
     return error(fmt::format("cannot open {}: {}", p, errno_text(err)),
                  err == EACCES || err == EPERM ? "the module's control files are root's" : "");
   }
-  Fd owner(fd);
+  base::UniqueFd owner(fd);
   const ssize_t n = write(fd, data, size);
   if (n < 0) {
     const int err = errno;
@@ -303,7 +292,7 @@ base::Result<std::unique_ptr<ftsc_stats>> Control::stats() const {
     return error(fmt::format("cannot open {}: {}", p, errno_text(err)),
                  err == EACCES || err == EPERM ? "the module's control files are root's" : "");
   }
-  Fd owner(fd);
+  base::UniqueFd owner(fd);
   auto table = std::make_unique<ftsc_stats>();
   auto* bytes = reinterpret_cast<char*>(table.get());
   size_t got = 0;

@@ -11,7 +11,7 @@ namespace {
 
 // The validator refuses what the policy language refuses: the same longest duration.
 static_assert(base::kMaxPolicyDuration.count() == static_cast<int64_t>(FTSC_MAX_DURATION_NS),
-              "FTSC_MAX_DURATION_NS must be core::kMaxPolicyDuration");
+              "FTSC_MAX_DURATION_NS must be base::kMaxPolicyDuration");
 
 uint8_t arg_index(int arg) {
   return arg < 0 ? FTSC_ARG_NONE : static_cast<uint8_t>(arg);

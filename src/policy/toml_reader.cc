@@ -6,6 +6,10 @@
 // position for every key, value and array element) and a hint. Syscall and
 // errno names are kept as written, with their position: resolve() checks them
 // against the tables and settles contradictions between rules.
+//
+// Why one file of this length: the reader is one walk over one document (a
+// class whose methods read each table and share its diagnostics list); the
+// writer (toml_writer.cc) and the policy's equality (policy.cc) live apart.
 #include "base/text.h"
 #include "policy/toml.h"
 

@@ -41,9 +41,6 @@
 // engine; a program that clears its environment before exec drops it too.
 #include "preload/launcher.h"
 
-#include "launch/outcome.h"
-#include "stats/attempt_log.h"
-
 #include <dirent.h>
 #include <dlfcn.h>
 #include <elf.h>
@@ -71,49 +68,19 @@
 
 #include <fmt/format.h>
 
+#include "base/unique_fd.h"
 #include "decide/retry_unit.h"
 #include "kb/errno_table.h"
 #include "kb/syscall_table.h"
 #include "launch/environment.h"
+#include "launch/outcome.h"
 #include "launch/signal_forwarding.h"
 #include "launch/spawn.h"
 #include "preload/preload_interface.h"
+#include "stats/attempt_log.h"
 
 namespace ftsc::preload {
 namespace {
-
-base::Error setup_error(std::string what, int err, std::string hint = {}) {
-  return base::Error{fmt::format("{}: {}", what, std::strerror(err)), {}, std::move(hint)};
-}
-
-// An fd that closes itself.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = o.release();
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset() {
-    if (fd_ >= 0)
-      close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
 
 std::string proc_fd_path(int fd) {
   return fmt::format("/proc/{}/fd/{}", getpid(), fd);
@@ -130,59 +97,6 @@ bool write_all(int fd, const char* data, size_t n) {
     n -= static_cast<size_t>(w);
   }
   return true;
-}
-
-base::Result<void> check_file(const std::string& argv0, const std::string& path, int depth) {
-  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0)
-    return {};  // exec reports it
-  char head[256] = {};
-  ssize_t n = pread(fd.get(), head, sizeof head, 0);
-  if (n < 4)
-    return {};
-  if (head[0] == '#' && head[1] == '!' && depth < 4) {
-    std::string_view line(head + 2, static_cast<size_t>(n) - 2);
-    line = line.substr(0, line.find('\n'));
-    size_t start = line.find_first_not_of(" \t");
-    if (start == std::string_view::npos)
-      return {};
-    line.remove_prefix(start);
-    std::string interpreter(line.substr(0, line.find_first_of(" \t")));
-    return check_file(argv0, interpreter, depth + 1);
-  }
-  if (std::memcmp(head, ELFMAG, SELFMAG) != 0)
-    return {};  // not ELF: exec (or its shell fallback) decides
-  const std::string what =
-      path == argv0 ? fmt::format("'{}'", argv0) : fmt::format("'{}' (run by '{}')", path, argv0);
-  Elf64_Half machine;
-  std::memcpy(&machine, head + offsetof(Elf64_Ehdr, e_machine), sizeof machine);
-  if (head[EI_CLASS] == ELFCLASS64 && machine != EM_X86_64)
-    return {};  // a program of another machine: exec says why
-  if (head[EI_CLASS] != ELFCLASS64)
-    return base::Error{fmt::format("{} is not a 64-bit program: the preload library cannot load "
-                                   "into it",
-                                   what),
-                       {},
-                       "no engine of `ftsc run` retries a 32-bit program's calls (policies name "
-                       "x86_64 syscalls); --engine ptrace runs it without retries"};
-  Elf64_Ehdr eh;
-  std::memcpy(&eh, head, sizeof eh);
-  if (eh.e_phentsize != sizeof(Elf64_Phdr))
-    return {};
-  for (unsigned i = 0; i < eh.e_phnum; ++i) {
-    Elf64_Phdr ph;
-    off_t at = static_cast<off_t>(eh.e_phoff + i * sizeof ph);
-    if (pread(fd.get(), &ph, sizeof ph, at) != static_cast<ssize_t>(sizeof ph))
-      return {};
-    if (ph.p_type == PT_INTERP)
-      return {};
-  }
-  return base::Error{
-      fmt::format("{} is statically linked: the preload engine works only in dynamically linked "
-                  "programs (it is loaded by the dynamic loader)",
-                  what),
-      {},
-      "use --engine ptrace, which handles static programs"};
 }
 
 // "ftsc: [pid 123] openat(-100, 0x7ffd..., ...) = -ENOENT, retry 1/10 in 100ms"
@@ -294,14 +208,14 @@ struct RunFiles::State {
   std::string library;
   base::LogSink log;
   std::string log_layer;
-  Fd policy_fd;
-  Fd stats_fd;
+  base::UniqueFd policy_fd;
+  base::UniqueFd stats_fd;
   ftsc_stats* stats = nullptr;
-  Fd budgets_fd;
+  base::UniqueFd budgets_fd;
   uint64_t* budgets = nullptr;
-  Fd log_read;
-  Fd log_write;
-  Fd processes_fd;
+  base::UniqueFd log_read;
+  base::UniqueFd log_write;
+  base::UniqueFd processes_fd;
   std::unique_ptr<LogRelay> relay;
 
   ~State() {
@@ -322,52 +236,52 @@ base::Result<std::unique_ptr<RunFiles>> RunFiles::create(const ftsc_policy& poli
   s.library = std::move(library);
   s.log = std::move(log);
   s.log_layer = std::move(log_layer);
-  s.policy_fd = Fd(memfd_create("ftsc-policy", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  s.policy_fd = base::UniqueFd(memfd_create("ftsc-policy", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (s.policy_fd.get() < 0)
-    return setup_error("cannot create a memfd for the policy", errno);
+    return base::system_error("cannot create a memfd for the policy", errno);
   if (!write_all(s.policy_fd.get(), reinterpret_cast<const char*>(&policy), sizeof policy))
-    return setup_error("cannot write the policy to its memfd", errno);
+    return base::system_error("cannot write the policy to its memfd", errno);
   if (fcntl(s.policy_fd.get(), F_ADD_SEALS,
             F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0)
-    return setup_error("cannot seal the policy memfd", errno);
+    return base::system_error("cannot seal the policy memfd", errno);
 
-  s.stats_fd = Fd(memfd_create("ftsc-stats", MFD_CLOEXEC));
+  s.stats_fd = base::UniqueFd(memfd_create("ftsc-stats", MFD_CLOEXEC));
   if (s.stats_fd.get() < 0)
-    return setup_error("cannot create a memfd for the statistics", errno);
+    return base::system_error("cannot create a memfd for the statistics", errno);
   if (ftruncate(s.stats_fd.get(), sizeof(ftsc_stats)) != 0)
-    return setup_error("cannot size the statistics memfd", errno);
+    return base::system_error("cannot size the statistics memfd", errno);
   void* map =
       mmap(nullptr, sizeof(ftsc_stats), PROT_READ | PROT_WRITE, MAP_SHARED, s.stats_fd.get(), 0);
   if (map == MAP_FAILED)
-    return setup_error("cannot map the statistics memfd", errno);
+    return base::system_error("cannot map the statistics memfd", errno);
   s.stats = static_cast<ftsc_stats*>(map);
   ftsc_stats_init(s.stats);
 
   // Sparse: a page is allocated only where a process's word is written.
-  s.budgets_fd = Fd(memfd_create("ftsc-budgets", MFD_CLOEXEC));
+  s.budgets_fd = base::UniqueFd(memfd_create("ftsc-budgets", MFD_CLOEXEC));
   if (s.budgets_fd.get() < 0)
-    return setup_error("cannot create a memfd for the retry budgets", errno);
+    return base::system_error("cannot create a memfd for the retry budgets", errno);
   if (ftruncate(s.budgets_fd.get(), State::kBudgetBytes) != 0)
-    return setup_error("cannot size the retry budgets memfd", errno);
+    return base::system_error("cannot size the retry budgets memfd", errno);
   map =
       mmap(nullptr, State::kBudgetBytes, PROT_READ | PROT_WRITE, MAP_SHARED, s.budgets_fd.get(), 0);
   if (map == MAP_FAILED)
-    return setup_error("cannot map the retry budgets memfd", errno);
+    return base::system_error("cannot map the retry budgets memfd", errno);
   s.budgets = static_cast<uint64_t*>(map);
 
   // Sparse too; sealable, so that ftsc can tell when nobody maps it any more.
-  s.processes_fd = Fd(memfd_create("ftsc-processes", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  s.processes_fd = base::UniqueFd(memfd_create("ftsc-processes", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (s.processes_fd.get() < 0)
-    return setup_error("cannot create a memfd for the run's processes", errno);
+    return base::system_error("cannot create a memfd for the run's processes", errno);
   if (ftruncate(s.processes_fd.get(), FTSC_PROCESS_REGISTRY_BYTES) != 0)
-    return setup_error("cannot size the run's processes memfd", errno);
+    return base::system_error("cannot size the run's processes memfd", errno);
 
   if (s.log) {
     int log_pipe[2];
     if (pipe2(log_pipe, O_CLOEXEC) != 0)
-      return setup_error("cannot create a pipe", errno);
-    s.log_read = Fd(log_pipe[0]);
-    s.log_write = Fd(log_pipe[1]);
+      return base::system_error("cannot create a pipe", errno);
+    s.log_read = base::UniqueFd(log_pipe[0]);
+    s.log_write = base::UniqueFd(log_pipe[1]);
   }
   return files;
 }
@@ -561,61 +475,6 @@ base::Result<Outcome> Launcher::run(const std::vector<std::string>& argv) {
 
 const ftsc_stats& Launcher::stats() const {
   return impl_->stats();
-}
-
-base::Result<std::string> find_library() {
-  if (const char* env = getenv("FTSC_PRELOAD_LIBRARY"); env != nullptr && *env != '\0') {
-    if (access(env, R_OK) != 0)
-      return setup_error(fmt::format("cannot use FTSC_PRELOAD_LIBRARY={}", env), errno);
-    return std::string(env);
-  }
-  char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0)
-    return setup_error("cannot find the ftsc binary (/proc/self/exe)", errno);
-  std::string dir(exe, static_cast<size_t>(n));
-  dir.resize(dir.rfind('/'));
-  const std::string candidates[] = {
-      dir + "/" FTSC_PRELOAD_LIBRARY_NAME,
-      dir + "/" FTSC_PRELOAD_INSTALL_DIR_FROM_BIN "/" FTSC_PRELOAD_LIBRARY_NAME,
-  };
-  for (const std::string& candidate : candidates) {
-    if (access(candidate.c_str(), R_OK) == 0) {
-      char resolved[PATH_MAX];
-      const std::string c = realpath(candidate.c_str(), resolved) != nullptr ? resolved : candidate;
-      // LD_PRELOAD separates entries with ':' and spaces.
-      if (c.find_first_of(": \t") != std::string::npos)
-        return base::Error{
-            fmt::format("the preload library's path '{}' contains ':' or a space, which "
-                        "LD_PRELOAD cannot hold",
-                        c),
-            {},
-            "install ftsc in a directory without them, or set FTSC_PRELOAD_LIBRARY"};
-      return c;
-    }
-  }
-  return base::Error{fmt::format("cannot find {} next to {} or in {}", FTSC_PRELOAD_LIBRARY_NAME,
-                                 std::string(exe, static_cast<size_t>(n)),
-                                 dir + "/" FTSC_PRELOAD_INSTALL_DIR_FROM_BIN),
-                     {},
-                     "reinstall ftsc, set FTSC_PRELOAD_LIBRARY, or use --engine ptrace"};
-}
-
-base::Result<void> check_loadable(const std::string& argv0) {
-  auto path = launch::find_program(argv0);
-  if (!path)
-    return {};  // the exec reports it
-  return check_file(argv0, *path, 0);
-}
-
-bool active_in_this_process() {
-  using ActiveFn = int (*)();
-  void* sym = dlsym(RTLD_DEFAULT, FTSC_PRELOAD_ACTIVE_SYMBOL);
-  if (sym == nullptr)
-    return false;
-  ActiveFn fn;
-  std::memcpy(&fn, &sym, sizeof fn);
-  return fn() != 0;
 }
 
 }  // namespace ftsc::preload

@@ -1,6 +1,13 @@
 // The preload library's run time: initialisation, the retry loop, waiting,
 // guards, statistics.
 //
+// Why one file of this length: every piece of the library's state (the mode,
+// the policy, the budget, the registry, the sandbox flag) is internal to this
+// file, so that the compiler sees each access of the hot path and keeps a
+// successful call at the syscall and one branch (bench/syscall_cost.sh); the
+// sections below (initialisation, guards, cancellation points, waiting, the
+// retry loop) share that state.
+//
 // How it works. `ftsc run --engine preload` starts the program with
 // LD_PRELOAD naming this library, so the dynamic loader binds the program's
 // (and its libraries') calls of read, openat, mmap, connect, malloc ... to the

@@ -1,6 +1,6 @@
 /*
  * A plain C reader of compiled policies: proves that C code (as the kernel
- * module will) can validate a block the C++ core wrote and look cells up.
+ * module will) can validate a block the C++ policy compiler wrote and look cells up.
  *
  *   read_policy FILE SYSCALL_NR ERRNO [ATTEMPT]
  * prints "valid", then "decision D schedule S delays N: d1 d2 ...", then

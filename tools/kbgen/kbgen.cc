@@ -1,7 +1,11 @@
 // ftsc-kbgen: generates data/man_errnos.tsv, the errnos that each x86_64
 // syscall's man page documents in its ERRORS section.
 //
-// How it works. The syscall list is libseccomp's (core::all_syscalls()), never a
+// Why one file of this length: a build-time tool that runs as one pass (find
+// each page, read its groff source, cut the ERRORS section, write the table),
+// read top to bottom; no other code links any of it.
+//
+// How it works. The syscall list is libseccomp's (kb::all_syscalls()), never a
 // hand-typed one. For each syscall the generator looks for its page in a man2
 // directory (default /usr/share/man/man2, the groff sources of Debian's
 // manpages-dev), in this order:
@@ -24,7 +28,7 @@
 // EWOULDBLOCK`, the tag of `.IP`, the line after `.TP`); groff escapes (`\fB`,
 // `\-`, `\[bu]`, `\*(..` ...) are removed. Every word of the remaining text that
 // looks like an errno (E followed by capitals and digits) and that glibc knows
-// (core::errno_value, aliases included) counts as documented, under glibc's
+// (kb::errno_value, aliases included) counts as documented, under glibc's
 // canonical name (EWOULDBLOCK -> EAGAIN). So tagged entries, entries naming two
 // errnos, an untagged first entry (mincore.2) and prose such as accept.2's
 // "Various Linux kernels can return other errors such as ENOSR ..." are all
