@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared by the benchmark scripts (sourced): median of a results file whose
 # lines are "KIND VARIANT VALUE".
 # median FILE KIND VARIANT -> "median min max"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * engine_overhead MODE N: the no-fault cost of the engines on two workloads.
  *   write  N 1-byte writes to /dev/null (after N/10 for warm-up); prints the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The engines' cost when nothing fails, measured side by side in one run, on
 # two workloads of bench/engine_overhead.c whose syscalls the policy names:
 #   write  a loop of 1-byte writes to /dev/null (ns per write)

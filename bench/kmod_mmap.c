@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* kmod_mmap: the research prototype's overhead benchmark. Maps 128 MiB of
  * anonymous memory and unmaps it again, ITERATIONS times, and prints the
  * mean cost of the mmap call in rdtsc cycles. bench/kmod_mmap.sh runs it

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The research prototype's overhead benchmark for the kernel engine: the mean
 # rdtsc cycles of an mmap of 128 MiB (bench/kmod_mmap.c), natively and with
 # mmap hooked by the ftsc module, as a ratio. Runs as root where the module

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # What profiling every syscall on the machine costs a cheap syscall, measured
 # side by side in one run: getppid in a loop (bench/syscall_cost.c), pinned to
 # one CPU,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * syscall_cost MODE N: makes N syscalls and prints the mean cost per call in
  * nanoseconds (monotonic clock), after a warm-up of N/10 calls.

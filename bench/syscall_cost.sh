@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The ptrace engine's cost per syscall, measured side by side in one run:
 #   outside  getppid, a syscall outside the policy (only the seccomp filter runs)
 #   traced   a 1-byte write to /dev/null that the policy traces and that succeeds

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Compile settings live on INTERFACE targets that components link to, not in global flags.
 
 set(CMAKE_CXX_STANDARD 20)

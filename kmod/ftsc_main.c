@@ -24,7 +24,7 @@
  * The prototype also crashed on unload: a task could still be running, or
  * about to enter, the replacement function when its module was freed.
  *
- * What this module does instead (ftsc_hook.c has the details). It finds
+ * What this module does instead (ftsc_entry.c and ftsc_hook.c have the details). It finds
  * kallsyms_lookup_name() through a kprobe, reads (never writes) the table to
  * learn which __x64_sys_* function serves each syscall number, and hooks
  * those functions with ftrace: an ftrace_ops with SAVE_REGS, IPMODIFY and
@@ -65,7 +65,7 @@ static int __init ftsc_init(void)
 {
 	int err;
 
-	err = ftsc_hooks_init();
+	err = ftsc_entries_init();
 	if (err)
 		return err;
 	ftsc_wq = alloc_workqueue("ftsc", 0, 0);

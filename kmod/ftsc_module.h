@@ -89,11 +89,17 @@ struct ftsc_proc *ftsc_proc_lookup(struct ftsc_state *st);
 u64 ftsc_proc_next_attempt(struct ftsc_state *st, struct ftsc_proc *proc,
 			   long nr);
 
-/* ftsc_hook.c */
-int ftsc_hooks_init(void);
+/* ftsc_entry.c */
+/* The __x64_sys_* function of each syscall number, or 0; where the wrapper
+ * calls it (past the ftrace site when that comes first). Set once at load. */
+extern unsigned long ftsc_entry[FTSC_NR_LIMIT];
+extern unsigned long ftsc_body[FTSC_NR_LIMIT];
+int ftsc_entries_init(void);
 bool ftsc_hookable(long nr);
 bool ftsc_never_hooked(long nr);
 int ftsc_syscall_name(long nr, char *buf, size_t len);
+
+/* ftsc_hook.c */
 int ftsc_hooks_add(const unsigned long *watch, char *why, size_t why_len);
 void ftsc_hooks_remove_except(const unsigned long *keep);
 bool ftsc_hooked(long nr);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // x86_64 specifics of the syscall ABI as a tracer sees it (ptrace(2),
 // syscall(2)): the syscall number arrives in rax and is kept in orig_rax, the
 // six arguments in rdi, rsi, rdx, r10, r8, r9, the result comes back in rax,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Findings about a policy: errors make it unusable, warnings and notes inform.
 #pragma once
 

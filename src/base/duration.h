@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Durations as policies write them: "10ms", "1.5s", "250us", "2m".
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where a piece of policy came from: a file and line, or a command-line flag.
 #pragma once
 

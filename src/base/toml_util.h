@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small helpers shared by the TOML readers: the policy language's (src/policy/) and
 // the knowledge base's traits file's in tools/kbtables (at build time).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers every verb shares: reading inputs, printing findings, exit codes.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `ftsc kmod`: the system-wide kernel engine. load compiles a policy and hands
 // it to the ftsc module (inserting the module first when needed), status and
 // stats read the module's state, unload detaches the policy and removes the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ftsc: fault-tolerant system calls. Parses the command line, runs the verb,
 // and turns fatal user errors into one clear line and an exit status.
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `ftsc policy`: check, show and explain a policy; convert between TOML and the
 // paper's retry matrix; compile it into the block engines read.
 #include <fmt/format.h>

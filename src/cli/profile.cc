@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `ftsc profile`: observe which syscalls fail, with which errno and how often,
 // in one command or on the whole machine, and write the profile as a table,
 // JSON and an HTML report.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `ftsc run`: run a command under a policy with an engine, pass its exit
 // status through, and report what was retried.
 #include <sys/resource.h>

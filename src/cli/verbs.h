@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Each verb registers its subcommand; main() runs whichever was chosen.
 #pragma once
 

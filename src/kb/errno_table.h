@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // errno names and values, taken from glibc (strerrorname_np), never typed by hand.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The syscall/errno knowledge base: what the man pages document (generated
 // into data/man_errnos.tsv by tools/kbgen from Debian's manpages-dev) and what
 // they cannot say (hand-maintained in data/traits.toml): argument positions,

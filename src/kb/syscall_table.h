@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // x86_64 syscall names and numbers, taken from libseccomp's tables (never typed by hand).
 #pragma once
 

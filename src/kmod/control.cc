@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "kmod/control.h"
 #include "base/unique_fd.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kernel engine's control, from userspace: inserting and removing the
 // ftsc module, loading a compiled policy into it, reading its status and its
 // statistics. The module (kmod/) publishes root-only files in securityfs,

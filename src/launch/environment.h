@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The environment of a command an engine starts: the caller's, with the
 // engine's variables added.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What every engine that starts a command does with the signals sent to ftsc:
 // SIGINT, SIGTERM, SIGHUP and SIGQUIT go on to the command. A terminal's
 // Ctrl-C or Ctrl-\ (si_code SI_KERNEL) already reached the command's process

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The eBPF collector: loads the profiler's BPF program (bpf/profile.bpf.c,
 // compiled by clang and wrapped in a bpftool-generated skeleton at build
 // time), attaches it to the raw_syscalls tracepoints and reads the counts it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `ftsc profile`: which syscalls fail, with which errno and how often, in one
 // command and its descendants or on the whole machine. The eBPF collector
 // (bpf_collector.h) counts in the kernel; for a command, the ptrace collector

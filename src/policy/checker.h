@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `ftsc policy check`: everything resolve() rejects, plus the warnings the
 // knowledge base supports: errnos a man page does not document for the
 // syscall, retries of calls that may have had side effects when they failed,

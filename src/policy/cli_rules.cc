@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The command-line rule grammar. A value is split at '=' and ',' only; names
 // stay as written (resolve() checks them and suggests spellings), so this file
 // only rejects what cannot be a list of names or delays: a missing '=', empty

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The command-line rule grammar of docs/design.md and docs/policy.md:
 //   --retry SYSCALL[,SYSCALL...]=ERRNO[,ERRNO...]   (%group names allowed)
 //   --backoff DELAY[,DELAY...]                       (e.g. 10ms,50ms,100ms)

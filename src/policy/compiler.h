@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Compiles an effective policy into the ABI block of abi/compiled_policy.h,
 // the one form every engine reads, and reads such blocks back.
 #pragma once

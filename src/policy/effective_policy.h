@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The effective policy: what a PolicySpec means once every name is checked
 // against the syscall table, the errno table and the knowledge base's groups,
 // every rule is expanded into (syscall, errno) cells, and conflicts are

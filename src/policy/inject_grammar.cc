@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "policy/inject_grammar.h"
 #include "base/text.h"
 

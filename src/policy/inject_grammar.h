@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The --inject grammar, strace-compatible where strace has the same thing:
 //   SYSCALL[,SYSCALL...]:error=ERRNO[:when=EXPR][:p=PROBABILITY][:seed=N]
 // EXPR is FIRST, FIRST..LAST, FIRST+ (every attempt from FIRST), FIRST+STEP,

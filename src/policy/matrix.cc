@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The paper's retry matrix as a file format. A table is found, not declared:
 // every run of consecutive lines that contain a tab is one, so a matrix pasted
 // into notes, a paper converted to text, or the seeds/ files import as they

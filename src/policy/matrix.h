@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The retry-matrix format of the paper (seeds/): tab-separated, the first
 // header cell a label (ignored), then errno names; one row per syscall with
 // cells y/j = retry, n = never, - = not applicable, ? = undecided. A text may

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The policy as written: what a TOML file, the command-line rules (--retry,
 // --backoff, --inject) or an imported retry matrix say, with where each piece
 // came from. Names are kept as written; resolve() (effective_policy.h) checks

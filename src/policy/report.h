@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Human-readable views of an effective policy: the matrix `ftsc policy show`
 // prints, the reasoning `ftsc policy explain` gives for one (syscall, errno),
 // and the conversion to the paper's matrix format for export.

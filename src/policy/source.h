@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where a policy comes from: a TOML file or a retry matrix (chosen by the file
 // name and content), plus the command-line rules that combine with it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The TOML policy language (toml++). See docs/policy.md for the format.
 #pragma once
 

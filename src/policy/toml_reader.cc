@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The TOML policy language. toml++ does the syntax (and stops at the first
 // syntax error, with its position); this file walks the document and checks
 // its structure: known keys per table, value types, durations, ranges and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The allocator wrappers: the ALLOC rows of interposed.h, plus free and
 // posix_memalign.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The two pieces of the C++ runtime that the library's code refers to,
 // defined here so that it needs no libstdc++ (CMakeLists.txt links it with
 // the C driver and -z defs, which would name anything else).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every libc function the preload library interposes, in one table.
 //
 // FTSC_PRELOAD_INTERPOSED(PLAIN, CHECKED, VARIADIC, ALLOC) expands one row

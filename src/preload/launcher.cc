@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The preload engine's launcher.
 //
 // How it works. ftsc writes the compiled policy into a sealed memfd

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The ftsc side of the preload engine: starts a command with the preload
 // library (libftsc-preload.so) and the compiled policy, waits for it and
 // every process it started, and collects their statistics.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The preload library's run time: initialisation, the retry loop, waiting,
 // guards, statistics.
 //

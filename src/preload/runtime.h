@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The preload library's run time: what the wrappers (wrappers.cc,
 // allocator.cc) call. runtime.cc explains the mechanism.
 //

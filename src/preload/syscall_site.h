@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The preload library's one syscall site.
 //
 // Every system call the library makes, on behalf of the program (the first

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The preload library's one `syscall` instruction, for x86_64 (see
 // syscall_site.h). The function takes the number and six arguments in the C
 // calling convention (rdi, rsi, rdx, rcx, r8, r9, then the stack) and moves

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The syscall wrappers: the rows of interposed.h, each a function that makes
 // its syscall at the library's syscall site and hands a failure to the run
 // time (runtime.h explains the hot path).

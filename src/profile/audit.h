@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `ftsc profile --from-audit FILE`: a profile from a raw auditd log, as the
 // research prototype made them (`auditctl -a always,exit -S all`). Every
 // type=SYSCALL record is one call: its syscall= number, its success= and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `ftsc profile --report FILE`: the profile as one self-contained HTML page
 // (inline CSS and SVG, no external resource, so it opens without network
 // access): successes and failures per syscall as a chart like the research

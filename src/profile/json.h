@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A profile as JSON (`ftsc profile -o profile.json`), and reading it back
 // (`ftsc policy suggest profile.json`). docs/profile.md describes the format.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A syscall profile: how often each syscall was called and which calls failed
 // with which errno, by process name, in a workload that `ftsc profile`
 // observed (with eBPF, ptrace, or from an audit log). The model every

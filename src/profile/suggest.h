@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `ftsc policy suggest`: a first policy from a profile. For every syscall that
 // failed, the errnos the knowledge base marks as plausibly transient for it
 // become retry candidates and the others `never`; the observed counts are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A profile for people: the table printed when a profile ends, and the one
 // line of live counts shown on a terminal while it runs.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The seccomp-bpf filter of the ptrace engine, built with libseccomp: it
 // returns SECCOMP_RET_TRACE (with kFilterMarker as data) for the policy's
 // syscalls and for those injection needs, and allows everything else, other

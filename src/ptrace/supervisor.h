@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The ptrace engine: a supervisor process that runs a command under a
 // compiled policy and retries failed syscalls for every thread and every
 // child process, whatever the binary (dynamic, static, raw `syscall`

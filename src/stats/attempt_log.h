@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The -v line for one attempt of a call an engine handled, in the same words
 // for every engine.
 #pragma once

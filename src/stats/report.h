@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Retry statistics as people and machines read them: a snapshot of an
 // ftsc_stats table (abi/stats.h; it may still be written while we read, so
 // every counter is copied with an atomic load), formatted as a compact table

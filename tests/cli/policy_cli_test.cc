@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `ftsc policy ...` as a user runs it: a real process, real files, exit codes.
 #include <sys/syscall.h>
 

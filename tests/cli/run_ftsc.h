@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs the ftsc binary under test (FTSC_BINARY, set by CMake).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What engine tests share: the helper programs and the --stats file.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Guards and the retry budget, the same under every engine, seen in the
 // statistics of real runs.
 #include <sys/syscall.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The supervisor must never be the fault: signals to ftsc reach the program,
 // killing ftsc kills the program, job control and programs that use ptrace or
 // seccomp themselves neither hang nor leave stopped processes behind. Every

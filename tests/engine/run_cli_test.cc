@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `ftsc run` as a user runs it: exit statuses, standard streams, errors, and
 // the one-layer rule, under each engine with the ptrace supervisor (ptrace,
 // auto). Retries themselves are exercised by tests/scenarios.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for every parser of the policy language: the TOML policy,
 // the retry matrix, and the command-line grammars (--retry, --backoff,
 // --inject), all fed the same bytes. Besides "no crash, no hang, no sanitizer

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kmod_blob_test: the module never trusts what userspace writes. Runs in the
 // VM as root with the module loaded: writes malformed compiled policies
 // straight to /sys/kernel/security/ftsc/policy (bypassing the CLI, which

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* kmod_probe: a process with chosen attributes makes one openat(2) of a file
  * that does not exist, so that a test can see whether the kernel engine's
  * target selected it (the module's statistics count the call, and a retrying

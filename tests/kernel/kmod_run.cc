@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kmod_run: runs one command under the kernel engine, with the command line
 // of `ftsc run`, so that the scenario runner (tests/scenarios/runner.cc) can
 // drive the kmod engine through its --ftsc flag, unchanged:

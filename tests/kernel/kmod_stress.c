@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* kmod_stress: threads that keep hooked syscalls busy while a test loads,
  * replaces and unloads policies under them (vm/kmod_unload_stress.sh, whose
  * policies retry openat ENOENT after short backoffs, openat ENOTDIR after

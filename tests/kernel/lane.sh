@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The kernel lane: builds the ftsc module against Debian's kernel headers,
 # boots Debian's kernel in QEMU (TCG) with a busybox initramfs that holds the
 # module, the ftsc CLI and the test programs, runs the in-VM tests (vm-init.sh)

@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# SPDX-License-Identifier: Apache-2.0
 # /init of the kernel lane's VM (busybox, no other userspace). Mounts what the
 # tests need, runs every line of /ftsc/tests.list with a time limit, and
 # reports on the serial console, which lane.sh splits into results:

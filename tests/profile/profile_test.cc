@@ -1,519 +1,217 @@
-// `ftsc profile` and `ftsc policy suggest` as real processes: a program that
-// really fails a known number of times (progs/failing_calls.c) is profiled
-// with eBPF and with ptrace, per command and system-wide, and the counts in
-// the JSON must be exactly those failures.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
-#include <optional>
-#include <regex>
-
-#include <fmt/format.h>
+// SPDX-License-Identifier: Apache-2.0
+// The profile model, its JSON, the table and the policy suggestion, in-process.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
-#include "profile/profile_support.h"
-#include "support/capabilities.h"
-#include "support/run_process.h"
+#include "kb/knowledge_base.h"
+#include "kb/syscall_table.h"
+#include "policy/checker.h"
+#include "policy/toml.h"
+#include "profile/audit.h"
+#include "profile/html.h"
+#include "profile/json.h"
+#include "profile/profile.h"
+#include "profile/suggest.h"
+#include "profile/table.h"
 
-namespace ftsc::test {
+namespace ftsc::profile {
 namespace {
 
-using nlohmann::json;
-using std::chrono::seconds;
-
-const std::string kProg = std::string(FTSC_PROFILE_PROGS) + "/failing_calls";
-
-ProcessResult ftsc(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{FTSC_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run_process(argv);
+int nr(const char* name) {
+  return *kb::syscall_number(name);
 }
 
-json load(const std::string& path) {
-  return json::parse(slurp(path));
+Profile sample() {
+  Profile p;
+  p.tracer = "ebpf";
+  p.scope = "command";
+  p.command = {"./app", "--serve"};
+  p.started = "2025-01-31T12:00:00Z";
+  p.duration_s = 1.5;
+  p.exit_status = 0;
+  p.counts.calls = {{nr("openat"), 40}, {nr("connect"), 10}, {nr("read"), 100}, {nr("close"), 9}};
+  p.counts.failures = {{"app", nr("openat"), ENOENT, 12},   {"app", nr("connect"), ECONNREFUSED, 6},
+                       {"worker", nr("openat"), ENOENT, 3}, {"worker", nr("openat"), EMFILE, 1},
+                       {"app", nr("read"), 512, 2},         {"app", nr("close"), EBADF, 1}};
+  p.counts.normalize();
+  return p;
 }
 
-// The counts failing_calls 7 5 4 makes, as a profile of the command sees them.
-void expect_command_counts(const json& p, const std::string& tracer) {
-  EXPECT_EQ(p.at("tracer"), tracer);
-  EXPECT_EQ(p.at("scope"), "command");
-  EXPECT_EQ(p.at("exit_status"), 3);
-  EXPECT_EQ(failures_of(p, "failing_calls", "openat", "ENOENT"), 7u);
-  EXPECT_EQ(failures_of(p, "failing_calls", "connect", "ECONNREFUSED"), 5u);
-  EXPECT_EQ(failures_of(p, "fc_child", "openat", "ENOENT"), 4u);
-  EXPECT_EQ(calls_of(p, "connect"), 5u);
-  // The command's own execve, not ftsc's: counting starts there.
-  EXPECT_EQ(calls_of(p, "execve"), 1u);
-  // The command and its child end with exit_group, which never returns.
-  EXPECT_EQ(calls_of(p, "exit_group"), 2u);
+TEST(ProfileData, SummariesSortByFailuresThenCalls) {
+  std::vector<SyscallSummary> s = summarize_syscalls(sample().counts);
+  ASSERT_EQ(s.size(), 4u);
+  EXPECT_EQ(s[0].nr, nr("openat"));
+  EXPECT_EQ(s[0].failures, 16u);
+  ASSERT_EQ(s[0].errnos.size(), 2u);
+  EXPECT_EQ(s[0].errnos[0].err, ENOENT);
+  EXPECT_EQ(s[0].errnos[0].count, 15u);
+  EXPECT_DOUBLE_EQ(s[0].failure_ratio(), 16.0 / 40.0);
+  EXPECT_EQ(s[1].nr, nr("connect"));
+  EXPECT_EQ(s[2].nr, nr("read"));  // 2 failures
+  EXPECT_EQ(s[3].nr, nr("close"));
+  std::vector<ProcessSummary> procs = summarize_processes(sample().counts);
+  ASSERT_EQ(procs.size(), 2u);
+  EXPECT_EQ(procs[0].comm, "app");
+  EXPECT_EQ(procs[0].failures, 21u);
+  EXPECT_EQ(procs[1].comm, "worker");
 }
 
-TEST(ProfileCommand, EbpfCountsRealFailuresOfTheCommandAndItsChild) {
-  if (std::string why = ebpf_missing(); !why.empty())
-    GTEST_SKIP() << why;
-  TempDir dir;
-  std::string out = dir.path() + "/p.json";
-  ProcessResult r = ftsc({"profile", "--tracer", "ebpf", "-o", out, "--", kProg, "7", "5", "4"});
-  ASSERT_EQ(r.exit_code, 3) << r.err;
-  expect_command_counts(load(out), "ebpf");
-  EXPECT_NE(r.err.find("ftsc profile (ebpf)"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("ECONNREFUSED 5"), std::string::npos) << r.err;
-  EXPECT_EQ(r.out, "");  // stdout is the command's
+TEST(ProfileData, RestartCodesHaveTheKernelsNames) {
+  EXPECT_EQ(profile_errno_label(512), "ERESTARTSYS");
+  EXPECT_EQ(profile_errno_label(516), "ERESTART_RESTARTBLOCK");
+  EXPECT_EQ(profile_errno_label(ENOENT), "ENOENT");
+  EXPECT_EQ(profile_errno_label(4000), "errno_4000");
+  EXPECT_EQ(profile_errno_value("ERESTARTNOHAND"), 514);
+  EXPECT_EQ(profile_errno_value("errno_4000"), 4000);
+  EXPECT_EQ(profile_errno_value("EWOULDBLOCK"), EAGAIN);
+  EXPECT_FALSE(profile_errno_value("ENOPE"));
+  EXPECT_TRUE(is_restart_code(513));
+  EXPECT_FALSE(is_restart_code(EINTR));
 }
 
-TEST(ProfileCommand, PtraceCountsTheSame) {
-  TempDir dir;
-  std::string out = dir.path() + "/p.json";
-  ProcessResult r = ftsc({"profile", "--tracer", "ptrace", "-o", out, "--", kProg, "7", "5", "4"});
-  ASSERT_EQ(r.exit_code, 3) << r.err;
-  expect_command_counts(load(out), "ptrace");
+TEST(ProfileJson, RoundTrips) {
+  Profile p = sample();
+  auto back = parse_profile_json(format_profile_json(p), "p.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, p);
 }
 
-TEST(ProfileCommand, FallsBackToPtraceAndSaysSoWithoutRoot) {
-  if (std::string why = unprivileged_user_missing(FTSC_BINARY); !why.empty())
-    GTEST_SKIP() << why;
-  TempDir dir;
-  chmod(dir.path().c_str(), 0777);
-  std::string out = dir.path() + "/p.json";
-  ProcessResult r =
-      run_process({find_program("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups",
-                   FTSC_BINARY, "profile", "-o", out, "--", kProg, "7", "5", "4"});
-  ASSERT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_NE(r.err.find("eBPF is unavailable"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("profiling with ptrace instead"), std::string::npos) << r.err;
-  expect_command_counts(load(out), "ptrace");
+TEST(ProfileJson, ErrorsNameThePath) {
+  auto r = parse_profile_json(
+      R"({"ftsc_profile": 1, "syscalls": [{"nr": 2, "calls": 1, "errnos": [{"errno": "ENOENT", "count": -1}]}], "processes": []})",
+      "p.json");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message,
+            "syscalls[0].errnos[0].count: expected a non-negative integer, got an integer");
+  EXPECT_EQ(r.error().where.file, "p.json");
+  auto twice = parse_profile_json(
+      R"({"ftsc_profile": 1, "syscalls": [{"nr": 2, "calls": 1}, {"syscall": "open", "calls": 1}], "processes": []})",
+      "p.json");
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().message, "syscalls[1]: syscall open is listed twice");
+  auto syntax = parse_profile_json("{\n  \"ftsc_profile\": 1,\n  oops\n}", "p.json");
+  ASSERT_FALSE(syntax);
+  EXPECT_NE(syntax.error().message.find("line 3"), std::string::npos) << syntax.error().message;
 }
 
-TEST(ProfileCommand, CommandThatDoesNotExist) {
-  ProcessResult r = ftsc({"profile", "--", "/nonexistent/ftsc-no-such-program"});
-  EXPECT_EQ(r.exit_code, 127);
-  EXPECT_NE(r.err.find("cannot execute '/nonexistent/ftsc-no-such-program'"), std::string::npos)
-      << r.err;
+TEST(ProfileAudit, SyscallRecordsBecomeCallsAndFailures) {
+  std::string log =
+      "type=DAEMON_START msg=audit(1700000000.000:1): op=start ver=3.0.9\n"
+      "type=SYSCALL msg=audit(1700000000.250:2): arch=c000003e syscall=257 success=no exit=-2 "
+      "a0=ffffff9c items=1 ppid=1 pid=10 comm=\"cat\" exe=\"/usr/bin/cat\" key=(null)\n"
+      "type=CWD msg=audit(1700000000.250:2): cwd=\"/\"\n"
+      "type=SYSCALL msg=audit(1700000000.500:3): arch=c000003e syscall=257 success=yes exit=3 "
+      "comm=\"cat\"\n"
+      // A name with a space is hex-encoded; the enriched format appends after 0x1d.
+      "type=SYSCALL msg=audit(1700000001.000:4): arch=c000003e syscall=42 success=no exit=-111 "
+      "comm=6D7920617070\x1d"
+      "ARCH=x86_64 SYSCALL=connect\n"
+      "type=SYSCALL msg=audit(1700000001.250:5): arch=40000003 syscall=5 success=no exit=-2 "
+      "comm=\"old\"\n"
+      "type=SYSCALL msg=audit(1700000001.500:6): arch=c000003e syscall=9 success=yes "
+      "exit=140737488351232 comm=\"cat\"\n";
+  auto p = parse_audit_log(log, "audit.log");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->tracer, "audit");
+  EXPECT_EQ(p->started, "2023-11-14T22:13:20Z");
+  EXPECT_DOUBLE_EQ(p->duration_s, 1.25);
+  EXPECT_EQ(p->counts.calls, (std::map<int, uint64_t>{{257, 2}, {42, 1}, {9, 1}}));
+  EXPECT_EQ(p->counts.uncounted, 1u);  // the 32-bit call
+  std::vector<ProfileFailure> want = {{"cat", 257, ENOENT, 1}, {"my app", 42, ECONNREFUSED, 1}};
+  EXPECT_EQ(p->counts.failures, want);
 }
 
-TEST(ProfileCommand, BadCommandLines) {
-  struct Case {
-    std::vector<std::string> args;
-    std::string message;
-  } cases[] = {
-      {{"profile"}, "nothing to profile"},
-      {{"profile", "--system", "--", "true"}, "exclude each other"},
-      {{"profile", "--pid", "1", "--", "true"}, "need --system"},
-      {{"profile", "--system", "--pid", "1", "--comm", "x"}, "exclude each other"},
-      {{"profile", "--system", "--duration", "soon"}, "--duration 'soon'"},
-      {{"profile", "--system", "--tracer", "ptrace"}, "needs eBPF"},
-      {{"profile", "--tracer", "dtrace", "--", "true"}, "dtrace"},
-      {{"profile", "--bogus", "--", "true"}, "bogus"},
-  };
-  for (const Case& c : cases) {
-    ProcessResult r = ftsc(c.args);
-    EXPECT_EQ(r.exit_code, 2) << fmt::format("{}", fmt::join(c.args, " ")) << "\n" << r.err;
-    EXPECT_NE((r.err + r.out).find(c.message), std::string::npos)
-        << fmt::format("{}", fmt::join(c.args, " ")) << "\n"
-        << r.err;
-  }
+TEST(ProfileAudit, ErrorsNameTheLine) {
+  auto r = parse_audit_log(
+      "type=SYSCALL msg=audit(1.0:1): arch=c000003e syscall=2 success=no "
+      "exit=oops\n",
+      "a.log");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().where.str(), "a.log:1");
+  EXPECT_EQ(r.error().message, "SYSCALL record with a bad exit value 'oops'");
+  auto none = parse_audit_log("just text\n", "t.txt");
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message, "not an audit log: no line starts with type=");
 }
 
-// A system profile runs in the background until Ctrl-C (SIGINT) or its duration.
-class SystemProfile {
- public:
-  SystemProfile(const TempDir& dir, std::vector<std::string> args)
-      : json_(dir.path() + "/system.json"),
-        bg_(
-            [&] {
-              std::vector<std::string> argv{FTSC_BINARY, "profile", "--system", "-o", json_};
-              argv.insert(argv.end(), args.begin(), args.end());
-              return argv;
-            }(),
-            dir.path() + "/out", dir.path() + "/err") {}
-  bool ready() { return bg_.started() && bg_.wait_for_stderr("ftsc: profiling", seconds(30)); }
-  Background& process() { return bg_; }
-  json result() const { return load(json_); }
-
- private:
-  std::string json_;
-  Background bg_;
-};
-
-TEST(ProfileSystem, CommFilterCountsOnlyThatNameAndCtrlCStillWritesEverything) {
-  if (std::string why = ebpf_missing(); !why.empty())
-    GTEST_SKIP() << why;
-  TempDir dir;
-  std::string name = fmt::format("fcs{}", getpid() % 100000);
-  SystemProfile profile(dir, {"--comm", name});
-  ASSERT_TRUE(profile.ready()) << profile.process().err();
-  ProcessResult w = run_process({kProg, "--name", name, "6", "4", "2"});
-  ASSERT_EQ(w.exit_code, 3) << w.err;
-  kill(profile.process().pid(), SIGINT);
-  ASSERT_EQ(profile.process().wait(), 0) << profile.process().err();
-  json p = profile.result();
-  EXPECT_EQ(p.at("interrupted"), true);
-  EXPECT_EQ(p.at("filter"), "comm " + name);
-  EXPECT_EQ(failures_of(p, name, "openat", "ENOENT"), 6u);
-  EXPECT_EQ(failures_of(p, name, "connect", "ECONNREFUSED"), 4u);
-  EXPECT_EQ(failures_of(p, "fc_child", "openat", "ENOENT"), 0u);  // another name
-  EXPECT_NE(profile.process().out().find("ECONNREFUSED 4"), std::string::npos)
-      << profile.process().out();
-}
-
-TEST(ProfileSystem, WholeSystemForADuration) {
-  if (std::string why = ebpf_missing(); !why.empty())
-    GTEST_SKIP() << why;
-  TempDir dir;
-  std::string name = fmt::format("fcw{}", getpid() % 100000);
-  SystemProfile profile(dir, {"--duration", "4s", "-q"});
-  ASSERT_TRUE(profile.ready()) << profile.process().err();
-  ProcessResult w = run_process({kProg, "--name", name, "5", "3", "2"});
-  ASSERT_EQ(w.exit_code, 3) << w.err;
-  ASSERT_EQ(profile.process().wait(), 0) << profile.process().err();
-  json p = profile.result();
-  EXPECT_EQ(p.at("interrupted"), false);
-  EXPECT_GE(p.at("duration_s").get<double>(), 4.0);
-  EXPECT_EQ(failures_of(p, name, "openat", "ENOENT"), 5u);
-  EXPECT_EQ(failures_of(p, name, "connect", "ECONNREFUSED"), 3u);
-  EXPECT_GE(failures_of(p, "fc_child", "openat", "ENOENT"), 2u);  // others may share the name
-  EXPECT_EQ(profile.process().out(), "");                         // -q
-}
-
-TEST(ProfileSystem, PidFilterFollowsTheProcessAndItsChildren) {
-  if (std::string why = ebpf_missing(); !why.empty())
-    GTEST_SKIP() << why;
-  TempDir dir;
-  std::string fifo = dir.path() + "/go";
-  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  Background work({kProg, "--wait", fifo, "6", "2", "3"}, dir.path() + "/wout",
-                  dir.path() + "/werr");
-  ASSERT_TRUE(work.started());
-  SystemProfile profile(dir, {"--pid", std::to_string(work.pid())});
-  ASSERT_TRUE(profile.ready()) << profile.process().err();
-  {
-    std::ofstream go(fifo);
-    go << 'g';
-  }
-  ASSERT_EQ(work.wait(), 3) << work.err();
-  kill(profile.process().pid(), SIGINT);
-  ASSERT_EQ(profile.process().wait(), 0) << profile.process().err();
-  json p = profile.result();
-  EXPECT_EQ(failures_of(p, "failing_calls", "openat", "ENOENT"), 6u);
-  EXPECT_EQ(failures_of(p, "failing_calls", "connect", "ECONNREFUSED"), 2u);
-  EXPECT_EQ(failures_of(p, "fc_child", "openat", "ENOENT"), 3u);
-}
-
-TEST(ProfileSystem, CgroupFilterCountsTheCgroupsTasks) {
-  if (std::string why = ebpf_missing(); !why.empty())
-    GTEST_SKIP() << why;
-  std::string root;
-  if (std::string why = cgroup2_missing(&root); !why.empty())
-    GTEST_SKIP() << why;
-  std::string cg = fmt::format("{}/ftsc-profile-test-{}", root, getpid());
-  ASSERT_EQ(mkdir(cg.c_str(), 0755), 0) << cg << ": " << strerror(errno);
-  TempDir dir;
-  std::string fifo = dir.path() + "/go";
-  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  {
-    Background work({kProg, "--wait", fifo, "4", "3", "2"}, dir.path() + "/wout",
-                    dir.path() + "/werr");
-    ASSERT_TRUE(work.started());
-    {
-      std::ofstream procs(cg + "/cgroup.procs");
-      procs << work.pid() << "\n";
-    }
-    SystemProfile profile(dir, {"--cgroup", cg});
-    ASSERT_TRUE(profile.ready()) << profile.process().err();
-    {
-      std::ofstream go(fifo);
-      go << 'g';
-    }
-    ASSERT_EQ(work.wait(), 3) << work.err();
-    kill(profile.process().pid(), SIGINT);
-    ASSERT_EQ(profile.process().wait(), 0) << profile.process().err();
-    json p = profile.result();
-    EXPECT_EQ(failures_of(p, "failing_calls", "openat", "ENOENT"), 4u);
-    EXPECT_EQ(failures_of(p, "failing_calls", "connect", "ECONNREFUSED"), 3u);
-    EXPECT_EQ(failures_of(p, "fc_child", "openat", "ENOENT"), 2u);
-  }
-  rmdir(cg.c_str());
-}
-
-TEST(ProfileLive, CountsOnATerminalOnly) {
-  if (std::string why = ebpf_missing(); !why.empty())
-    GTEST_SKIP() << why;
-  if (std::string why = terminal_missing(); !why.empty())
-    GTEST_SKIP() << why;
-  std::string name = fmt::format("fcl{}", getpid() % 100000);
-  std::string cmd =
-      fmt::format("{} profile --system --duration 2500ms --comm {}", FTSC_BINARY, name);
-  // script(1) gives ftsc a pseudo-terminal as stdout and stderr.
-  ProcessResult tty = run_process({find_program("script"), "-qec", cmd, "/dev/null"});
-  ASSERT_EQ(tty.exit_code, 0) << tty.out << tty.err;
-  // A line a second, rewritten in place (the poll loop wakes every 100 ms).
-  EXPECT_TRUE(std::regex_search(
-      tty.out, std::regex("\r\033\\[Kftsc profile: 1\\.[0-9]s, 0 calls, 0 failed")))
-      << tty.out;
-  EXPECT_TRUE(std::regex_search(tty.out, std::regex("\r\033\\[Kftsc profile: 2\\.[0-9]s")))
-      << tty.out;
-  // Not a terminal: no live line at all.
-  ProcessResult piped = ftsc({"profile", "--system", "--duration", "1500ms", "--comm", name});
-  ASSERT_EQ(piped.exit_code, 0) << piped.err;
-  EXPECT_EQ(piped.err.find("\033[K"), std::string::npos) << piped.err;
-  EXPECT_EQ(piped.err.find("ftsc profile: "), std::string::npos) << piped.err;
-}
-
-class ProfileInterrupt : public ::testing::TestWithParam<const char*> {};
-
-TEST_P(ProfileInterrupt, SigintEndsTheCommandAndEveryOutputIsStillWritten) {
-  const std::string tracer = GetParam();
-  if (tracer == "ebpf")
-    if (std::string why = ebpf_missing(); !why.empty())
-      GTEST_SKIP() << why;
-  TempDir dir;
-  std::string out = dir.path() + "/p.json";
-  Background bg({FTSC_BINARY, "profile", "--tracer", tracer, "-o", out, "--", "sh", "-c",
-                 "echo started; exec /bin/sleep 60"},
-                dir.path() + "/out", dir.path() + "/err");
-  auto end = std::chrono::steady_clock::now() + seconds(30);
-  while (bg.out().find("started") == std::string::npos && std::chrono::steady_clock::now() < end)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // sleep is in nanosleep
-  kill(bg.pid(), SIGINT);  // passed on to the command, which dies of it
-  ASSERT_EQ(bg.wait(), 130) << tracer << ": " << bg.err();
-  json p = load(out);
-  EXPECT_EQ(p.at("exit_status"), 130) << tracer;
-  EXPECT_EQ(p.at("interrupted"), true) << tracer;
-  EXPECT_EQ(calls_of(p, "execve"), 2u) << tracer;  // sh, then sleep
-  EXPECT_NE(bg.err().find("exit status 130, interrupted"), std::string::npos) << bg.err();
-}
-
-INSTANTIATE_TEST_SUITE_P(Tracers, ProfileInterrupt, ::testing::Values("ptrace", "ebpf"),
-                         [](const ::testing::TestParamInfo<const char*>& tracer) {
-                           return std::string(tracer.param);
-                         });
-
-TEST(ProfileReport, HeadlessChromiumShowsTheChartsOfARealProfile) {
-  if (std::string why = chromium_missing(); !why.empty())
-    GTEST_SKIP() << why;
-  TempDir dir;
-  std::string report = dir.path() + "/report.html";
-  std::string out = dir.path() + "/p.json";
-  ProcessResult r = ftsc({"profile", "--tracer", "ptrace", "-q", "--report", report, "-o", out,
-                          "--", kProg, "7", "5", "4"});
-  ASSERT_EQ(r.exit_code, 3) << r.err;
-  std::string html = slurp(report);
-  // Self-contained: nothing to fetch.
-  EXPECT_EQ(html.find("http"), std::string::npos);
-  EXPECT_EQ(html.find(" src="), std::string::npos);
-  json p = load(out);
-  size_t bars = 0;
-  for (const auto& s : p.at("syscalls"))
-    bars += (s.at("calls") > s.at("failures")) + (s.at("failures") > 0);
-  ProcessResult dom = run_process(
-      {"timeout", "120", find_program("chromium"), "--headless", "--no-sandbox", "--disable-gpu",
-       "--disable-quic", "--no-first-run", "--disable-background-networking",
-       "--disable-component-update", "--disable-sync", "--user-data-dir=" + dir.path() + "/chr",
-       "--window-size=1000,1600", "--dump-dom", "file://" + report});
-  ASSERT_EQ(dom.exit_code, 0) << dom.err;
-  // The browser laid out one bar per non-zero count of the chart.
-  EXPECT_NE(dom.out.find(fmt::format("data-drawn-bars=\"{}\"", bars)), std::string::npos)
-      << "expected " << bars << " bars\n"
-      << dom.out.substr(0, 400);
-  EXPECT_NE(dom.out.find("<title>connect failed: 5</title>"), std::string::npos);
-  EXPECT_NE(dom.out.find("<title>openat ENOENT: 11</title>"), std::string::npos);  // 7 + 4
-  EXPECT_NE(dom.out.find("<title>connect ECONNREFUSED: 5</title>"), std::string::npos);
-  EXPECT_NE(dom.out.find("<td>fc_child</td><td class=\"n\">4</td>"), std::string::npos);
-  EXPECT_NE(dom.out.find(fmt::format("<p id=\"summary\">{} calls, {} failed (",
-                                     p.at("totals").at("calls").get<uint64_t>(),
-                                     p.at("totals").at("failures").get<uint64_t>())),
-            std::string::npos);
-}
-
-// auditd started by the test itself (PID 1 is no service manager here) with a
-// configuration of its own that logs to a temporary file, and one audit rule
-// narrowed to one executable; the destructor deletes the rule, stops the
-// daemon and switches auditing off again when it was off.
-class AuditSession {
- public:
-  AuditSession(const TempDir& dir, const std::string& exe) : dir_(dir), exe_(exe) {}
-  ~AuditSession() {
-    if (rule_added_)
-      run_process({auditctl_, "-d", "always,exit", "-F", "arch=b64", "-S", "all", "-F",
-                   "exe=" + exe_, "-k", key()});
-    if (daemon_) {
-      kill(daemon_->pid(), SIGTERM);
-      daemon_->wait();
-    }
-    if (was_disabled_)
-      run_process({auditctl_, "-e", "0"});
-  }
-
-  // "" when auditd runs with the rule in place, else why not.
-  std::string start() {
-    if (geteuid() != 0)
-      return "auditd needs root";
-    auditd_ = find_program("auditd");
-    auditctl_ = find_program("auditctl");
-    if (auditd_.empty() || auditctl_.empty())
-      return "auditd and auditctl are not in PATH (Debian: apt-get install auditd)";
-    ProcessResult status = run_process({auditctl_, "-s"});
-    if (status.exit_code != 0)
-      return "the kernel's audit subsystem cannot be used here: " + status.err;
-    if (status.out.find("\npid 0\n") == std::string::npos)
-      return "an audit daemon already runs; the test leaves it alone";
-    was_disabled_ = status.out.find("enabled 0\n") != std::string::npos;
-    std::ofstream(dir_.path() + "/auditd.conf")
-        << "local_events = yes\nwrite_logs = yes\nlog_file = " << log()
-        << "\nlog_format = RAW\nflush = SYNC\nfreq = 0\nmax_log_file = 64\nnum_logs = 1\n"
-           "max_log_file_action = IGNORE\nspace_left = 2\nspace_left_action = IGNORE\n"
-           "admin_space_left = 1\nadmin_space_left_action = IGNORE\n"
-           "disk_full_action = IGNORE\ndisk_error_action = IGNORE\n";
-    daemon_.emplace(std::vector<std::string>{auditd_, "-n", "-c", dir_.path()},
-                    dir_.path() + "/auditd.out", dir_.path() + "/auditd.err");
-    auto end = std::chrono::steady_clock::now() + seconds(20);
-    while (run_process({auditctl_, "-s"}).out.find("\npid 0\n") != std::string::npos) {
-      if (std::chrono::steady_clock::now() > end)
-        return "auditd did not start: " + daemon_->err();
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ProcessResult add = run_process({auditctl_, "-a", "always,exit", "-F", "arch=b64", "-S", "all",
-                                     "-F", "exe=" + exe_, "-k", key()});
-    if (add.exit_code != 0)
-      return "auditctl cannot add a rule: " + add.err;
-    rule_added_ = true;
-    return {};
-  }
-
-  // Deletes the rule and waits until auditd has written every record before
-  // the deletion (records reach the log in order).
-  bool finish() {
-    run_process({auditctl_, "-d", "always,exit", "-F", "arch=b64", "-S", "all", "-F", "exe=" + exe_,
-                 "-k", key()});
-    rule_added_ = false;
-    auto end = std::chrono::steady_clock::now() + seconds(30);
-    while (slurp(log()).find("op=remove_rule") == std::string::npos) {
-      if (std::chrono::steady_clock::now() > end)
-        return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return true;
-  }
-  std::string log() const { return dir_.path() + "/audit.log"; }
-
- private:
-  std::string key() const { return fmt::format("ftsc-profile-test-{}", getpid()); }
-  const TempDir& dir_;
-  std::string exe_;
-  std::string auditd_, auditctl_;
-  std::optional<Background> daemon_;
-  bool rule_added_ = false;
-  bool was_disabled_ = false;
-};
-
-TEST(ProfileFromAudit, ALogAuditdRecordedGivesTheSameCounts) {
-  TempDir dir;
-  AuditSession audit(dir, kProg);
-  if (std::string why = audit.start(); !why.empty())
-    GTEST_SKIP() << why;
-  ProcessResult w = run_process({kProg, "5", "3", "2"});
-  ASSERT_EQ(w.exit_code, 3) << w.err;
-  ASSERT_TRUE(audit.finish()) << "auditd did not write the rule's removal to " << audit.log();
-  std::string out = dir.path() + "/p.json";
-  ProcessResult r = ftsc({"profile", "--from-audit", audit.log(), "-o", out});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  json p = load(out);
-  EXPECT_EQ(p.at("tracer"), "audit");
-  EXPECT_EQ(p.at("source"), audit.log());
-  EXPECT_EQ(failures_of(p, "failing_calls", "openat", "ENOENT"), 5u);
-  EXPECT_EQ(failures_of(p, "failing_calls", "connect", "ECONNREFUSED"), 3u);
-  EXPECT_EQ(failures_of(p, "fc_child", "openat", "ENOENT"), 2u);
-  EXPECT_EQ(calls_of(p, "connect"), 3u);
-  EXPECT_NE(r.out.find("ftsc profile (audit): audit log " + audit.log()), std::string::npos)
-      << r.out;
-  EXPECT_NE(r.out.find("ECONNREFUSED 3"), std::string::npos) << r.out;
-}
-
-TEST(ProfileFromAudit, BadLogsSayWhatAndWhere) {
-  TempDir dir;
-  ProcessResult missing = ftsc({"profile", "--from-audit", dir.path() + "/absent.log"});
-  EXPECT_EQ(missing.exit_code, 1);
-  EXPECT_NE(missing.err.find("cannot read audit log '" + dir.path() + "/absent.log'"),
+TEST(ProfileFormat, TableShowsEveryFailingSyscallAndTheProcesses) {
+  std::string t = format_profile_table(sample(), 2);
+  EXPECT_NE(t.find("ftsc profile (ebpf): command `./app --serve`, 1.50s, exit status 0"),
             std::string::npos)
-      << missing.err;
-  std::string text = dir.write("notes.txt", "hello\nworld\n");
-  ProcessResult not_audit = ftsc({"profile", "--from-audit", text});
-  EXPECT_EQ(not_audit.exit_code, 1);
-  EXPECT_NE(not_audit.err.find(text + ": not an audit log"), std::string::npos) << not_audit.err;
-  std::string bad =
-      dir.write("bad.log",
-                "type=DAEMON_START msg=audit(1.0:1): op=start\n"
-                "type=SYSCALL msg=audit(1.5:2): arch=c000003e success=no exit=-2 comm=\"x\"\n");
-  ProcessResult malformed = ftsc({"profile", "--from-audit", bad});
-  EXPECT_EQ(malformed.exit_code, 1);
-  EXPECT_NE(malformed.err.find(bad + ":2: SYSCALL record without syscall="), std::string::npos)
-      << malformed.err;
-  ProcessResult with_command = ftsc({"profile", "--from-audit", bad, "--", "true"});
-  EXPECT_EQ(with_command.exit_code, 2) << with_command.err;
+      << t;
+  EXPECT_NE(t.find("159 calls of 4 syscalls, 25 failed (15.7%), 4 syscalls with failures"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("openat      40      16  40.0%  ENOENT 15, EMFILE 1"), std::string::npos) << t;
+  EXPECT_NE(t.find("read       100       2   2.0%  ERESTARTSYS 2"), std::string::npos) << t;
+  EXPECT_NE(t.find("app          21  openat ENOENT 12, connect ECONNREFUSED 6, read ERESTARTSYS 2, "
+                   "1 more"),
+            std::string::npos)
+      << t;
+  std::string live = format_profile_live(sample().counts, 2.0, 200);
+  EXPECT_EQ(live,
+            "ftsc profile: 2.0s, 159 calls, 25 failed: openat ENOENT 15, connect ECONNREFUSED 6, "
+            "read ERESTARTSYS 2");
+  EXPECT_EQ(format_profile_live(sample().counts, 2.0, 40),
+            "ftsc profile: 2.0s, 159 calls, 25 fai...");
 }
 
-TEST(PolicySuggest, FromARealProfileAndPassesTheChecker) {
-  TempDir dir;
-  std::string out = dir.path() + "/p.json";
-  std::string policy = dir.path() + "/p.toml";
-  ProcessResult r =
-      ftsc({"profile", "--tracer", "ptrace", "-q", "-o", out, "--", kProg, "3", "8", "1"});
-  ASSERT_EQ(r.exit_code, 3) << r.err;
-  ProcessResult s = ftsc({"policy", "suggest", out, "-o", policy});
-  ASSERT_EQ(s.exit_code, 0) << s.err;
-  std::string toml = slurp(policy);
-  // connect ECONNREFUSED is plausibly transient (a server still starting);
-  // openat ENOENT is what probing code expects: never.
-  EXPECT_NE(toml.find("syscalls = [\"connect\"]\nretry = [\"ECONNREFUSED\"]"), std::string::npos)
+TEST(ProfileHtml, SelfContainedWithEscapedNamesAndOneBarPerCount) {
+  Profile p = sample();
+  p.counts.failures.push_back({"<script>", nr("openat"), ENOENT, 1});
+  p.counts.normalize();
+  std::string html = format_profile_html(p);
+  EXPECT_EQ(html.find("http"), std::string::npos);
+  EXPECT_EQ(html.find("<td><script>"), std::string::npos);
+  EXPECT_NE(html.find("<td>&lt;script&gt;</td>"), std::string::npos);
+  // openat, connect, read, close: each failed and also succeeded.
+  EXPECT_EQ(profile_html_bar_count(p), 8u);
+  size_t bars = 0;
+  for (size_t at = html.find("class=\"bar "); at != std::string::npos;
+       at = html.find("class=\"bar ", at + 1))
+    ++bars;
+  EXPECT_EQ(bars, 8u);
+  EXPECT_NE(html.find("<title>connect ECONNREFUSED: 6</title>"), std::string::npos);
+  EXPECT_NE(html.find("<title>read succeeded: 98</title>"), std::string::npos);
+}
+
+TEST(PolicySuggest, TransientErrnosRetryOthersNeverAndTheCheckerAgrees) {
+  const kb::KnowledgeBase& kb = kb::KnowledgeBase::builtin();
+  std::string toml = suggest_policy(sample(), kb, {"p.json", false});
+  EXPECT_NE(toml.find("[[rule]]\nsyscalls = [\"openat\"]\nretry = [\"EMFILE\"]\nnever = "
+                      "[\"ENOENT\"]\n"),
+            std::string::npos)
       << toml;
-  EXPECT_NE(toml.find("syscalls = [\"openat\"]\nnever = [\"ENOENT\"]"), std::string::npos) << toml;
-  EXPECT_NE(toml.find("ECONNREFUSED          8"), std::string::npos) << toml;
-  EXPECT_NE(toml.find("ENOENT                4"), std::string::npos) << toml;  // 3 + the child's 1
-  ProcessResult c = ftsc({"policy", "check", policy});
-  EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
-  EXPECT_NE(c.out.find(": ok,"), std::string::npos) << c.out;
+  EXPECT_NE(toml.find("syscalls = [\"connect\"]\nretry = [\"ECONNREFUSED\"]\n"), std::string::npos)
+      << toml;
+  // close is never retried; EBADF is a program bug; ERESTARTSYS is no errno.
+  EXPECT_NE(toml.find("syscalls = [\"close\"]\nnever = [\"EBADF\"]\n"), std::string::npos) << toml;
+  EXPECT_NE(toml.find("ERESTARTSYS"), std::string::npos);
+  EXPECT_EQ(toml.find("syscalls = [\"read\"]"), std::string::npos) << toml;
+  EXPECT_NE(toml.find("#   ENOENT               15  not transient for this call -> never"),
+            std::string::npos)
+      << toml;
+  policy::ParsedPolicy parsed = policy::parse_policy_toml(toml, "suggested.toml");
+  ASSERT_FALSE(base::has_errors(parsed.diags));
+  policy::CheckResult checked = policy::check_policy(parsed.spec, kb);
+  for (const base::Diagnostic& d : checked.diags)
+    EXPECT_NE(d.severity, base::Severity::kError) << base::format_diagnostic(d);
+  EXPECT_EQ(parsed.spec.mode, policy::Mode::kEnforce);
+  std::string observe = suggest_policy(sample(), kb, {"p.json", true});
+  EXPECT_EQ(policy::parse_policy_toml(observe, "o.toml").spec.mode, policy::Mode::kObserve);
 }
 
-TEST(PolicySuggest, MalformedProfilesSayWhatAndWhere) {
-  TempDir dir;
-  struct Case {
-    std::string text;
-    std::string message;
-  } cases[] = {
-      {"{\"ftsc_profile\": 1, \"syscalls\": [", "not JSON"},
-      {"[1, 2]", "not an ftsc profile"},
-      {"{\"ftsc_profile\": 9, \"syscalls\": [], \"processes\": []}", "version 9"},
-      {"{\"ftsc_profile\": 1, \"syscalls\": [{\"syscall\": \"openat\", \"calls\": \"many\"}], "
-       "\"processes\": []}",
-       "syscalls[0].calls: expected a non-negative integer, got a string"},
-      {"{\"ftsc_profile\": 1, \"syscalls\": [{\"syscall\": \"opnat\", \"calls\": 1}], "
-       "\"processes\": []}",
-       "syscalls[0].syscall: unknown syscall 'opnat'"},
-      {"{\"ftsc_profile\": 1, \"syscalls\": [], \"processes\": [{\"comm\": \"x\", \"failed\": "
-       "[{\"syscall\": \"openat\", \"errno\": \"ENOENTT\", \"count\": 1}]}]}",
-       "processes[0].failed[0].errno: unknown errno 'ENOENTT'"},
-      {"{\"ftsc_profile\": 1, \"syscalls\": [{\"syscall\": \"openat\", \"calls\": 5, "
-       "\"errnos\": [{\"errno\": \"ENOENT\", \"count\": 2}]}], \"processes\": []}",
-       "syscalls[0].errnos[0]: 2 ENOENT failures, but the processes list 0"},
-      {"{\"ftsc_profile\": 1, \"processes\": []}", "missing field \"syscalls\""},
-  };
-  for (const Case& c : cases) {
-    std::string file = dir.write("bad.json", c.text);
-    ProcessResult r = ftsc({"policy", "suggest", file});
-    EXPECT_EQ(r.exit_code, 1) << c.text;
-    EXPECT_NE(r.err.find(file), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.text << "\n" << r.err;
-  }
-  ProcessResult missing = ftsc({"policy", "suggest", dir.path() + "/absent.json"});
-  EXPECT_EQ(missing.exit_code, 1);
-  EXPECT_NE(missing.err.find("cannot read profile"), std::string::npos) << missing.err;
+TEST(PolicySuggest, NothingFailedMeansNoRules) {
+  Profile p;
+  p.tracer = "ptrace";
+  p.scope = "command";
+  p.command = {"true"};
+  p.counts.calls = {{nr("read"), 3}};
+  std::string toml = suggest_policy(p, kb::KnowledgeBase::builtin());
+  EXPECT_EQ(toml.find("[[rule]]"), std::string::npos);
+  EXPECT_NE(toml.find("nothing to retry"), std::string::npos) << toml;
+  policy::ParsedPolicy parsed = policy::parse_policy_toml(toml, "s.toml");
+  EXPECT_FALSE(base::has_errors(parsed.diags));
 }
 
 }  // namespace
-}  // namespace ftsc::test
+}  // namespace ftsc::profile

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* close_never_retried (guard): a close(2) that really fails is not retried,
  * even under a policy that says to retry close on EIO.
  *

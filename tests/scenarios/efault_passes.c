@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* efault_passes (guard): a call with a bad pointer gets EFAULT at once.
  *
  * EFAULT is a bug in the program, never a transient fault: the checker refuses

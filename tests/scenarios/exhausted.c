@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* exhausted (guard): a call that keeps failing gets the original errno back
  * once the schedule is used up, after the scheduled delays.
  *

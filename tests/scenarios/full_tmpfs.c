@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* full_tmpfs: write(2) to a small tmpfs that stays full until another
  * process frees space 150 ms later.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* inject_recovers (injection): an open(2) of a file that exists succeeds,
  * natively and under an engine that injects ENOENT into openat attempts 1
  * and 2 of the process and retries openat ENOENT (the runner passes

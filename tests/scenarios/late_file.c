@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* late_file: open(2) of a file that another process creates 150 ms later.
  *
  * The fault: the file does not exist yet (ENOENT). A helper child creates it

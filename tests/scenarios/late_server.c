@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* late_server: connect(2) to a loopback TCP server that starts listening
  * 150 ms later.
  *

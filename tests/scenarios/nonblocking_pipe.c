@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* nonblocking_pipe (guard): read(2) on an empty O_NONBLOCK pipe returns
  * EAGAIN at once, even under a policy that retries read EAGAIN.
  *

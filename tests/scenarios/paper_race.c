@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* paper_race: the race of the paper's Section 5. Two threads take turns to
  * allocate 128 MiB with mmap(2), write every page, and free it again, while the
  * address space may hold only one such block at a time.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // scenario_runner: runs one scenario of the table (scenarios.tsv, compiled in)
 // natively or under one engine, and judges the run.
 //

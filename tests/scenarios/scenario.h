@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Helpers shared by the scenario programs (tests/scenarios/README.md).
  *
  * A scenario program makes one real fault happen and says how its operation

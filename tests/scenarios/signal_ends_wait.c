@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* signal_ends_wait (guard): a signal that arrives during a long backoff ends
  * the wait; the call returns its last error at once and the handler runs.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* static_binary: the late-file fault in a statically linked program that
  * makes its call with a raw `syscall` instruction.
  *

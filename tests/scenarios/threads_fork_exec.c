@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* threads_fork_exec: a multithreaded program that also forks and execs, with
  * a late-file open in a second thread and another in the child after exec.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ftsc-kbgen: generates data/man_errnos.tsv, the errnos that each x86_64
 // syscall's man page documents in its ERRORS section.
 //

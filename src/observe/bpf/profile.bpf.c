@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /* The profiler's BPF program: counts syscalls and their failures in the kernel.
  *
  * How it works. Two BTF-typed tracepoint programs sit on the raw_syscalls
@@ -239,4 +240,4 @@ int BPF_PROG(ftsc_exit, struct task_struct* task) {
   return 0;
 }
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

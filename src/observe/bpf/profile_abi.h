@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
 /* What the profiler's BPF program and its loader (bpf_collector.cc) share:
  * the map keys, the filter modes and the per-process states. Plain C with
  * fixed-width kernel types, so that clang -target bpf and g++ read it alike. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A thread makes a directory whose parent does not exist (the test's policy
  * retries the ENOENT after a long delay); meanwhile the main thread replaces
  * the program with execve, which ends the waiting thread. Exits 7 from the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Makes a syscall through the 32-bit entry point (int 0x80, i386 getpid = 20)
  * and compares it with the native getpid: the filter must allow other
  * architectures' entry points, not kill the process. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A sandboxed program: its own seccomp filter refuses poll(2), with EPERM
  * ("errno") or by killing the process ("kill"). A tracer that waits for a
  * retry inside the program must not let the filter's refusal corrupt it or

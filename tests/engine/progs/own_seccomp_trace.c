@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A program with a seccomp filter of its own that asks for a tracer
  * (SECCOMP_RET_TRACE) on getppid, then calls it. Without a tracer the call
  * fails with ENOSYS; it must never hang. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A program whose own code occupies the syscall page's address (linked with
  * its text segment at 0x6ff00000, see tests/CMakeLists.txt): the preload
  * library cannot map its page there. Opens a missing file with open(). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Each wrapper fails the way its libc function does. Usage:
  *   preload_conventions open     open of a missing file: -1 and ENOENT
  *   preload_conventions mmap     mmap (the engine injects ENOMEM): MAP_FAILED and ENOMEM

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Calls before main: one from the executable's .preinit_array, which the
  * loader runs before any shared library's initialiser (the preload library's
  * constructor included), and one from a constructor. Each opens

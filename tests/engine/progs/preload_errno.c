@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Successful calls through the preload library leave errno alone: sets errno
  * to a marker, makes successful calls of every kind of wrapper (syscall,
  * variadic, fortified-capable, allocator, syscall(2) itself), and checks the

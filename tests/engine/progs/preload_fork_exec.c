@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Processes of one run: the program opens /etc/hostname, forks a child that
  * opens it too and then execs this program again (`exec-child`), which opens
  * it a third time. Each open must succeed; the exit status says whether all

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* recv with MSG_DONTWAIT on an empty socket: EAGAIN is the program's own
  * protocol (the flag says "do not block") and must come back at once, though
  * the policy retries recvfrom EAGAIN. Exits 0 when recv failed with EAGAIN. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Counts the SIGINTs it receives: prints "ready" once its handler is set,
  * waits for the first SIGINT (at most 30 s), then 2 s more for any duplicate
  * (restarting its sleep), and prints the count. */

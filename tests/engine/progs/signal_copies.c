@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Counts the SIGTERMs it receives: prints "ready PID", and "got 1" once the
  * first was handled; then waits 2 s for more and prints "terms N". */
 #include <signal.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A statically linked program (see tests/CMakeLists.txt): no dynamic loader,
  * so no preload library. Calls getppid() and says so. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Job control under a tracer: prints "stopping PID", stops itself with
  * SIGSTOP as a job does at ^Z, and prints "continued" once whoever watches it
  * (the test, in place of a shell's `fg`) has seen it stopped and sent SIGCONT.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Opens a missing file three ways: through libc's open() (the preload
  * library's wrapper), through fopen() (libc's internal openat, out of the
  * library's reach) and with a raw `syscall` instruction. Prints each errno,

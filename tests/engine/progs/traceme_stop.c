@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The start of a debugger: a child asks its parent to trace it
  * (PTRACE_TRACEME) and stops itself for it; the parent waits for that stop.
  * Natively the parent sees the child stopped, lets it go on and both exit 0.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A program that uses ptrace itself (as a debugger would): PTRACE_TRACEME.
  * Prints what ptrace returned; exits 0 either way. */
 #include <errno.h>

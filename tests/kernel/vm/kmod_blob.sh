@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The module validates every blob written to it (kmod_blob_test says how).
 . /ftsc/tests/lib.sh
 unload_module

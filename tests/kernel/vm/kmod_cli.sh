@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # `ftsc kmod` as a user meets it, in the VM: load, status, stats, unload, and
 # a clear message with the right exit status for every bad input.
 . /ftsc/tests/lib.sh

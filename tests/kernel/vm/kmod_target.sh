@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Targeting, in the VM: a policy affects exactly the processes its [target]
 # selects (cgroup v2 subtree, uid, comm, pid; every criterion given must
 # match), nothing without a target, and everything with all = true. The probe

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Safe unload, in the VM: removing the module while calls are inside hooked
 # syscalls or asleep in a backoff never crashes and never hangs.
 #  1. A read blocked indefinitely inside the original syscall holds the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Unload stress, in the VM: CYCLES times (1000 in the lane), insert the
 # module, load, replace and detach policies, and remove the module, while
 # kmod_stress's seven threads keep hooked syscalls busy in a cgroup of their

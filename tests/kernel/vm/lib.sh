@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers for the in-VM test scripts (busybox sh). Each check prints what it
 # checked; the first failed check ends the script with status 1.
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Smoke test, in the VM: the module loads into Debian's kernel, creates its
 # control files, reports no policy, and unloads; the ftsc CLI runs.
 set -e
