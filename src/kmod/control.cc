@@ -29,10 +29,6 @@ base::Error error(std::string message, std::string hint = {}) {
   return base::Error{std::move(message), {}, std::move(hint)};
 }
 
-std::string errno_text(int err) {
-  return std::strerror(err);
-}
-
 base::Error not_loaded_error() {
   struct statfs fs {};
   if (statfs(kSecurityfs, &fs) != 0 || static_cast<long>(fs.f_type) != kSecurityfsMagic)
@@ -194,8 +190,8 @@ base::Result<void> Control::insert_module(const std::string& ko_path) const {
   const int fd = open(ko_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
-    return error(fmt::format("cannot open the module '{}': {}", ko_path, errno_text(err)),
-                 "build it with `make -C kmod` or give its path with --module");
+    return base::system_error(fmt::format("cannot open the module '{}'", ko_path), err,
+                              "build it with `make -C kmod` or give its path with --module");
   }
   base::UniqueFd owner(fd);
   if (syscall(SYS_finit_module, fd, "", 0) != 0) {
@@ -225,8 +221,8 @@ base::Result<void> Control::insert_module(const std::string& ko_path) const {
         hint = "the kernel log (dmesg) may say more";
         break;
     }
-    return error(fmt::format("the kernel refused the module '{}': {}", ko_path, errno_text(err)),
-                 hint);
+    return base::system_error(fmt::format("the kernel refused the module '{}'", ko_path), err,
+                              hint);
   }
   if (!module_loaded())
     return error(fmt::format("the module '{}' is loaded but {} did not appear", ko_path, dir_),
@@ -242,18 +238,18 @@ base::Result<void> Control::write_file(const char* file, const char* what, const
   const int fd = open(p.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
-    return error(fmt::format("cannot open {}: {}", p, errno_text(err)),
-                 err == EACCES || err == EPERM ? "the module's control files are root's" : "");
+    return base::system_error(
+        fmt::format("cannot open {}", p), err,
+        err == EACCES || err == EPERM ? "the module's control files are root's" : "");
   }
   base::UniqueFd owner(fd);
   const ssize_t n = write(fd, data, size);
   if (n < 0) {
     const int err = errno;
-    std::string reason = errno_text(err);
-    auto st = status();
-    if (st && !st->last_error.empty())
-      reason = st->last_error;
-    return error(fmt::format("the module rejected {}: {}", what, reason));
+    base::Error e = base::system_error(fmt::format("the module rejected {}", what), err);
+    if (auto st = status(); st && !st->last_error.empty())
+      e.message = fmt::format("the module rejected {}: {}", what, st->last_error);
+    return e;
   }
   if (static_cast<size_t>(n) != size)
     return error(fmt::format("the module took {} of {} bytes written to {}", n, size, p));
@@ -275,8 +271,9 @@ base::Result<ModuleStatus> Control::status() const {
   std::ifstream in(path("status"));
   if (!in) {
     const int err = errno;
-    return error(fmt::format("cannot read {}: {}", path("status"), errno_text(err)),
-                 err == EACCES || err == EPERM ? "the module's control files are root's" : "");
+    return base::system_error(
+        fmt::format("cannot read {}", path("status")), err,
+        err == EACCES || err == EPERM ? "the module's control files are root's" : "");
   }
   std::ostringstream text;
   text << in.rdbuf();
@@ -290,8 +287,9 @@ base::Result<std::unique_ptr<ftsc_stats>> Control::stats() const {
   const int fd = open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
-    return error(fmt::format("cannot open {}: {}", p, errno_text(err)),
-                 err == EACCES || err == EPERM ? "the module's control files are root's" : "");
+    return base::system_error(
+        fmt::format("cannot open {}", p), err,
+        err == EACCES || err == EPERM ? "the module's control files are root's" : "");
   }
   base::UniqueFd owner(fd);
   auto table = std::make_unique<ftsc_stats>();
@@ -306,7 +304,7 @@ base::Result<std::unique_ptr<ftsc_stats>> Control::stats() const {
       if (err == ENODATA)
         return error("no policy has been loaded since the module was inserted",
                      "load one with `ftsc kmod load POLICY`");
-      return error(fmt::format("cannot read {}: {}", p, errno_text(err)));
+      return base::system_error(fmt::format("cannot read {}", p), err);
     }
     if (n == 0)
       break;
@@ -339,8 +337,8 @@ base::Result<RemoveOutcome> Control::remove_module(int wait_ms) const {
     // In use: calls in flight hold it (EWOULDBLOCK; EBUSY while it is still
     // starting or going).
     if (err != EWOULDBLOCK && err != EBUSY)
-      return error(fmt::format("cannot remove the ftsc module: {}", errno_text(err)),
-                   err == EPERM ? "removing modules needs root (CAP_SYS_MODULE)" : "");
+      return base::system_error("cannot remove the ftsc module", err,
+                                err == EPERM ? "removing modules needs root (CAP_SYS_MODULE)" : "");
     if (waited >= wait_ms)
       break;
     sleep_ms(50);

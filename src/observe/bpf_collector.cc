@@ -114,10 +114,9 @@ base::Result<std::unique_ptr<BpfCollector>> BpfCollector::open(const BpfTarget& 
       s->rodata->filter_mode = FTSC_PROFILE_FILTER_CGROUP;
       impl.cgroup_fd = ::open(target.cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (impl.cgroup_fd < 0)
-        return base::Error{
-            fmt::format("cannot open cgroup '{}': {}", target.cgroup, std::strerror(errno)),
-            {},
-            "give a cgroup v2 directory, e.g. /sys/fs/cgroup/system.slice/app.service"};
+        return base::system_error(
+            fmt::format("cannot open cgroup '{}'", target.cgroup), errno,
+            "give a cgroup v2 directory, e.g. /sys/fs/cgroup/system.slice/app.service");
       break;
   }
   struct stat ns {};
@@ -141,10 +140,9 @@ base::Result<std::unique_ptr<BpfCollector>> BpfCollector::open(const BpfTarget& 
     uint32_t zero = 0;
     if (bpf_map_update_elem(bpf_map__fd(s->maps.filter_cgroup), &zero, &impl.cgroup_fd, BPF_ANY) !=
         0)
-      return base::Error{
-          fmt::format("'{}' is not a cgroup v2 directory: {}", target.cgroup, std::strerror(errno)),
-          {},
-          "name a directory under the cgroup2 mount (see /proc/self/mountinfo)"};
+      return base::system_error(
+          fmt::format("'{}' is not a cgroup v2 directory", target.cgroup), errno,
+          "name a directory under the cgroup2 mount (see /proc/self/mountinfo)");
   }
   if (int err = ftsc_profile_bpf__attach(s); err != 0)
     return bpf_error("cannot attach to the raw_syscalls tracepoints", -err);

@@ -73,20 +73,20 @@ base::Result<void> Tracer::seize(pid_t pid) {
     int err = errno;
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
-    const std::string what =
-        fmt::format("cannot trace the command (PTRACE_SEIZE): {}", std::strerror(err));
-    if (pid_t tracer = tracer_of(getpid()); tracer > 0)
-      return base::Error{what,
-                         {},
-                         fmt::format("ftsc itself runs under a tracer (pid {}), which traces the "
-                                     "command too; a command has one tracer. If that tracer is "
-                                     "an `ftsc run`, keep FTSC_SUPERVISOR_PID in the environment "
-                                     "so that this one runs the command directly",
-                                     tracer)};
-    return base::Error{what,
-                       {},
-                       "ptrace may be restricted here (see /proc/sys/kernel/yama/ptrace_scope, "
-                       "containers without CAP_SYS_PTRACE); --engine preload needs no ptrace"};
+    base::Error e = base::system_error("cannot trace the command (PTRACE_SEIZE)", err);
+    if (pid_t tracer = tracer_of(getpid()); tracer > 0) {
+      e.hint = fmt::format(
+          "ftsc itself runs under a tracer (pid {}), which traces the "
+          "command too; a command has one tracer. If that tracer is "
+          "an `ftsc run`, keep FTSC_SUPERVISOR_PID in the environment "
+          "so that this one runs the command directly",
+          tracer);
+      return e;
+    }
+    e.hint =
+        "ptrace may be restricted here (see /proc/sys/kernel/yama/ptrace_scope, "
+        "containers without CAP_SYS_PTRACE); --engine preload needs no ptrace";
+    return e;
   }
   main_pid_ = pid;
   Tracee& t = tracee(pid);
