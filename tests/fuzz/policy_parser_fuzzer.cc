@@ -35,6 +35,7 @@ using namespace ftsc::policy;
 using ftsc::base::Diagnostic;
 using ftsc::base::format_diagnostic;
 using ftsc::base::has_errors;
+using ftsc::base::SourceLoc;
 using ftsc::kb::KnowledgeBase;
 
 [[noreturn]] void fail(const char* what, std::string_view detail) {
