@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The paper's retry matrix as a file format. A table is found, not declared:
 // every run of consecutive lines that contain a tab is one, so a matrix pasted
-// into notes, a paper converted to text, or the seeds/ files import as they
+// into notes or a paper converted to text (tests/policy/data/) imports as it
 // stand. Cells are single letters; anything else is an error at its line and
 // column rather than a guess, because a misread cell silently changes which
 // failures a program survives.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The retry-matrix format of the paper (seeds/): tab-separated, the first
+// The retry-matrix format of the paper (its tables: tests/policy/data/): tab-separated, the first
 // header cell a label (ignored), then errno names; one row per syscall with
 // cells y/j = retry, n = never, - = not applicable, ? = undecided. A text may
 // hold several tables (a paper does); each is a run of consecutive lines that

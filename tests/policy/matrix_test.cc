@@ -10,10 +10,11 @@
 namespace ftsc::policy {
 namespace {
 
-const std::string kSeeds = FTSC_SOURCE_DIR "/../shared/seeds/";
+// The paper's and the slides' tables, as their text conversions write them.
+const std::string kData = FTSC_SOURCE_DIR "/tests/policy/data/";
 
-std::optional<std::string> read_seed(const std::string& name) {
-  std::ifstream in(kSeeds + name, std::ios::binary);
+std::optional<std::string> read_data(const std::string& name) {
+  std::ifstream in(kData + name, std::ios::binary);
   if (!in)
     return std::nullopt;
   std::ostringstream s;
@@ -49,57 +50,54 @@ void expect_error(std::string_view text, int line, std::string_view message,
 }
 
 TEST(Matrix, PaperTablesImportAsTheyStand) {
-  auto text = read_seed("001_5038ea4065b8503d.txt");
-  if (!text)
-    GTEST_SKIP() << "the seed documents are not beside the repository (" << kSeeds << ")";
+  auto text = read_data("paper_tables.txt");
+  ASSERT_TRUE(text) << "cannot read the test data in " << kData;
   auto tables = parse_matrix_tables(*text, "paper.txt");
   ASSERT_TRUE(tables.ok()) << tables.error().where.str() << ": " << tables.error().message;
   ASSERT_EQ(tables->size(), 2u);
 
   const MatrixTable& t1 = (*tables)[0];
   EXPECT_EQ(t1.where.file, "paper.txt");
-  EXPECT_EQ(t1.where.line, 65);
+  EXPECT_EQ(t1.where.line, 5);
   EXPECT_EQ(t1.label, "<b>Error</b> <b>Syscall</b>");
   EXPECT_EQ(texts(t1.errnos), (Strings{"EINVAL", "ENOSPC", "EINTR", "ENOMEM", "ENOTTY", "ENOENT"}));
   // The paper writes j (ja); it reads as y.
   EXPECT_EQ(rows(t1),
             (Strings{"write:nyy---", "read:n-y---", "mmap:n-yy--", "ioctl:n---n-", "open:nyyy-y"}));
-  EXPECT_EQ(t1.rows[0].syscall.where.line, 66);
-  EXPECT_EQ(t1.rows[4].syscall.where.line, 70);
+  EXPECT_EQ(t1.rows[0].syscall.where.line, 6);
+  EXPECT_EQ(t1.rows[4].syscall.where.line, 10);
 
   const MatrixTable& t2 = (*tables)[1];
-  EXPECT_EQ(t2.where.line, 76);
+  EXPECT_EQ(t2.where.line, 14);
   EXPECT_EQ(t2.label, "<b>Syscall</b> \\ <b>Error</b>");
   EXPECT_EQ(texts(t2.errnos), (Strings{"EPIPE", "EINVAL", "EINTR", "ENOSPC"}));
   EXPECT_EQ(rows(t2), (Strings{"write:ynyy"}));
-  EXPECT_EQ(t2.rows[0].syscall.where.line, 77);
+  EXPECT_EQ(t2.rows[0].syscall.where.line, 15);
 }
 
 TEST(Matrix, SlideTablesImportAsTheyStand) {
-  auto text = read_seed("000_a43c21cbae85231f.txt");
-  if (!text)
-    GTEST_SKIP() << "the seed documents are not beside the repository (" << kSeeds << ")";
+  auto text = read_data("slides_tables.txt");
+  ASSERT_TRUE(text) << "cannot read the test data in " << kData;
   auto tables = parse_matrix_tables(*text, "slides.txt");
   ASSERT_TRUE(tables.ok()) << tables.error().where.str() << ": " << tables.error().message;
   ASSERT_EQ(tables->size(), 2u);
 
   const MatrixTable& t1 = (*tables)[0];
-  EXPECT_EQ(t1.where.line, 131);
+  EXPECT_EQ(t1.where.line, 4);
   EXPECT_EQ(t1.label, "Syscall \\ Error");
   EXPECT_EQ(texts(t1.errnos), (Strings{"EPIPE", "EINVAL", "EINTR", "ENOSPC"}));
   EXPECT_EQ(rows(t1), (Strings{"write:ynyy"}));
 
   const MatrixTable& t2 = (*tables)[1];
-  EXPECT_EQ(t2.where.line, 159);
+  EXPECT_EQ(t2.where.line, 9);
   EXPECT_EQ(texts(t2.errnos), (Strings{"EINVAL", "ENOSPC", "EINTR", "ENOMEM", "ENOTTY", "ENOENT"}));
   EXPECT_EQ(rows(t2),
             (Strings{"write:nyy---", "read:n-y---", "mmap:n-?y--", "ioctl:n---n-", "open:nyyy-y"}));
 }
 
 TEST(Matrix, ImportSlideTableTwoAsRules) {
-  auto text = read_seed("000_a43c21cbae85231f.txt");
-  if (!text)
-    GTEST_SKIP() << "the seed documents are not beside the repository (" << kSeeds << ")";
+  auto text = read_data("slides_tables.txt");
+  ASSERT_TRUE(text) << "cannot read the test data in " << kData;
   auto spec = import_matrix(*text, "slides.txt", 2);
   ASSERT_TRUE(spec.ok()) << spec.error().message;
   EXPECT_EQ(spec->source, "slides.txt");
@@ -112,11 +110,11 @@ TEST(Matrix, ImportSlideTableTwoAsRules) {
   EXPECT_EQ(texts(mmap.not_applicable), (Strings{"ENOSPC", "ENOTTY", "ENOENT"}));
   EXPECT_EQ(mmap.origin, "matrix row");
   EXPECT_EQ(mmap.where.file, "slides.txt");
-  EXPECT_EQ(mmap.where.line, 162);
-  EXPECT_EQ(mmap.syscalls[0].where.line, 162);
+  EXPECT_EQ(mmap.where.line, 12);
+  EXPECT_EQ(mmap.syscalls[0].where.line, 12);
   for (const auto* list : {&mmap.retry, &mmap.never, &mmap.undecided, &mmap.not_applicable})
     for (const Named& n : *list)
-      EXPECT_EQ(n.where.str(), "slides.txt:162") << n.text;
+      EXPECT_EQ(n.where.str(), "slides.txt:12") << n.text;
   EXPECT_FALSE(mmap.backoff.has_value());
 
   const RuleSpec& open = spec->rules[4];
@@ -124,7 +122,7 @@ TEST(Matrix, ImportSlideTableTwoAsRules) {
   EXPECT_EQ(texts(open.retry), (Strings{"ENOSPC", "EINTR", "ENOMEM", "ENOENT"}));
   EXPECT_EQ(texts(open.never), (Strings{"EINVAL"}));
   EXPECT_EQ(texts(open.not_applicable), (Strings{"ENOTTY"}));
-  EXPECT_EQ(open.where.line, 164);
+  EXPECT_EQ(open.where.line, 14);
 
   auto first = import_matrix(*text, "slides.txt", 1);
   ASSERT_TRUE(first.ok()) << first.error().message;
@@ -132,13 +130,12 @@ TEST(Matrix, ImportSlideTableTwoAsRules) {
   EXPECT_EQ(texts(first->rules[0].syscalls), (Strings{"write"}));
   EXPECT_EQ(texts(first->rules[0].retry), (Strings{"EPIPE", "EINTR", "ENOSPC"}));
   EXPECT_EQ(texts(first->rules[0].never), (Strings{"EINVAL"}));
-  EXPECT_EQ(first->rules[0].where.line, 132);
+  EXPECT_EQ(first->rules[0].where.line, 5);
 }
 
 TEST(Matrix, ImportPaperTablesAsRules) {
-  auto text = read_seed("001_5038ea4065b8503d.txt");
-  if (!text)
-    GTEST_SKIP() << "the seed documents are not beside the repository (" << kSeeds << ")";
+  auto text = read_data("paper_tables.txt");
+  ASSERT_TRUE(text) << "cannot read the test data in " << kData;
   auto t1 = import_matrix(*text, "paper.txt", 1);
   ASSERT_TRUE(t1.ok()) << t1.error().message;
   ASSERT_EQ(t1->rules.size(), 5u);
@@ -146,7 +143,7 @@ TEST(Matrix, ImportPaperTablesAsRules) {
   EXPECT_EQ(texts(t1->rules[1].retry), (Strings{"EINTR"}));
   EXPECT_EQ(texts(t1->rules[1].never), (Strings{"EINVAL"}));
   EXPECT_EQ(texts(t1->rules[1].not_applicable), (Strings{"ENOSPC", "ENOMEM", "ENOTTY", "ENOENT"}));
-  EXPECT_EQ(t1->rules[1].where.line, 67);
+  EXPECT_EQ(t1->rules[1].where.line, 7);
   EXPECT_EQ(texts(t1->rules[3].never), (Strings{"EINVAL", "ENOTTY"}));
   EXPECT_TRUE(t1->rules[3].retry.empty());
 
@@ -154,22 +151,21 @@ TEST(Matrix, ImportPaperTablesAsRules) {
   ASSERT_TRUE(t2.ok()) << t2.error().message;
   ASSERT_EQ(t2->rules.size(), 1u);
   EXPECT_EQ(texts(t2->rules[0].retry), (Strings{"EPIPE", "EINTR", "ENOSPC"}));
-  EXPECT_EQ(t2->rules[0].where.line, 77);
+  EXPECT_EQ(t2->rules[0].where.line, 15);
 }
 
 TEST(Matrix, SeveralTablesNeedAChoice) {
-  auto text = read_seed("001_5038ea4065b8503d.txt");
-  if (!text)
-    GTEST_SKIP() << "the seed documents are not beside the repository (" << kSeeds << ")";
+  auto text = read_data("paper_tables.txt");
+  ASSERT_TRUE(text) << "cannot read the test data in " << kData;
   auto r = import_matrix(*text, "paper.txt");
   ASSERT_FALSE(r.ok());
   const base::Error& e = r.error();
   EXPECT_EQ(e.where.file, "paper.txt");
   EXPECT_NE(e.message.find("paper.txt holds 2 retry matrices"), std::string::npos) << e.message;
-  EXPECT_NE(e.message.find("table 1 at line 65 (5 rows: write, read, mmap, ioctl, ...,"),
+  EXPECT_NE(e.message.find("table 1 at line 5 (5 rows: write, read, mmap, ioctl, ...,"),
             std::string::npos)
       << e.message;
-  EXPECT_NE(e.message.find("table 2 at line 76 (1 row: write, 4 errnos)"), std::string::npos)
+  EXPECT_NE(e.message.find("table 2 at line 14 (1 row: write, 4 errnos)"), std::string::npos)
       << e.message;
   EXPECT_NE(e.hint.find("--table N"), std::string::npos) << e.hint;
 }
@@ -264,11 +260,10 @@ TEST(Matrix, FormatParseRoundTrip) {
   EXPECT_EQ(format_matrix((*second)[0]), formatted);
 }
 
-TEST(Matrix, SeedRoundTrip) {
-  for (const char* name : {"000_a43c21cbae85231f.txt", "001_5038ea4065b8503d.txt"}) {
-    auto text = read_seed(name);
-    if (!text)
-      GTEST_SKIP() << "the seed documents are not beside the repository (" << kSeeds << ")";
+TEST(Matrix, PaperAndSlideTablesRoundTrip) {
+  for (const char* name : {"slides_tables.txt", "paper_tables.txt"}) {
+    auto text = read_data(name);
+    ASSERT_TRUE(text) << "cannot read the test data in " << kData;
     auto tables = parse_matrix_tables(*text, name);
     ASSERT_TRUE(tables.ok()) << tables.error().message;
     for (const MatrixTable& t : *tables) {
