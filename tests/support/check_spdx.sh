@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Every source file of the repository names its licence in an
+# SPDX-License-Identifier line within its first three lines, and the licence
+# is its directory's (LICENSES/README.md): GPL-2.0-only for the kernel module,
+# "GPL-2.0-only OR MIT" for the C the module and userspace share, Apache-2.0
+# for the rest. Prints every file that does not and exits 1; 0 when all do.
+# Usage: check_spdx.sh SOURCE_DIR
+set -euo pipefail
+cd "${1:?usage: check_spdx.sh SOURCE_DIR}"
+
+expected() {
+  case "$1" in
+    kmod/*) echo "GPL-2.0-only" ;;
+    src/abi/*.h | src/decide/decide.c | src/decide/decide.h | src/observe/bpf/* | \
+      src/preload/preload_interface.h)
+      echo "GPL-2.0-only OR MIT" ;;
+    *) echo "Apache-2.0" ;;
+  esac
+}
+
+bad=0
+checked=0
+while IFS= read -r -d '' f; do
+  f="${f#./}"
+  checked=$((checked + 1))
+  want=$(expected "$f")
+  line=$(head -n 3 "$f" | grep -m1 -o 'SPDX-License-Identifier: [^*]*' || true)
+  got=$(printf '%s' "${line#SPDX-License-Identifier: }" | sed 's/[[:space:]]*$//')
+  if [ -z "$line" ]; then
+    echo "$f: no SPDX-License-Identifier line in its first three lines (want: $want)"
+    bad=1
+  elif [ "$got" != "$want" ]; then
+    echo "$f: SPDX-License-Identifier: $got, but files here are $want"
+    bad=1
+  fi
+done < <(find . \( -path ./.git -o -path './build*' -o -path ./tests/fuzz/corpus \
+                   -o -path ./tests/policy/data \) -prune -o -type f \
+              \( -name '*.c' -o -name '*.cc' -o -name '*.h' -o -name '*.sh' -o -name '*.cmake' \
+                 -o -name CMakeLists.txt -o -name Kbuild -o -name Makefile \
+                 -o -path './scripts/*' -o -path ./.ci/run \) -print0)
+if [ "$checked" -eq 0 ]; then
+  echo "no source files found under $PWD"
+  exit 1
+fi
+[ "$bad" -eq 0 ] && echo "$checked files, each with its directory's SPDX line"
+exit "$bad"
