@@ -19,29 +19,36 @@ expected() {
   esac
 }
 
+mapfile -d '' files < <(find . \( -path ./.git -o -path './build*' -o -path ./tests/fuzz/corpus \
+                   -o -path ./tests/policy/data \) -prune -o -type f \
+              \( -name '*.c' -o -name '*.cc' -o -name '*.h' -o -name '*.sh' -o -name '*.cmake' \
+                 -o -name CMakeLists.txt -o -name Kbuild -o -name Makefile \
+                 -o -path './scripts/*' -o -path ./.ci/run \) -print0)
+if [ "${#files[@]}" -eq 0 ]; then
+  echo "no source files found under $PWD"
+  exit 1
+fi
+# One pass: each file's licence from its first three lines ("-" when none).
+declare -A licence
+while IFS=$'\t' read -r f l; do
+  licence["${f#./}"]="$l"
+done < <(awk 'FNR == 1 { if (NR > 1 && !found) print prev "\t-"; found = 0; prev = FILENAME }
+              FNR <= 3 && !found && match($0, /SPDX-License-Identifier: [^*]*/) {
+                l = substr($0, RSTART + 25, RLENGTH - 25); sub(/[ \t]+$/, "", l)
+                print FILENAME "\t" l; found = 1 }
+              END { if (NR > 0 && !found) print prev "\t-" }' "${files[@]}")
 bad=0
-checked=0
-while IFS= read -r -d '' f; do
+for f in "${files[@]}"; do
   f="${f#./}"
-  checked=$((checked + 1))
   want=$(expected "$f")
-  line=$(head -n 3 "$f" | grep -m1 -o 'SPDX-License-Identifier: [^*]*' || true)
-  got=$(printf '%s' "${line#SPDX-License-Identifier: }" | sed 's/[[:space:]]*$//')
-  if [ -z "$line" ]; then
+  got="${licence[$f]:--}"
+  if [ "$got" = "-" ]; then
     echo "$f: no SPDX-License-Identifier line in its first three lines (want: $want)"
     bad=1
   elif [ "$got" != "$want" ]; then
     echo "$f: SPDX-License-Identifier: $got, but files here are $want"
     bad=1
   fi
-done < <(find . \( -path ./.git -o -path './build*' -o -path ./tests/fuzz/corpus \
-                   -o -path ./tests/policy/data \) -prune -o -type f \
-              \( -name '*.c' -o -name '*.cc' -o -name '*.h' -o -name '*.sh' -o -name '*.cmake' \
-                 -o -name CMakeLists.txt -o -name Kbuild -o -name Makefile \
-                 -o -path './scripts/*' -o -path ./.ci/run \) -print0)
-if [ "$checked" -eq 0 ]; then
-  echo "no source files found under $PWD"
-  exit 1
-fi
-[ "$bad" -eq 0 ] && echo "$checked files, each with its directory's SPDX line"
+done
+[ "$bad" -eq 0 ] && echo "${#files[@]} files, each with its directory's SPDX line"
 exit "$bad"
