@@ -221,6 +221,24 @@ int run_command(const RunOptions& o) {
   return run_auto(o, **compiled);
 }
 
+// The message for `ftsc run -X ...` where -X is no option of ftsc run.
+std::string unknown_run_option(const std::string& word) {
+  const std::string name = word.substr(0, word.find('='));
+  const bool short_pid = name.rfind("-p", 0) == 0 && name.find_first_not_of("0123456789", 2) ==
+                                                         std::string::npos;  // -p or -p123
+  if (name == "--pid" || short_pid)
+    return fmt::format(
+        "{}: ftsc run starts the command it runs and cannot attach to a running process; to "
+        "retry the calls of a running process, load a policy whose [target] names its pid "
+        "into the kernel engine (`ftsc kmod load POLICY`, see docs/kmod.md), or start the "
+        "program under `ftsc run -- COMMAND`",
+        name);
+  return fmt::format(
+      "{}: not an option of ftsc run (ftsc run [OPTIONS] -- COMMAND [ARGS...]; a command "
+      "whose name starts with '-' goes after --)",
+      name);
+}
+
 }  // namespace
 
 void register_run_verb(CLI::App& app, Action& action, const std::vector<std::string>* command) {
@@ -252,6 +270,10 @@ void register_run_verb(CLI::App& app, Action& action, const std::vector<std::str
     if (opts->command.empty())
       throw CLI::ValidationError("COMMAND",
                                  "no command given: ftsc run [OPTIONS] -- COMMAND [ARGS...]");
+    // Without `--`, a first word that looks like an option is one ftsc does
+    // not know, not a program to run.
+    if (command == nullptr && opts->command.front().size() > 1 && opts->command.front()[0] == '-')
+      throw CLI::ValidationError(unknown_run_option(opts->command.front()));
     action = [opts] { return run_command(*opts); };
   });
 }

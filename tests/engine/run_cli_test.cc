@@ -120,6 +120,28 @@ TEST(RunCli, UsageErrors) {
   EXPECT_TRUE(contains(missing.err, "cannot read policy")) << missing.err;
 }
 
+// `ftsc run -p PID` cannot attach to a running process: a usage error that
+// points to the kernel engine's pid targets, never a program named -p.
+TEST(RunCli, AttachingToAPidIsAUsageError) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"run", "-p", "1"},
+                                        {"run", "--pid", "1"},
+                                        {"run", "--pid=1"},
+                                        {"run", "-p1"}}) {
+    ProcessResult r = run_ftsc(args);
+    EXPECT_EQ(r.exit_code, 2) << args[1];
+    EXPECT_TRUE(contains(r.err, "cannot attach to a running process")) << r.err;
+    EXPECT_TRUE(contains(r.err, "ftsc kmod load")) << r.err;
+    EXPECT_FALSE(contains(r.err, "cannot execute")) << r.err;
+  }
+  ProcessResult unknown = run_ftsc({"run", "--bogus", "true"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_TRUE(contains(unknown.err, "--bogus: not an option of ftsc run")) << unknown.err;
+  // After --, a word that starts with '-' is the command's.
+  ProcessResult after = run_ftsc({"run", "--", "-p"});
+  EXPECT_EQ(after.exit_code, 127);
+  EXPECT_TRUE(contains(after.err, "cannot execute '-p'")) << after.err;
+}
+
 TEST_P(RunCli, OneLayerWhenNested) {
   ProcessResult r = run({"--retry", "openat=ENOENT", "--", FTSC_BINARY, "run", "--engine",
                          GetParam(), "--retry", "openat=ENOENT", "--", "sh", "-c", "exit 3"});
