@@ -125,7 +125,7 @@ int run_stats(const KmodOptions& o) {
   if (o.json)
     write_output("", stats::format_stats_json(*snapshot));
   else if (o.prometheus)
-    write_output("", stats::format_stats_prometheus(*snapshot));
+    write_output("", stats::format_stats_prometheus(*snapshot, {{"engine", "kmod"}}));
   else
     write_output("", stats::format_stats_table(*snapshot));
   return kExitOk;

@@ -9,7 +9,9 @@
 
 #include <fmt/format.h>
 
+#include "base/duration.h"
 #include "cli/common.h"
+#include "cli/metrics.h"
 #include "cli/verbs.h"
 #include "kb/knowledge_base.h"
 #include "policy/compiler.h"
@@ -29,6 +31,8 @@ struct RunOptions {
   std::string engine = "auto";
   std::string stats_json;
   std::string metrics;
+  std::string metrics_interval = "15s";
+  std::string metrics_instance;
   bool verbose = false;
   bool dry_run = false;
   std::vector<std::string> command;
@@ -58,7 +62,25 @@ int reraise(int sig) {
   return 128 + sig;  // a signal whose default action is not to terminate
 }
 
-void report(const RunOptions& o, const ftsc_stats& stats) {
+// --metrics: the labels that keep this run's series apart from other writers'
+// (the engine, the command's name, and the instance the user gave).
+MetricsWriter metrics_writer(const RunOptions& o) {
+  if (o.metrics.empty())
+    return MetricsWriter({}, {}, {});
+  auto interval = base::parse_duration(o.metrics_interval);
+  if (!interval)
+    throw UserError{
+        fmt::format("--metrics-interval {}: {}", o.metrics_interval, interval.error().message),
+        "e.g. --metrics-interval 15s, or 0 to write only at the end", kExitUsage};
+  const std::string& argv0 = o.command.front();
+  stats::MetricLabels labels = {{"engine", o.engine},
+                                {"command", argv0.substr(argv0.rfind('/') + 1)}};
+  if (!o.metrics_instance.empty())
+    labels.emplace_back("instance", o.metrics_instance);
+  return MetricsWriter(o.metrics, std::move(labels), *interval);
+}
+
+void report(const RunOptions& o, const ftsc_stats& stats, MetricsWriter& metrics) {
   auto snapshot = stats::read_stats(stats);
   if (!snapshot) {
     fmt::print(stderr, "ftsc: cannot read statistics: {}\n", snapshot.error().message);
@@ -72,15 +94,15 @@ void report(const RunOptions& o, const ftsc_stats& stats) {
     fmt::print(stderr, "{}", stats::format_stats_table(*snapshot));
   if (!o.stats_json.empty())
     write_output(o.stats_json, stats::format_stats_json(*snapshot));
-  if (!o.metrics.empty())
-    write_output(o.metrics, stats::format_stats_prometheus(*snapshot));
+  metrics.finish(*snapshot);
 }
 
 // The command's end, as the user sees it: the summary, then its exit status
 // (or its signal, re-raised).
 template <class Outcome>
-int conclude(const RunOptions& o, const ftsc_stats& stats, const Outcome& outcome) {
-  report(o, stats);
+int conclude(const RunOptions& o, const ftsc_stats& stats, const Outcome& outcome,
+             MetricsWriter& metrics) {
+  report(o, stats, metrics);
   if (outcome.exec_failed) {
     fmt::print(stderr, "ftsc: cannot execute '{}': {}\n", o.command[0],
                std::strerror(outcome.exec_errno));
@@ -106,10 +128,12 @@ ptrace::Options supervisor_options(const RunOptions& o) {
 
 int run_ptrace(const RunOptions& o, const ftsc_policy& compiled) {
   ptrace::Supervisor supervisor(compiled, supervisor_options(o));
+  MetricsWriter metrics = metrics_writer(o);
+  metrics.start(supervisor.stats());
   auto outcome = supervisor.run(o.command);
   if (!outcome)
     throw UserError{outcome.error().message, outcome.error().hint, kExitSetupFailed};
-  return conclude(o, supervisor.stats(), *outcome);
+  return conclude(o, supervisor.stats(), *outcome, metrics);
 }
 
 int run_preload(const RunOptions& o, const ftsc_policy& compiled) {
@@ -130,10 +154,14 @@ int run_preload(const RunOptions& o, const ftsc_policy& compiled) {
   if (o.verbose)
     popts.log = to_stderr;
   preload::Launcher launcher(compiled, popts);
+  if (auto prepared = launcher.prepare(); !prepared)
+    throw UserError{prepared.error().message, prepared.error().hint, kExitSetupFailed};
+  MetricsWriter metrics = metrics_writer(o);
+  metrics.start(launcher.stats());
   auto outcome = launcher.run(o.command);
   if (!outcome)
     throw UserError{outcome.error().message, outcome.error().hint, kExitSetupFailed};
-  return conclude(o, launcher.stats(), *outcome);
+  return conclude(o, launcher.stats(), *outcome, metrics);
 }
 
 // The preload library in-process, under the ptrace supervisor as the safety
@@ -169,12 +197,14 @@ int run_auto(const RunOptions& o, const ftsc_policy& compiled) {
   popts.budgets = (*files)->budgets();
   popts.n_budgets = (*files)->n_budgets();
   ptrace::Supervisor supervisor(compiled, popts);
+  MetricsWriter metrics = metrics_writer(o);
+  metrics.start((*files)->stats());
   (*files)->start_log();
   auto outcome = supervisor.run(o.command);
   (*files)->finish_log();
   if (!outcome)
     throw UserError{outcome.error().message, outcome.error().hint, kExitSetupFailed};
-  return conclude(o, (*files)->stats(), *outcome);
+  return conclude(o, (*files)->stats(), *outcome, metrics);
 }
 
 int run_command(const RunOptions& o) {
@@ -254,8 +284,17 @@ void register_run_verb(CLI::App& app, Action& action, const std::vector<std::str
       ->check(CLI::IsMember({"ptrace", "preload", "auto", "kmod"}));
   run->add_option("--stats", opts->stats_json, "Write statistics as JSON to FILE")
       ->type_name("FILE");
-  run->add_option("--metrics", opts->metrics, "Write statistics as Prometheus text to FILE")
+  run->add_option("--metrics", opts->metrics,
+                  "Write statistics as Prometheus text to FILE, replaced whole every "
+                  "--metrics-interval and at the end")
       ->type_name("FILE");
+  run->add_option("--metrics-interval", opts->metrics_interval,
+                  "How often --metrics is rewritten while the command runs (default 15s; 0: "
+                  "only at the end)")
+      ->type_name("DURATION");
+  run->add_option("--metrics-instance", opts->metrics_instance,
+                  "An instance label for --metrics's series, to tell writers apart")
+      ->type_name("NAME");
   run->add_flag("-v,--verbose", opts->verbose, "Log every retry, and always print the summary");
   run->add_flag("--dry-run", opts->dry_run, "Decide and count, never wait or retry");
   // Everything from the command on belongs to the command, options included.

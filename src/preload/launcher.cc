@@ -410,6 +410,7 @@ class Launcher::Impl {
     ftsc_stats_init(&empty_);
   }
 
+  base::Result<void> prepare();
   base::Result<Outcome> run(const std::vector<std::string>& argv);
   const ftsc_stats& stats() const { return files_ != nullptr ? files_->stats() : empty_; }
 
@@ -420,11 +421,19 @@ class Launcher::Impl {
   ftsc_stats empty_{};
 };
 
-base::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) {
+base::Result<void> Launcher::Impl::prepare() {
+  if (files_ != nullptr)
+    return {};
   auto files = RunFiles::create(policy_, options_.library, options_.log);
   if (!files)
     return files.error();
   files_ = std::move(*files);
+  return {};
+}
+
+base::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) {
+  if (auto prepared = prepare(); !prepared)
+    return prepared.error();
 
   launch::SpawnOptions spawn;
   spawn.argv = argv;
@@ -469,6 +478,10 @@ base::Result<Outcome> Launcher::Impl::run(const std::vector<std::string>& argv) 
 Launcher::Launcher(const ftsc_policy& policy, Options options)
     : impl_(std::make_unique<Impl>(policy, std::move(options))) {}
 Launcher::~Launcher() = default;
+
+base::Result<void> Launcher::prepare() {
+  return impl_->prepare();
+}
 
 base::Result<Outcome> Launcher::run(const std::vector<std::string>& argv) {
   return impl_->run(argv);

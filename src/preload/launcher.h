@@ -80,12 +80,17 @@ class Launcher {
   Launcher(const Launcher&) = delete;
   Launcher& operator=(const Launcher&) = delete;
 
+  // Creates the files of the run (RunFiles), so that stats() is the run's
+  // table from then on; run() does it when it has not been done.
+  base::Result<void> prepare();
+
   // Runs argv (argv[0] is searched in PATH) to its end and that of every
   // process it started that loaded the library (RunFiles::wait_for_processes).
   // Errors are setup failures (no memfd, no fork), never the command's own.
   base::Result<Outcome> run(const std::vector<std::string>& argv);
 
-  // Statistics of every process of the run (abi/stats.h), shared with them.
+  // Statistics of every process of the run (abi/stats.h), shared with them;
+  // the same table from prepare() on.
   const ftsc_stats& stats() const;
 
  private:

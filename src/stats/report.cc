@@ -28,27 +28,27 @@ struct Counter {
   const char* help;
 };
 constexpr std::array<Counter, 11> kCounters = {{
-    {"calls", &StatsRow::calls, "ftsc_calls_total",
+    {"calls", &StatsRow::calls, "ftsc_failed_calls_total",
      "Calls whose first attempt failed, by syscall and the errno of that first failure."},
-    {"attempts", &StatsRow::attempts, "ftsc_attempts_total",
-     "Attempts those calls made (first attempts and retries)."},
+    {"attempts", &StatsRow::attempts, "ftsc_failed_call_attempts_total",
+     "Attempts the failed calls made (first attempts and retries)."},
     {"retries", &StatsRow::retries, "ftsc_retries_total", "Re-executions of failed calls."},
-    {"recovered", &StatsRow::recovered, "ftsc_recovered_total",
+    {"recovered", &StatsRow::recovered, "ftsc_recovered_calls_total",
      "Calls that succeeded after at least one retry."},
-    {"gave_up", &StatsRow::gave_up, "ftsc_gave_up_total",
+    {"gave_up", &StatsRow::gave_up, "ftsc_gave_up_calls_total",
      "Calls that were retried and still returned an error."},
-    {"passed", &StatsRow::passed, "ftsc_passed_total",
+    {"passed", &StatsRow::passed, "ftsc_passed_calls_total",
      "Failed calls returned at once: no rule, a never rule, or a guard."},
-    {"would_retry", &StatsRow::would_retry, "ftsc_would_retry_total",
+    {"would_retry", &StatsRow::would_retry, "ftsc_would_retry_calls_total",
      "Calls observe mode or --dry-run would have retried."},
-    {"budget", &StatsRow::budget, "ftsc_budget_passed_total",
+    {"budget", &StatsRow::budget, "ftsc_budget_passed_calls_total",
      "Calls passed through because the retry budget was spent."},
-    {"interrupted", &StatsRow::interrupted, "ftsc_interrupted_total",
+    {"interrupted", &StatsRow::interrupted, "ftsc_interrupted_calls_total",
      "Calls whose wait a signal ended (part of gave_up)."},
-    {"guard_unknown", &StatsRow::guard_unknown, "ftsc_guard_unknown_total",
+    {"guard_unknown", &StatsRow::guard_unknown, "ftsc_guard_unknown_calls_total",
      "Failed calls not retried because a guard could not be checked (part of passed and "
      "gave_up)."},
-    {"injected", &StatsRow::injected, "ftsc_injected_total",
+    {"injected", &StatsRow::injected, "ftsc_injected_failures_total",
      "Attempts failed by injection instead of being executed."},
 }};
 
@@ -313,14 +313,19 @@ std::string format_stats_json(const StatsSnapshot& s) {
   return j.dump(2) + "\n";
 }
 
-std::string format_stats_prometheus(const StatsSnapshot& s) {
+std::string format_stats_prometheus(const StatsSnapshot& s, const MetricLabels& constant) {
   std::string out;
+  std::string common;  // the labels every series carries, each followed by a comma
+  for (const auto& [name, value] : constant)
+    common += fmt::format("{}=\"{}\",", name, escape_prometheus_label(value));
   std::vector<std::string> labels;
   labels.reserve(s.rows.size());
   for (const StatsRow& r : s.rows)
-    labels.push_back(fmt::format("{{syscall=\"{}\",errno=\"{}\"}}",
+    labels.push_back(fmt::format("{{{}syscall=\"{}\",errno=\"{}\"}}", common,
                                  escape_prometheus_label(stats_syscall_label(r.nr)),
                                  escape_prometheus_label(stats_errno_label(r.err))));
+  const std::string run_labels =
+      common.empty() ? "" : "{" + common.substr(0, common.size() - 1) + "}";
   auto family = [&](const char* name, const char* help) {
     out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, help, name);
   };
@@ -334,15 +339,16 @@ std::string format_stats_prometheus(const StatsSnapshot& s) {
     out += fmt::format("ftsc_wait_seconds_total{} {}\n", labels[i],
                        decimal_seconds(s.rows[i].wait_ns));
   out +=
-      "# HELP ftsc_calls_in_flight Failed calls not ended yet (waiting between attempts).\n"
-      "# TYPE ftsc_calls_in_flight gauge\n";
+      "# HELP ftsc_failed_calls_in_flight Failed calls not ended yet (waiting between "
+      "attempts).\n"
+      "# TYPE ftsc_failed_calls_in_flight gauge\n";
   for (size_t i = 0; i < s.rows.size(); ++i)
-    out += fmt::format("ftsc_calls_in_flight{} {}\n", labels[i], s.rows[i].in_flight);
-  family("ftsc_dropped_calls_total",
+    out += fmt::format("ftsc_failed_calls_in_flight{} {}\n", labels[i], s.rows[i].in_flight);
+  family("ftsc_dropped_failed_calls_total",
          "Failed calls not counted because the statistics table was full.");
-  out += fmt::format("ftsc_dropped_calls_total {}\n", s.dropped);
+  out += fmt::format("ftsc_dropped_failed_calls_total{} {}\n", run_labels, s.dropped);
   family("ftsc_budget_trips_total", "Times a process's retry budget ran out (circuit breaker).");
-  out += fmt::format("ftsc_budget_trips_total {}\n", s.budget_trips);
+  out += fmt::format("ftsc_budget_trips_total{} {}\n", run_labels, s.budget_trips);
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "abi/stats.h"
@@ -69,9 +70,16 @@ std::string format_stats_table(const StatsSnapshot& s);
 //  "syscall_nr":257,"errno":"ENOENT","errno_nr":2,"calls":N,...}],"total":{...}}
 std::string format_stats_json(const StatsSnapshot& s);
 
-// Prometheus text exposition format 0.0.4: counters ftsc_calls_total{syscall,errno},
-// ..., ftsc_wait_seconds_total, ftsc_dropped_calls_total, ftsc_budget_trips_total.
-std::string format_stats_prometheus(const StatsSnapshot& s);
+// Labels every series of a run carries, in this order before syscall and errno
+// (for example engine, command, instance), so that writers stay apart.
+using MetricLabels = std::vector<std::pair<std::string, std::string>>;
+
+// Prometheus text exposition format 0.0.4, named for what each counts: counters
+// ftsc_failed_calls_total{...,syscall,errno} (calls whose first attempt failed),
+// ftsc_failed_call_attempts_total, ftsc_retries_total, ftsc_recovered_calls_total, ...,
+// ftsc_wait_seconds_total, the gauge ftsc_failed_calls_in_flight, and
+// ftsc_dropped_failed_calls_total and ftsc_budget_trips_total with the constant labels only.
+std::string format_stats_prometheus(const StatsSnapshot& s, const MetricLabels& constant = {});
 
 // A label value as the exposition format wants it: \\, \" and \n escaped.
 std::string escape_prometheus_label(std::string_view value);

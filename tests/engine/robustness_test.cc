@@ -428,9 +428,10 @@ TEST_P(Robustness, DryRunCountsButNeverRetries) {
   EXPECT_EQ(r.exit_code, 1);  // cat's own failure, at once
   std::ifstream in(metrics);
   std::string prom((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_TRUE(contains(prom, "ftsc_would_retry_total{syscall=\"openat\",errno=\"ENOENT\"} 1"))
-      << prom;
-  EXPECT_TRUE(contains(prom, "ftsc_retries_total{syscall=\"openat\",errno=\"ENOENT\"} 0")) << prom;
+  const std::string labels = "{engine=\"" + std::string(GetParam()) +
+                             "\",command=\"cat\",syscall=\"openat\",errno=\"ENOENT\"}";
+  EXPECT_TRUE(contains(prom, "ftsc_would_retry_calls_total" + labels + " 1")) << prom;
+  EXPECT_TRUE(contains(prom, "ftsc_retries_total" + labels + " 0")) << prom;
 }
 
 // The engines with the ptrace supervisor between the shell and the program

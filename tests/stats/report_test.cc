@@ -177,7 +177,7 @@ TEST(StatsReport, CallsAbandonedInFlightEndAsInterruptedWhenTheRunIsOver) {
   const uint64_t interrupted = live.total().interrupted;
   EXPECT_EQ(live.total().in_flight, 2u);
   EXPECT_NE(format_stats_table(live).find("in flight"), std::string::npos);
-  EXPECT_NE(format_stats_prometheus(live).find("# TYPE ftsc_calls_in_flight gauge"),
+  EXPECT_NE(format_stats_prometheus(live).find("# TYPE ftsc_failed_calls_in_flight gauge"),
             std::string::npos);
   live.end_abandoned_calls();
   EXPECT_EQ(live.total().in_flight, 0u);
@@ -274,7 +274,7 @@ TEST(StatsReport, PrometheusExpositionIsWellFormed) {
       if (!current.empty())
         finished.insert(current);
       current = m[1];
-      if (current == "ftsc_calls_in_flight") {  // the one gauge
+      if (current == "ftsc_failed_calls_in_flight") {  // the one gauge
         EXPECT_EQ(m[2], "gauge");
       } else {
         EXPECT_EQ(m[2], "counter");
@@ -288,19 +288,36 @@ TEST(StatsReport, PrometheusExpositionIsWellFormed) {
     values[l.substr(0, l.rfind(' '))] = l.substr(l.rfind(' ') + 1);
   }
   for (const char* family :
-       {"ftsc_calls_total", "ftsc_attempts_total", "ftsc_retries_total", "ftsc_recovered_total",
-        "ftsc_gave_up_total", "ftsc_passed_total", "ftsc_would_retry_total",
-        "ftsc_budget_passed_total", "ftsc_interrupted_total", "ftsc_guard_unknown_total",
-        "ftsc_injected_total", "ftsc_wait_seconds_total", "ftsc_calls_in_flight",
-        "ftsc_dropped_calls_total", "ftsc_budget_trips_total"})
+       {"ftsc_failed_calls_total", "ftsc_failed_call_attempts_total", "ftsc_retries_total",
+        "ftsc_recovered_calls_total", "ftsc_gave_up_calls_total", "ftsc_passed_calls_total",
+        "ftsc_would_retry_calls_total", "ftsc_budget_passed_calls_total",
+        "ftsc_interrupted_calls_total", "ftsc_guard_unknown_calls_total",
+        "ftsc_injected_failures_total", "ftsc_wait_seconds_total", "ftsc_failed_calls_in_flight",
+        "ftsc_dropped_failed_calls_total", "ftsc_budget_trips_total"})
     EXPECT_EQ(types[family], 1) << family;
-  EXPECT_EQ(values[R"(ftsc_calls_total{syscall="openat",errno="ENOENT"})"], "3");
-  EXPECT_EQ(values[R"(ftsc_recovered_total{syscall="write",errno="ENOSPC"})"], "1");
+  EXPECT_EQ(values[R"(ftsc_failed_calls_total{syscall="openat",errno="ENOENT"})"], "3");
+  EXPECT_EQ(values[R"(ftsc_recovered_calls_total{syscall="write",errno="ENOSPC"})"], "1");
   EXPECT_EQ(values[R"(ftsc_wait_seconds_total{syscall="openat",errno="ENOENT"})"], "0.16");
   EXPECT_EQ(values[R"(ftsc_wait_seconds_total{syscall="write",errno="ENOSPC"})"], "1.23456789");
   EXPECT_EQ(values[R"(ftsc_wait_seconds_total{syscall="read",errno="EIO"})"], "0");
   EXPECT_EQ(values["ftsc_budget_trips_total"], "3");
-  EXPECT_EQ(values["ftsc_dropped_calls_total"], "0");
+  EXPECT_EQ(values["ftsc_dropped_failed_calls_total"], "0");
+}
+
+// The labels that keep writers apart come first on every series, escaped; the
+// run-wide counters carry them alone.
+TEST(StatsReport, PrometheusConstantLabels) {
+  auto s = sample();
+  std::string text = format_stats_prometheus(
+      snapshot(*s), {{"engine", "auto"}, {"command", "my \"app\""}, {"instance", "a\nb"}});
+  EXPECT_NE(text.find(R"(ftsc_failed_calls_total{engine="auto",command="my \"app\"",)"
+                      R"(instance="a\nb",syscall="openat",errno="ENOENT"} 3)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(ftsc_budget_trips_total{engine="auto",command="my \"app\"",)"
+                      R"(instance="a\nb"} 0)"),
+            std::string::npos)
+      << text;
 }
 
 // abi/stats.h: pairs whose key would alias another pair or wrap to the free marker.

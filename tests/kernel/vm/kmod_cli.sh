@@ -65,7 +65,8 @@ output_has '"syscall": "openat"'
 output_has '"retries": 2'
 output_has '"gave_up": 1'
 run_expect 0 ftsc kmod stats --prometheus
-output_has 'ftsc_retries_total{syscall="openat",errno="ENOENT"} 2'
+output_has 'ftsc_retries_total{engine="kmod",syscall="openat",errno="ENOENT"} 2'
+output_has 'ftsc_gave_up_calls_total{engine="kmod",syscall="openat",errno="ENOENT"} 1'
 run_expect 2 ftsc kmod stats --json --prometheus
 
 # Replacing the policy: mmap is unhooked, the new load starts fresh statistics.
