@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/common.h"
+#include "cli/help.h"
 #include "cli/verbs.h"
 #include "kb/knowledge_base.h"
 #include "kb/syscall_table.h"
@@ -170,6 +171,8 @@ void register_kmod_verb(CLI::App& app, Action& action) {
   CLI::App* kmod = app.add_subcommand(
       "kmod", "The system-wide kernel engine: load a policy into the ftsc module, inspect it");
   kmod->require_subcommand(1);
+  set_usage(kmod, {"ftsc kmod SUBCOMMAND [OPTIONS] [ARGS...]"},
+            {"ftsc kmod load --module kmod/ftsc.ko policy.toml", "ftsc kmod status"});
 
   auto bind = [&action, opts](CLI::App* cmd, int (*run)(const KmodOptions&)) {
     cmd->callback([&action, opts, run] { action = [opts, run] { return run(*opts); }; });
@@ -177,6 +180,9 @@ void register_kmod_verb(CLI::App& app, Action& action) {
 
   CLI::App* load = kmod->add_subcommand(
       "load", "Compile a policy and load it into the kernel module (replacing the loaded one)");
+  set_usage(
+      load, {"ftsc kmod load [OPTIONS] [FILE]"},
+      {"ftsc kmod load --module kmod/ftsc.ko policy.toml", "ftsc kmod load --dry-run policy.toml"});
   load->add_option("file", opts->policy.file, "Policy file (TOML or retry matrix)");
   add_policy_flag_options(load, opts->policy);
   load->add_option("--module", opts->module,
@@ -187,16 +193,21 @@ void register_kmod_verb(CLI::App& app, Action& action) {
 
   CLI::App* status = kmod->add_subcommand(
       "status", "Show the module's state: policy, target, hooks, calls in flight");
+  set_usage(status, {"ftsc kmod status"}, {"ftsc kmod status"});
   bind(status, run_status);
 
   CLI::App* stats = kmod->add_subcommand(
       "stats", "Print the retry statistics of the loaded (or last loaded) policy");
+  set_usage(stats, {"ftsc kmod stats [--json|--prometheus]"},
+            {"ftsc kmod stats", "ftsc kmod stats --prometheus > /var/lib/node_exporter/ftsc.prom"});
   stats->add_flag("--json", opts->json, "As JSON");
   stats->add_flag("--prometheus", opts->prometheus, "As Prometheus text exposition");
   bind(stats, run_stats);
 
   CLI::App* unload = kmod->add_subcommand(
       "unload", "Detach the policy (waiting calls return their last error) and remove the module");
+  set_usage(unload, {"ftsc kmod unload [--keep-module] [--wait SECONDS]"},
+            {"ftsc kmod unload", "ftsc kmod unload --keep-module --wait 10"});
   unload->add_flag("--keep-module", opts->keep_module, "Detach the policy only");
   unload
       ->add_option("--wait", opts->wait_s,

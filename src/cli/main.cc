@@ -14,6 +14,7 @@
 
 #include "base/did_you_mean.h"
 #include "cli/common.h"
+#include "cli/help.h"
 #include "cli/verbs.h"
 
 namespace {
@@ -56,6 +57,10 @@ int main(int argc, char** argv) {
       "ftsc"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "ftsc " FTSC_VERSION);
+  install_help_formatter(app);
+  set_usage(&app, {"ftsc VERB [OPTIONS] [ARGS...]", "ftsc VERB --help"},
+            {"ftsc run --policy app.toml -- ./app --serve", "ftsc policy check app.toml"});
+  app.footer(app.get_footer() + "\n\nSee ftsc(1) and ftsc-policy(5).");
   Action action;
   // `ftsc run [OPTIONS] -- COMMAND...` and `ftsc profile [OPTIONS] -- COMMAND...`:
   // what follows `--` is the command's, untouched by option parsing.

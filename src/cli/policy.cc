@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // `ftsc policy`: check, show and explain a policy; convert between TOML and the
 // paper's retry matrix; compile it into the block engines read.
+#include <cstring>
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "base/did_you_mean.h"
 #include "cli/common.h"
+#include "cli/help.h"
 #include "cli/verbs.h"
 #include "kb/errno_table.h"
 #include "kb/knowledge_base.h"
@@ -175,6 +179,18 @@ int run_syscalls(const PolicyVerbOptions&) {
   return kExitOk;
 }
 
+int run_errnos(const PolicyVerbOptions&) {
+  fmt::print("# errno, number, meaning (glibc's names; aliases name the errno they stand for)\n");
+  for (const kb::ErrnoName& e : kb::all_errnos())
+    fmt::print("{:<16} {:>3}  {}\n", e.name, e.value, std::strerror(e.value));
+  for (std::string_view spelling : kb::errno_spellings()) {
+    std::optional<int> value = kb::errno_value(spelling);
+    if (value && kb::errno_name(*value) != spelling)
+      fmt::print("{:<16} {:>3}  alias of {}\n", spelling, *value, kb::errno_name(*value));
+  }
+  return kExitOk;
+}
+
 int run_suggest(const PolicyVerbOptions& o) {
   std::string text = read_file(o.profile, "profile");
   auto profile = profile::parse_profile_json(text, o.profile);
@@ -194,6 +210,8 @@ void register_policy_verb(CLI::App& app, Action& action) {
   auto opts = std::make_shared<PolicyVerbOptions>();
   CLI::App* policy = app.add_subcommand("policy", "Check, show and convert retry policies");
   policy->require_subcommand(1);
+  set_usage(policy, {"ftsc policy SUBCOMMAND [OPTIONS] [ARGS...]"},
+            {"ftsc policy check app.toml", "ftsc policy explain app.toml mmap ENOMEM"});
 
   auto bind = [&action, opts](CLI::App* cmd, int (*run)(const PolicyVerbOptions&)) {
     cmd->callback([&action, opts, run] { action = [opts, run] { return run(*opts); }; });
@@ -201,17 +219,24 @@ void register_policy_verb(CLI::App& app, Action& action) {
 
   CLI::App* check = policy->add_subcommand(
       "check", "Check a policy: exit 0 when clean, 1 on errors; findings carry file:line");
+  set_usage(check, {"ftsc policy check [OPTIONS] [FILE]"},
+            {"ftsc policy check app.toml", "ftsc policy check --retry 'openat,open=ENOENT'"});
   check->add_option("file", opts->policy.file, "Policy file (TOML or retry matrix)");
   add_policy_flag_options(check, opts->policy);
   bind(check, run_check);
 
   CLI::App* show = policy->add_subcommand("show", "Print the effective retry matrix");
+  set_usage(show, {"ftsc policy show [OPTIONS] [FILE]"},
+            {"ftsc policy show app.toml", "ftsc policy show --retry %network=ECONNREFUSED"});
   show->add_option("file", opts->policy.file, "Policy file (TOML or retry matrix)");
   add_policy_flag_options(show, opts->policy);
   bind(show, run_show);
 
   CLI::App* explain =
       policy->add_subcommand("explain", "Say what happens when SYSCALL fails with ERRNO, and why");
+  set_usage(explain, {"ftsc policy explain [OPTIONS] FILE SYSCALL ERRNO"},
+            {"ftsc policy explain app.toml mmap ENOMEM",
+             "ftsc policy explain app.toml 257 2 --retry openat=ENOENT"});
   explain->add_option("file", opts->policy.file, "Policy file (TOML or retry matrix)")->required();
   explain->add_option("syscall", opts->syscall, "Syscall name or number")->required();
   explain->add_option("errno", opts->error, "Errno name or number")->required();
@@ -220,6 +245,8 @@ void register_policy_verb(CLI::App& app, Action& action) {
 
   CLI::App* import = policy->add_subcommand(
       "import", "Convert a retry matrix (the paper's tab-separated format) into a TOML policy");
+  set_usage(import, {"ftsc policy import [--table N] [-o FILE] MATRIX"},
+            {"ftsc policy import paper.tsv --table 1 -o policy.toml"});
   import->add_option("matrix", opts->policy.file, "Matrix file")->required();
   import->add_option("--table", opts->policy.table, "Which table of the file (1-based)")
       ->check(counting_from_one());
@@ -227,6 +254,8 @@ void register_policy_verb(CLI::App& app, Action& action) {
   bind(import, run_import);
 
   CLI::App* exp = policy->add_subcommand("export", "Write a policy as a retry matrix");
+  set_usage(exp, {"ftsc policy export [OPTIONS] [-o FILE] [FILE]"},
+            {"ftsc policy export app.toml -o app.tsv"});
   exp->add_option("file", opts->policy.file, "Policy file (TOML or retry matrix)");
   exp->add_option("-o,--output", opts->output, "Write the matrix here (default: stdout)");
   add_policy_flag_options(exp, opts->policy);
@@ -234,6 +263,8 @@ void register_policy_verb(CLI::App& app, Action& action) {
 
   CLI::App* comp =
       policy->add_subcommand("compile", "Compile a policy into the binary block the engines read");
+  set_usage(comp, {"ftsc policy compile [OPTIONS] -o FILE [FILE]"},
+            {"ftsc policy compile app.toml -o app.bin"});
   comp->add_option("file", opts->policy.file, "Policy file (TOML or retry matrix)");
   comp->add_option("-o,--output", opts->output, "Output file")->required();
   comp->add_flag("--dry-run", opts->dry_run, "Decide and count, never retry (observe mode)");
@@ -242,11 +273,15 @@ void register_policy_verb(CLI::App& app, Action& action) {
 
   CLI::App* groups =
       policy->add_subcommand("groups", "List syscall groups, or one group's members");
+  set_usage(groups, {"ftsc policy groups [GROUP]"},
+            {"ftsc policy groups", "ftsc policy groups %network"});
   groups->add_option("group", opts->group, "A group, e.g. %file");
   bind(groups, run_groups);
 
   CLI::App* suggest = policy->add_subcommand(
       "suggest", "Write a commented policy for the failures a profile (ftsc profile -o) saw");
+  set_usage(suggest, {"ftsc policy suggest [--observe] [-o FILE] PROFILE"},
+            {"ftsc policy suggest app.json -o app.toml", "ftsc policy suggest --observe app.json"});
   suggest->add_option("profile", opts->profile, "Profile JSON written by ftsc profile -o")
       ->required();
   suggest->add_option("-o,--output", opts->output, "Write the TOML here (default: stdout)");
@@ -256,7 +291,13 @@ void register_policy_verb(CLI::App& app, Action& action) {
 
   CLI::App* sys = policy->add_subcommand(
       "syscalls", "List x86_64 syscalls with the errnos their man pages document");
+  set_usage(sys, {"ftsc policy syscalls"}, {"ftsc policy syscalls | grep '^open'"});
   bind(sys, run_syscalls);
+
+  CLI::App* errnos = policy->add_subcommand(
+      "errnos", "List the errno names a policy may use, with their numbers and meanings");
+  set_usage(errnos, {"ftsc policy errnos"}, {"ftsc policy errnos | grep -w 12"});
+  bind(errnos, run_errnos);
 }
 
 }  // namespace ftsc::cli

@@ -10,6 +10,7 @@
 
 #include "base/duration.h"
 #include "cli/common.h"
+#include "cli/help.h"
 #include "cli/verbs.h"
 #include "launch/spawn.h"
 #include "observe/profiler.h"
@@ -171,12 +172,13 @@ void register_profile_verb(CLI::App& app, Action& action, const std::vector<std:
   auto opts = std::make_shared<ProfileOptions>();
   CLI::App* cmd = app.add_subcommand(
       "profile", "Count which syscalls fail, with which errno, in a command or on the machine");
-  cmd->footer(
-      "Examples:\n"
-      "  ftsc profile -o app.json -- ./app --serve\n"
-      "  ftsc profile --system --duration 60s --comm nginx -o nginx.json\n"
-      "  ftsc profile --from-audit /var/log/audit/audit.log -o audit.json\n"
-      "  ftsc policy suggest app.json -o app.toml");
+  set_usage(cmd,
+            {"ftsc profile [OPTIONS] -- COMMAND [ARGS...]",
+             "ftsc profile --system [--duration D] [--cgroup PATH|--pid N|--comm NAME] [OPTIONS]",
+             "ftsc profile --from-audit FILE [OPTIONS]"},
+            {"ftsc profile -o app.json -- ./app --serve",
+             "ftsc profile --system --duration 60s --comm nginx -o nginx.json",
+             "ftsc profile --from-audit /var/log/audit/audit.log -o audit.json"});
   cmd->add_flag("--system", opts->system, "Profile the whole machine (eBPF; root)");
   cmd->add_option("--duration", opts->duration,
                   "With --system: stop after this long (default: at Ctrl-C), e.g. 30s")

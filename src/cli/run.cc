@@ -11,6 +11,7 @@
 
 #include "base/duration.h"
 #include "cli/common.h"
+#include "cli/help.h"
 #include "cli/metrics.h"
 #include "cli/verbs.h"
 #include "kb/knowledge_base.h"
@@ -275,6 +276,10 @@ void register_run_verb(CLI::App& app, Action& action, const std::vector<std::str
   auto opts = std::make_shared<RunOptions>();
   CLI::App* run =
       app.add_subcommand("run", "Run a command, retrying its failed syscalls as the policy says");
+  set_usage(run, {"ftsc run [OPTIONS] -- COMMAND [ARGS...]"},
+            {"ftsc run --policy app.toml -- ./app --serve",
+             "ftsc run --retry openat=ENOENT --inject 'openat:error=ENOENT:when=1..2' -- cat "
+             "/etc/hostname"});
   run->add_option("--policy", opts->policy.file, "Policy file (TOML or retry matrix)")
       ->type_name("FILE");
   add_policy_flag_options(run, opts->policy);

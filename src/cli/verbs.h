@@ -13,7 +13,8 @@ namespace ftsc::cli {
 // The action of the parsed subcommand, returning the exit status.
 using Action = std::function<int()>;
 
-// `ftsc policy ...`: check, show, explain, import, export, compile, groups, syscalls.
+// `ftsc policy ...`: check, show, explain, import, export, compile, groups,
+// suggest, syscalls, errnos.
 void register_policy_verb(CLI::App& app, Action& action);
 
 // `ftsc run [options] -- CMD ARGS...`: run a command under a policy.
