@@ -22,8 +22,8 @@ expected() {
 mapfile -d '' files < <(find . \( -path ./.git -o -path './build*' -o -path ./tests/fuzz/corpus \
                    -o -path ./tests/policy/data \) -prune -o -type f \
               \( -name '*.c' -o -name '*.cc' -o -name '*.h' -o -name '*.sh' -o -name '*.cmake' \
-                 -o -name CMakeLists.txt -o -name Kbuild -o -name Makefile \
-                 -o -path './scripts/*' -o -path ./.ci/run \) -print0)
+                 -o -name '*.scd' -o -name CMakeLists.txt -o -name Kbuild -o -name Makefile \
+                 -o -path './scripts/*' -o -path './completion/*' -o -path ./.ci/run \) -print0)
 if [ "${#files[@]}" -eq 0 ]; then
   echo "no source files found under $PWD"
   exit 1
