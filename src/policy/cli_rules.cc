@@ -36,7 +36,7 @@ base::Error flag_error(std::string_view flag, size_t offset, std::string message
 
 // Rejects blanks anywhere: names and delays never contain them.
 base::Result<void> check_blanks(std::string_view flag, std::string_view text,
-                                        std::string_view form) {
+                                std::string_view form) {
   size_t pos = text.find_first_of(" \t\n\r\v\f");
   if (pos == std::string_view::npos)
     return {};
