@@ -10,6 +10,7 @@
 // UAPI headers, types from <sys/types.h>; an extern "C" function's symbol
 // does not depend on its parameter types, so `const void*` stands for
 // `const struct sockaddr*` and the like.
+#include <asm/socket.h>
 #include <linux/fcntl.h>
 #include <linux/mman.h>
 #include <linux/prctl.h>
@@ -214,6 +215,18 @@ FTSC_EXPORT long syscall(long nr, ...) {
       (a[0] == SECCOMP_SET_MODE_STRICT || a[0] == SECCOMP_SET_MODE_FILTER))
     on_program_filter();
   return r;
+}
+
+// getsockopt(2): a plain wrapper, except that reading SO_ERROR while a
+// non-blocking connect is remembered may retry that connect (runtime.cc,
+// "non-blocking connects"). Every other getsockopt pays two compares.
+FTSC_EXPORT int getsockopt(int fd, int level, int name, void* value, ftsc_socklen* len) {
+  using namespace ftsc::preload;
+  const long r = call(false, SYS_getsockopt, fd, level, name, value, len);
+  if (__builtin_expect(r == 0 && level == SOL_SOCKET && name == SO_ERROR, 0) &&
+      __atomic_load_n(&g_async_connects, __ATOMIC_RELAXED) != 0)
+    return on_socket_error(fd, value, len);
+  return static_cast<int>(r);
 }
 
 // prctl(2), for PR_SET_SECCOMP: glibc's reads four more argument registers
