@@ -86,6 +86,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1020,7 +1022,10 @@ long attempt(bool cancellation_point, long nr, const long* a) {
 // EINPROGRESS the program does not expect.
 //
 // Fail closed: no slot free, an fstat that fails, an identity that does not
-// match: no retry, the program sees what the kernel said. An entry is
+// match, a connection whose handshake had completed (an established
+// connection reset later reads ECONNRESET too; never_established()), a
+// program with a seccomp filter of its own: no retry, the program sees what
+// the kernel said. An entry is
 // forgotten when SO_ERROR is read (whatever its value), when its fd number
 // is remembered again, or when a full table finds its socket gone. Not
 // covered: a program that never reads SO_ERROR and learns of the failure
@@ -1066,6 +1071,30 @@ bool same_socket(const AsyncConnect& c) {
   return socket_identity(c.fd, &dev, &ino) && dev == c.dev && ino == c.ino;
 }
 
+// Whether fd's connection never completed its handshake: the peer never
+// acknowledged its SYN (tcp_info's tcpi_bytes_acked counts the SYN once it
+// is: 1 on an established connection, 0 after a refused or timed-out
+// connect, as read on this kernel). A connection that was established and
+// then reset also reads ECONNRESET from SO_ERROR; reconnecting it would
+// change the program's protocol, so only a handshake that never completed is
+// retried. Unknown (not TCP, an older kernel): false, no retry.
+bool never_established(int fd) {
+  struct tcp_info info {};
+  socklen_t len = sizeof info;
+  if (is_error(raw_syscall(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, as_arg(&info), as_arg(&len))))
+    return false;
+  if (len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof info.tcpi_bytes_acked)
+    return false;
+  return info.tcpi_bytes_acked == 0;
+}
+
+// The remembered connect c may be retried: the library may make its own calls
+// (the program has no seccomp filter of its own), the fd is still the socket
+// that was connected, and its handshake never completed.
+bool may_retry_connect(const AsyncConnect& c) {
+  return !sandboxed() && same_socket(c) && never_established(c.fd);
+}
+
 bool claim(AsyncConnect& s, int from) {
   return __atomic_compare_exchange_n(&s.state, &from, kSlotBusy, false, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED);
@@ -1109,7 +1138,7 @@ void remember_connect(const long* a) {
   sa_family_t family = AF_UNSPEC;
   memcpy(&family, addr, sizeof family);
   uint64_t dev = 0, ino = 0;
-  if ((family != AF_INET && family != AF_INET6) || !socket_identity(fd, &dev, &ino))
+  if ((family != AF_INET && family != AF_INET6) || sandboxed() || !socket_identity(fd, &dev, &ino))
     return;
   AsyncConnect* s = slot_for(fd);
   if (s == nullptr)
@@ -1265,7 +1294,7 @@ long retry_async_connect(const AsyncConnect& c, int err) {
 bool is_async_outcome(int fd, long result, AsyncConnect* c) {
   if (result == -EINPROGRESS || result == -EALREADY || !take_connect(fd, c))
     return false;
-  return result != -EISCONN && same_socket(*c);
+  return result != -EISCONN && may_retry_connect(*c);
 }
 
 long full(long nr, const long* a, bool cancellation_point);
@@ -1414,7 +1443,7 @@ int on_socket_error(int fd, void* value, const unsigned int* len) {
   if (len == nullptr || *len < sizeof err)
     return 0;
   memcpy(&err, value, sizeof err);
-  if (err <= 0 || err >= decide::kFirstKernelInternalErrno || !same_socket(c))
+  if (err <= 0 || err >= decide::kFirstKernelInternalErrno || !may_retry_connect(c))
     return 0;
   const long result = retry_async_connect(c, err);
   err = is_error(result) ? static_cast<int>(-result) : 0;

@@ -251,6 +251,21 @@ TEST_P(NonBlockingConnect, DryRunCountsWouldRetryAndDoesNotRetry) {
 
 // ptrace and kmod do not yet retry a connect whose outcome comes from
 // SO_ERROR (docs/engines.md): only the engines with the library are tested.
+// A connection that was established and then reset reads ECONNRESET from
+// SO_ERROR as a failed handshake would: it is the program's own connection,
+// never reconnected, even by a policy that retries connect ECONNRESET.
+TEST_P(NonBlockingConnect, AnEstablishedConnectionThatIsResetIsNotReconnected) {
+  TempDir dir;
+  ProcessResult native = run_process({prog("established_reset")});
+  ASSERT_EQ(native.exit_code, 0) << native.err;
+  ASSERT_EQ(native.out, "so_error ECONNRESET accepted 1\n");
+  const std::string stats = dir.path() + "/reset.json";
+  ProcessResult r = run_under({"--retry", "connect=ECONNRESET,ECONNREFUSED", "--backoff", kBackoff},
+                              stats, {prog("established_reset")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, native.out);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, NonBlockingConnect, ::testing::Values("preload", "auto"),
                          [](const ::testing::TestParamInfo<const char*>& engine) {
                            return std::string(engine.param);
