@@ -26,7 +26,8 @@
 // The syscall numbers and arguments are those glibc 2.36 itself passes on
 // x86_64 (open is openat(AT_FDCWD, ...), send is sendto(..., NULL, 0), creat
 // and rename are their own syscalls, renameat2 without flags is renameat), so
-// that a policy means the same under every engine. syscall(2) itself,
+// that a policy means the same under every engine. syscall(2) itself, prctl
+// (it tells the run time more), getsockopt (libc's own, watched for SO_ERROR),
 // posix_memalign (it returns the errno) and free are written out in
 // wrappers.cc and allocator.cc.
 #pragma once

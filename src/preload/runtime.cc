@@ -86,6 +86,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -130,6 +133,10 @@ bool g_auto = false;                    // under `auto`: the supervisor traces t
 EntryFn g_fast = nullptr;               // the entry of kFast: g_site (see on_failure())
 ftsc_stats* g_stats = nullptr;
 char g_log_path[256];  // FTSC_PRELOAD_LOG (ftsc run -v); empty: no log
+// The policy retries connect with an errno a non-blocking connect's SO_ERROR
+// can hold ("non-blocking connects" below).
+bool g_async_retries = false;
+bool policy_retries_async_connect(const ftsc_policy& p);
 
 // Per process, reset in a fork child. Under `auto` the budget is the
 // process's word in FTSC_PRELOAD_BUDGETS instead, which the supervisor charges too.
@@ -519,6 +526,7 @@ Mode load(char** env) {
     }
   }
   g_policy = policy;
+  g_async_retries = policy_retries_async_connect(*policy);
 
   const char* stats_path = find_env(env, FTSC_PRELOAD_STATS_ENV);
   if (stats_path != nullptr && *stats_path != '\0') {
@@ -975,6 +983,320 @@ long attempt(bool cancellation_point, long nr, const long* a) {
   return attempt_at(__atomic_load_n(&g_site, __ATOMIC_RELAXED), cancellation_point, nr, a);
 }
 
+// ---- non-blocking connects -------------------------------------------------
+//
+// A program that connects a non-blocking socket (curl, Python's
+// create_connection with a timeout, every event loop) gets EINPROGRESS from
+// connect, waits until the socket is writable with poll or epoll, and learns
+// the outcome from getsockopt(fd, SOL_SOCKET, SO_ERROR): that call succeeds,
+// and the errno (ECONNREFUSED from a server that does not listen yet) is its
+// value. No call fails, so the retry loop above sees nothing.
+//
+// The library closes that gap for the policy's connect rules. When connect
+// answers EINPROGRESS (already the failure path) for an AF_INET or AF_INET6
+// address and the policy retries connect with some errno, it remembers the
+// fd, the socket's identity (st_dev and st_ino from fstat(2): a closed fd
+// whose number came back for another socket, or a dup2 over it, does not
+// match) and the address, in a fixed table of kAsyncSlots slots claimed with
+// compare-and-swap. The getsockopt wrapper looks further only after a
+// successful SO_ERROR read while the table holds something. When the value
+// is an errno E and the entry matches, E is the outcome of the connect call,
+// and retry_async_connect() runs the retry loop for it as drive_loop() would
+// (the same decision, guards, budget, deadline, observe mode and statistics,
+// counted under connect and E): it waits the rule's next delay, brings the
+// socket back to unconnected with an AF_UNSPEC connect (a TCP socket whose
+// connect failed stays "connecting" on Linux, so connecting it again answers
+// ECONNABORTED first; an AF_UNSPEC connect disconnects it and answers 0, also
+// while an attempt is in progress), connects it again to the remembered
+// address, waits for that attempt with ppoll (POLLOUT, with the program's
+// signal mask; bounded by the time left until the rule's deadline, else by
+// kAttemptWaitNs: an attempt that has not ended by then is aborted with
+// AF_UNSPEC and counts as ETIMEDOUT), reads SO_ERROR and decides again. The
+// program's value is the final outcome: 0 and a connected socket, or the
+// last errno. A signal that runs a handler during a wait or an attempt ends
+// the call with the last errno, the attempt aborted.
+//
+// A program that learns the outcome by calling connect again on the same fd
+// (Perl's and Ruby's socket libraries) gets E from that connect; the same
+// loop runs for it, so that connect answers 0 or the last errno, never an
+// EINPROGRESS the program does not expect.
+//
+// Fail closed: no slot free, an fstat that fails, an identity that does not
+// match, a connection whose handshake had completed (an established
+// connection reset later reads ECONNRESET too; never_established()), a
+// program with a seccomp filter of its own: no retry, the program sees what
+// the kernel said. An entry is
+// forgotten when SO_ERROR is read (whatever its value), when its fd number
+// is remembered again, or when a full table finds its socket gone. Not
+// covered: a program that never reads SO_ERROR and learns of the failure
+// from its first send or recv; connects made inside libc or by a raw
+// syscall instruction (the ptrace engine does not do this yet).
+
+constexpr int kAsyncSlots = 64;
+constexpr int64_t kAttemptWaitNs = 5'000'000'000;
+enum SlotState : int { kSlotFree, kSlotBusy, kSlotReady };
+
+struct AsyncConnect {
+  int state;  // SlotState, with __atomic builtins
+  int fd;
+  uint64_t dev;
+  uint64_t ino;
+  uint32_t len;
+  struct sockaddr_storage addr;
+};
+
+AsyncConnect g_async_table[kAsyncSlots];
+
+// Does the policy retry connect with an errno that is not connect's own
+// protocol (EINPROGRESS, EALREADY, EAGAIN)? Set once by load().
+bool policy_retries_async_connect(const ftsc_policy& p) {
+  for (unsigned err = 1; err < FTSC_ERRNO_LIMIT; ++err)
+    if (err != EINPROGRESS && err != EALREADY && err != EAGAIN &&
+        FTSC_CELL_DECISION(ftsc_policy_cell(&p, SYS_connect, err)) == FTSC_RETRY)
+      return true;
+  return false;
+}
+
+bool socket_identity(int fd, uint64_t* dev, uint64_t* ino) {
+  struct stat st {};
+  if (is_error(raw_syscall(SYS_fstat, fd, as_arg(&st))) || !S_ISSOCK(st.st_mode))
+    return false;
+  *dev = st.st_dev;
+  *ino = st.st_ino;
+  return true;
+}
+
+bool same_socket(const AsyncConnect& c) {
+  uint64_t dev = 0, ino = 0;
+  return socket_identity(c.fd, &dev, &ino) && dev == c.dev && ino == c.ino;
+}
+
+// Whether fd's connection never completed its handshake: the peer never
+// acknowledged its SYN (tcp_info's tcpi_bytes_acked counts the SYN once it
+// is: 1 on an established connection, 0 after a refused or timed-out
+// connect, as read on this kernel). A connection that was established and
+// then reset also reads ECONNRESET from SO_ERROR; reconnecting it would
+// change the program's protocol, so only a handshake that never completed is
+// retried. Unknown (not TCP, an older kernel): false, no retry.
+bool never_established(int fd) {
+  struct tcp_info info {};
+  socklen_t len = sizeof info;
+  if (is_error(raw_syscall(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, as_arg(&info), as_arg(&len))))
+    return false;
+  if (len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof info.tcpi_bytes_acked)
+    return false;
+  return info.tcpi_bytes_acked == 0;
+}
+
+// The remembered connect c may be retried: the library may make its own calls
+// (the program has no seccomp filter of its own), the fd is still the socket
+// that was connected, and its handshake never completed.
+bool may_retry_connect(const AsyncConnect& c) {
+  return !sandboxed() && same_socket(c) && never_established(c.fd);
+}
+
+bool claim(AsyncConnect& s, int from) {
+  return __atomic_compare_exchange_n(&s.state, &from, kSlotBusy, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED);
+}
+
+void release_slot(AsyncConnect& s) {
+  __atomic_store_n(&s.state, kSlotFree, __ATOMIC_RELEASE);
+  __atomic_fetch_sub(&g_async_connects, 1, __ATOMIC_RELAXED);
+}
+
+// A slot to remember fd in, claimed (kSlotBusy): fd's own entry, a free one,
+// or one whose socket is gone. Null when the table is full.
+AsyncConnect* slot_for(int fd) {
+  for (AsyncConnect& s : g_async_table)
+    if (__atomic_load_n(&s.state, __ATOMIC_ACQUIRE) == kSlotReady && s.fd == fd &&
+        claim(s, kSlotReady))
+      return &s;
+  for (AsyncConnect& s : g_async_table)
+    if (claim(s, kSlotFree)) {
+      __atomic_fetch_add(&g_async_connects, 1, __ATOMIC_RELAXED);
+      return &s;
+    }
+  for (AsyncConnect& s : g_async_table)
+    if (claim(s, kSlotReady)) {
+      if (!same_socket(s))
+        return &s;
+      __atomic_store_n(&s.state, kSlotReady, __ATOMIC_RELEASE);
+    }
+  return nullptr;
+}
+
+// connect(fd, addr, len) answered EINPROGRESS: remember it if a later
+// SO_ERROR may be retried.
+void remember_connect(const long* a) {
+  const int fd = static_cast<int>(a[0]);
+  const auto* addr = reinterpret_cast<const void*>(a[1]);
+  const auto len = static_cast<uint32_t>(a[2]);
+  if (!g_async_retries || addr == nullptr || len < sizeof(sa_family_t) ||
+      len > sizeof(sockaddr_storage))
+    return;
+  sa_family_t family = AF_UNSPEC;
+  memcpy(&family, addr, sizeof family);
+  uint64_t dev = 0, ino = 0;
+  if ((family != AF_INET && family != AF_INET6) || sandboxed() || !socket_identity(fd, &dev, &ino))
+    return;
+  AsyncConnect* s = slot_for(fd);
+  if (s == nullptr)
+    return;  // a full table: this connect is not retried
+  s->fd = fd;
+  s->dev = dev;
+  s->ino = ino;
+  s->len = len;
+  memcpy(&s->addr, addr, len);
+  __atomic_store_n(&s->state, kSlotReady, __ATOMIC_RELEASE);
+}
+
+// Is a connect of fd remembered?
+bool remembers_connect(int fd) {
+  if (__atomic_load_n(&g_async_connects, __ATOMIC_RELAXED) == 0)
+    return false;
+  for (const AsyncConnect& s : g_async_table)
+    if (__atomic_load_n(&s.state, __ATOMIC_ACQUIRE) == kSlotReady && s.fd == fd)
+      return true;
+  return false;
+}
+
+// Takes fd's entry out of the table into *out. False when there is none.
+bool take_connect(int fd, AsyncConnect* out) {
+  if (__atomic_load_n(&g_async_connects, __ATOMIC_RELAXED) == 0)
+    return false;
+  for (AsyncConnect& s : g_async_table)
+    if (__atomic_load_n(&s.state, __ATOMIC_ACQUIRE) == kSlotReady && s.fd == fd &&
+        claim(s, kSlotReady)) {
+      if (s.fd != fd) {  // remembered anew between the look and the claim
+        __atomic_store_n(&s.state, kSlotReady, __ATOMIC_RELEASE);
+        continue;
+      }
+      memcpy(out, &s, sizeof s);
+      release_slot(s);
+      return true;
+    }
+  return false;
+}
+
+// Aborts a connection attempt: the socket is unconnected again.
+long disconnect(int fd) {
+  struct sockaddr unspec {};
+  unspec.sa_family = AF_UNSPEC;
+  return raw_syscall(SYS_connect, fd, as_arg(&unspec), sizeof unspec);
+}
+
+// One more attempt of the remembered connect: disconnect, connect, wait up to
+// limit_ns for the outcome, read it. The raw result (0 or -errno);
+// *signalled when a signal handler ended the wait (the attempt aborted).
+long reconnect(const AsyncConnect& c, int64_t limit_ns, const uint64_t* program_mask,
+               bool* signalled) {
+  long r = disconnect(c.fd);
+  if (is_error(r))
+    return r;
+  r = raw_syscall(SYS_connect, c.fd, as_arg(&c.addr), c.len);
+  if (r != -EINPROGRESS)
+    return r;  // done at once: connected, or refused
+  struct pollfd p {};
+  p.fd = c.fd;
+  p.events = POLLOUT;
+  struct timespec ts {};
+  ts.tv_sec = static_cast<time_t>(limit_ns / 1'000'000'000);
+  ts.tv_nsec = static_cast<long>(limit_ns % 1'000'000'000);
+  r = raw_syscall(SYS_ppoll, as_arg(&p), 1, as_arg(&ts), as_arg(program_mask), sizeof(uint64_t));
+  if (r == -EINTR)
+    *signalled = true;
+  if (r <= 0) {
+    disconnect(c.fd);
+    return r == 0 ? -ETIMEDOUT : r;
+  }
+  int err = 0;
+  socklen_t len = sizeof err;
+  r = raw_syscall(SYS_getsockopt, c.fd, SOL_SOCKET, SO_ERROR, as_arg(&err), as_arg(&len));
+  if (is_error(r))
+    return r;
+  return err == 0 ? 0 : -static_cast<long>(err);
+}
+
+// How long the next attempt may take: until the deadline of the rule for
+// the last errno, else kAttemptWaitNs.
+int64_t attempt_limit(const decide::CallState& call) {
+  const uint8_t cell = ftsc_policy_cell(g_policy, SYS_connect, call.last_errno);
+  const unsigned schedule = FTSC_CELL_SCHEDULE(cell);
+  if (schedule >= g_policy->n_schedules || g_policy->schedules[schedule].deadline_ns == 0)
+    return kAttemptWaitNs;
+  const int64_t left = static_cast<int64_t>(g_policy->schedules[schedule].deadline_ns) -
+                       (now_ns() - call.first_failure_ns);
+  return left > 1'000'000 ? left : 1'000'000;
+}
+
+// The remembered connect c ended with errno err: retries it as the policy
+// says. The final raw result, 0 or -errno.
+long retry_async_connect(const AsyncConnect& c, int err) {
+  const ftsc_policy& policy = *g_policy;
+  decide::RetryUnit unit(policy, g_stats);
+  decide::CallState call;
+  unit.begin_call(call, SYS_connect, process_budget(),
+                  static_cast<uint64_t>(now_ns()) ^ reinterpret_cast<uintptr_t>(&call));
+  decide::SyscallArgs args;
+  args.nr = SYS_connect;
+  args.args[0] = static_cast<uint64_t>(c.fd);
+  args.args[1] = reinterpret_cast<uintptr_t>(&c.addr);
+  args.args[2] = c.len;
+  SignalGate gate;
+  InProcessProbe asked;
+  UnaskedProbe unasked;
+  long result = -static_cast<long>(err);
+  for (;;) {
+    const bool may_retry = is_error(result) && FTSC_CELL_DECISION(ftsc_policy_cell(
+                                                   &policy, SYS_connect, -result)) == FTSC_RETRY;
+    const bool confined = may_retry && sandboxed();
+    if (may_retry && !confined && !unit.observing())
+      gate.block();
+    decide::GuardProbe& probe = confined ? static_cast<decide::GuardProbe&>(unasked) : asked;
+    decide::Decision d = unit.on_result(call, args, result, probe, now_ns());
+    log_attempt(args, result, 0, call, d);
+    if (d.action == decide::Action::kReturn)
+      return result;
+    if (confined) {
+      decide::Decision end = unit.on_cannot_wait(call, 0);
+      log_attempt(args, result, 0, call, end);
+      return result;
+    }
+    if (!gate.blocked())
+      gate.block();
+    if (d.delay_ns > 0) {
+      int64_t waited = 0;
+      const Wait wait = sleep_unless_signalled(d.delay_ns, gate.program_mask(), false, &waited);
+      if (wait != Wait::kSlept) {
+        decide::Decision end = wait == Wait::kSignalled ? unit.on_interrupted(call, waited)
+                                                        : unit.on_cannot_wait(call, waited);
+        log_attempt(args, result, 0, call, end);
+        return result;
+      }
+      unit.on_waited(call, waited);
+    }
+    bool signalled = false;
+    const long next = reconnect(c, attempt_limit(call), gate.program_mask(), &signalled);
+    if (signalled) {
+      decide::Decision end = unit.on_interrupted(call, 0);
+      log_attempt(args, result, 0, call, end);
+      return result;
+    }
+    result = next;
+    gate.release();
+  }
+}
+
+// A connect of fd failed with result: is it the outcome of a remembered
+// non-blocking connect of fd (the program asks by connecting again)? Then
+// the entry is taken into *c. EINPROGRESS and EALREADY are not an outcome.
+bool is_async_outcome(int fd, long result, AsyncConnect* c) {
+  if (result == -EINPROGRESS || result == -EALREADY || !take_connect(fd, c))
+    return false;
+  return result != -EISCONN && may_retry_connect(*c);
+}
+
 long full(long nr, const long* a, bool cancellation_point);
 
 // The first calls. Their wrappers see bootstrap_entry as the entry they used,
@@ -1005,8 +1327,22 @@ long bootstrap_entry(long nr, long a0, long a1, long a2, long a3, long a4, long 
 long full(long nr, const long* a, bool cancellation_point) {
   if (!handles(nr))
     return attempt_at(&ftsc_preload_raw_syscall, cancellation_point, nr, a);
-  return drive(make_args(nr, a), true, false, 0, cancellation_point,
-               [&] { return attempt(cancellation_point, nr, a); });
+  bool have_first = false;
+  long first = 0;
+  AsyncConnect c;
+  if (nr == SYS_connect && remembers_connect(static_cast<int>(a[0]))) {
+    // Maybe a second connect of a remembered fd, whose failure is the first
+    // one's outcome: this attempt is made before drive(), uninjected.
+    first = attempt(cancellation_point, nr, a);
+    if (is_error(first) && is_async_outcome(static_cast<int>(a[0]), first, &c))
+      return retry_async_connect(c, static_cast<int>(-first));
+    have_first = true;
+  }
+  const long r = drive(make_args(nr, a), true, have_first, first, cancellation_point,
+                       [&] { return attempt(cancellation_point, nr, a); });
+  if (nr == SYS_connect && r == -EINPROGRESS)
+    remember_connect(a);
+  return r;
 }
 
 long full_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
@@ -1063,6 +1399,7 @@ __attribute__((constructor)) void preload_constructor() {
 }  // namespace
 
 EntryFn g_entry = &bootstrap_entry;
+int g_async_connects = 0;
 
 void on_program_filter() {
   step_aside();
@@ -1081,14 +1418,37 @@ long on_failure(long nr, long result, const long* args, EntryFn used, bool cance
   // bootstrap_entry() and full_entry() return complete calls, and a call made
   // before the library was ready is the supervisor's under `auto`.
   if (used == g_fast && g_mode.load(std::memory_order_acquire) == kFast && handles(nr)) {
-    result = drive(make_args(nr, args), false, true, result, cancellation_point,
-                   [&] { return attempt(cancellation_point, nr, args); });
+    AsyncConnect c;
+    if (nr == SYS_connect && is_async_outcome(static_cast<int>(args[0]), result, &c))
+      result = retry_async_connect(c, static_cast<int>(-result));
+    else
+      result = drive(make_args(nr, args), false, true, result, cancellation_point,
+                     [&] { return attempt(cancellation_point, nr, args); });
+    if (nr == SYS_connect && result == -EINPROGRESS)
+      remember_connect(args);
   }
   if (is_error(result)) {
     errno = static_cast<int>(-result);
     return -1;
   }
   return result;
+}
+
+int on_socket_error(int fd, void* value, const unsigned int* len) {
+  AsyncConnect c;
+  if (g_mode.load(std::memory_order_acquire) < kFast || !handles(SYS_connect) ||
+      !take_connect(fd, &c))
+    return 0;
+  int err = 0;
+  if (len == nullptr || *len < sizeof err)
+    return 0;
+  memcpy(&err, value, sizeof err);
+  if (err <= 0 || err >= decide::kFirstKernelInternalErrno || !may_retry_connect(c))
+    return 0;
+  const long result = retry_async_connect(c, err);
+  err = is_error(result) ? static_cast<int>(-result) : 0;
+  memcpy(value, &err, sizeof err);
+  return 0;
 }
 
 int retry_allocation(size_t size, AllocationAttempt attempt, void* context) {

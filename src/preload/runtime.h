@@ -51,6 +51,20 @@ long on_failure(long nr, long result, const long* args, EntryFn used, bool cance
 // stops making calls of its own and handling the program's (runtime.cc).
 void on_program_filter() __attribute__((visibility("hidden")));
 
+// Non-blocking connects the library may retry (runtime.cc, "non-blocking
+// connects"): how many are remembered, 0 for most programs. The getsockopt
+// wrapper reads it (__atomic, relaxed) only after a successful
+// getsockopt(SOL_SOCKET, SO_ERROR), so no other call looks at it.
+extern int g_async_connects __attribute__((visibility("hidden")));
+
+// The program's getsockopt(fd, SOL_SOCKET, SO_ERROR, value, len) succeeded
+// while a non-blocking connect of fd may be remembered. When the value is an
+// errno the policy retries connect with, reconnects fd as the rule says and
+// writes the final outcome (0: connected) to value. Returns what the
+// wrapper returns: 0.
+int on_socket_error(int fd, void* value, const unsigned int* len)
+    __attribute__((visibility("hidden"), noinline, cold));
+
 // One attempt of an allocation: 0 when it succeeded, else the errno it failed with.
 using AllocationAttempt = int (*)(void* context);
 

@@ -10,6 +10,7 @@
 // UAPI headers, types from <sys/types.h>; an extern "C" function's symbol
 // does not depend on its parameter types, so `const void*` stands for
 // `const struct sockaddr*` and the like.
+#include <asm/socket.h>
 #include <linux/fcntl.h>
 #include <linux/mman.h>
 #include <linux/prctl.h>
@@ -135,8 +136,22 @@ LibcSyscallFn libc_syscall() {
   return fn;
 }
 
+using LibcGetsockoptFn = int (*)(int, int, int, void*, ftsc_socklen*);
+LibcGetsockoptFn g_libc_getsockopt = nullptr;
+
+LibcGetsockoptFn libc_getsockopt() {
+  LibcGetsockoptFn fn = __atomic_load_n(&g_libc_getsockopt, __ATOMIC_ACQUIRE);
+  if (__builtin_expect(fn == nullptr, 0)) {
+    void* sym = next_symbol("getsockopt");
+    __builtin_memcpy(&fn, &sym, sizeof fn);
+    __atomic_store_n(&g_libc_getsockopt, fn, __ATOMIC_RELEASE);
+  }
+  return fn;
+}
+
 __attribute__((constructor)) void resolve_libc_syscall() {
   libc_syscall();
+  libc_getsockopt();
 }
 
 }  // namespace
@@ -213,6 +228,23 @@ FTSC_EXPORT long syscall(long nr, ...) {
   if (__builtin_expect(nr == SYS_seccomp, 0) && r >= 0 &&
       (a[0] == SECCOMP_SET_MODE_STRICT || a[0] == SECCOMP_SET_MODE_FILTER))
     on_program_filter();
+  return r;
+}
+
+// getsockopt(2) is libc's own, called through a pointer resolved once: the
+// library neither retries nor counts its failures (a policy's getsockopt rule
+// is the supervisor's under auto, as before). It only looks at a successful
+// SO_ERROR read while a non-blocking connect is remembered, which may retry
+// that connect (runtime.cc, "non-blocking connects"); any other getsockopt
+// pays two compares and a jump.
+FTSC_EXPORT int getsockopt(int fd, int level, int name, void* value, ftsc_socklen* len) {
+  using namespace ftsc::preload;
+  const LibcGetsockoptFn libc = libc_getsockopt();
+  if (__builtin_expect(level != SOL_SOCKET || name != SO_ERROR, 1))
+    return libc(fd, level, name, value, len);  // a tail call
+  const int r = libc(fd, level, name, value, len);
+  if (r == 0 && __atomic_load_n(&g_async_connects, __ATOMIC_RELAXED) != 0)
+    return on_socket_error(fd, value, len);
   return r;
 }
 

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Non-blocking connects under the engines whose library wraps libc's connect
+// and getsockopt (preload, and auto for calls made through libc): a client
+// that connects as event loops do (EINPROGRESS, poll, SO_ERROR) to a server
+// that starts listening 300 ms later fails natively with ECONNREFUSED and
+// connects under ftsc when the policy retries connect ECONNREFUSED. Real
+// clients (a C program, Python) on real loopback. curl is not among them:
+// it gives up on poll's POLLERR before it reads SO_ERROR, which the library
+// does not handle yet (docs/engines.md, "Non-blocking connects").
+//
+// The server: a TCP socket the test binds to 127.0.0.1 port 0 and keeps
+// bound, so that the port refuses connections (a bound socket that does not
+// listen refuses them like a free port) and no one else can take it. A
+// thread waits until the client's shell touches a gate file, just before it
+// execs the client, then listens kLate later, accepts and sends one byte.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "cli/run_ftsc.h"
+#include "engine/engine_support.h"
+#include "support/capabilities.h"
+
+namespace ftsc::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kLate = 300ms;
+// 1.5 s of retries in all: ample for a server 300 ms late.
+constexpr const char* kBackoff = "100ms,200ms,400ms,800ms";
+constexpr const char* kPython = "/usr/bin/python3";
+
+enum class Reply { kByte, kNever };
+
+class LateServer {
+ public:
+  LateServer(const TempDir& dir, Reply reply)
+      : gate_(dir.path() + "/gate" + std::to_string(++servers_)), reply_(reply) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+      port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~LateServer() {
+    stop_ = true;
+    thread_.join();
+    if (fd_ >= 0)
+      close(fd_);
+  }
+  LateServer(const LateServer&) = delete;
+  LateServer& operator=(const LateServer&) = delete;
+
+  std::string port() const { return std::to_string(port_); }
+  // The gate file: the server's clock starts when it appears.
+  const std::string& gate() const { return gate_; }
+  // argv that touches the gate, then execs command.
+  std::vector<std::string> gated(const std::vector<std::string>& command) const {
+    std::vector<std::string> argv = {"/bin/sh", "-c", ": > \"$0\" && exec \"$@\"", gate_};
+    argv.insert(argv.end(), command.begin(), command.end());
+    return argv;
+  }
+
+ private:
+  void serve() {
+    auto until = [this](auto pred) {
+      while (!stop_ && !pred())
+        std::this_thread::sleep_for(2ms);
+      return !stop_;
+    };
+    if (!until([this] { return std::filesystem::exists(gate_); }))
+      return;
+    std::this_thread::sleep_for(kLate);
+    if (reply_ == Reply::kNever || listen(fd_, 4) != 0)
+      return;
+    pollfd p{fd_, POLLIN, 0};
+    if (!until([&] { return poll(&p, 1, 10) == 1; }))
+      return;
+    int conn = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0)
+      return;
+    EXPECT_EQ(write(conn, "x", 1), 1);
+    close(conn);
+  }
+
+  static inline int servers_ = 0;
+  std::string gate_;
+  Reply reply_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+class NonBlockingConnect : public LeftoverCheckedEngineTest {
+ protected:
+  void SetUp() override {
+    if (std::string why = loopback_port_missing(); !why.empty())
+      GTEST_SKIP() << why;
+  }
+  ProcessResult under_ftsc(const LateServer& server, const std::vector<std::string>& options,
+                           const std::string& stats, const std::vector<std::string>& command) {
+    return run_under(options, stats, server.gated(command));
+  }
+  // argv under ftsc as it is (it touches the gate itself).
+  ProcessResult run_under(const std::vector<std::string>& options, const std::string& stats,
+                          const std::vector<std::string>& argv) {
+    std::vector<std::string> args = {"run", "--engine", GetParam(), "--stats", stats};
+    args.insert(args.end(), options.begin(), options.end());
+    args.push_back("--");
+    args.insert(args.end(), argv.begin(), argv.end());
+    return run_ftsc(args);
+  }
+  std::vector<std::string> retry_refused() {
+    return {"--retry", "connect=ECONNREFUSED", "--backoff", kBackoff};
+  }
+};
+
+// "failed MS ERRNO" or "connected MS BYTE": the milliseconds.
+long milliseconds(const std::string& out) {
+  size_t space = out.find(' ');
+  return space == std::string::npos ? -1 : std::stol(out.substr(space + 1));
+}
+
+TEST_P(NonBlockingConnect, PollThenSoErrorRecoversFromALateServer) {
+  TempDir dir;
+  for (const char* mode : {"poll", "connect-again"}) {
+    SCOPED_TRACE(mode);
+    auto client = [&](const LateServer& s) {
+      return std::vector<std::string>{prog("nonblocking_connect"), s.port(), mode};
+    };
+    LateServer first(dir, Reply::kByte);
+    ProcessResult native = run_process(first.gated(client(first)));
+    ASSERT_EQ(native.exit_code, 1) << native.out << native.err;
+    EXPECT_TRUE(contains(native.out, "failed")) << native.out;
+    EXPECT_TRUE(contains(native.out, "ECONNREFUSED")) << native.out;
+
+    LateServer server(dir, Reply::kByte);
+    const std::string stats = dir.path() + "/" + mode + ".json";
+    ProcessResult r = under_ftsc(server, retry_refused(), stats, client(server));
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(contains(r.out, "connected")) << r.out;
+    EXPECT_TRUE(contains(r.out, " x\n")) << r.out;  // the server's byte
+    nlohmann::json row = stats_row(stats, "connect", "ECONNREFUSED");
+    EXPECT_EQ(counter(row, "calls"), 1u) << row;
+    EXPECT_EQ(counter(row, "recovered"), 1u) << row;
+    EXPECT_GE(counter(row, "retries"), 1u) << row;
+  }
+}
+
+TEST_P(NonBlockingConnect, PythonCreateConnectionWithATimeoutRecovers) {
+  if (access(kPython, X_OK) != 0)
+    GTEST_SKIP() << kPython << " is not installed";
+  TempDir dir;
+  // Python starts slowly, and more so on a busy machine: it touches the gate
+  // itself, just before it connects.
+  auto python = [](const LateServer& s) {
+    return std::vector<std::string>{
+        kPython, "-c",
+        "import socket, sys\n"
+        "open(sys.argv[2], 'w').close()\n"
+        "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5)\n"
+        "print(s.recv(1).decode())\n",
+        s.port(), s.gate()};
+  };
+  LateServer first(dir, Reply::kByte);
+  ProcessResult native = run_process(python(first));
+  ASSERT_NE(native.exit_code, 0) << native.out;
+  EXPECT_TRUE(contains(native.err, "ConnectionRefusedError")) << native.err;
+
+  LateServer server(dir, Reply::kByte);
+  const std::string stats = dir.path() + "/python.json";
+  ProcessResult r = run_under(retry_refused(), stats, python(server));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "x\n");
+  EXPECT_EQ(counter(stats_row(stats, "connect", "ECONNREFUSED"), "recovered"), 1u);
+}
+
+TEST_P(NonBlockingConnect, AServerThatNeverComesUpIsRefusedAfterTheSchedule) {
+  TempDir dir;
+  LateServer server(dir, Reply::kNever);
+  const std::string stats = dir.path() + "/never.json";
+  ProcessResult r =
+      under_ftsc(server, {"--retry", "connect=ECONNREFUSED", "--backoff", "100ms,200ms"}, stats,
+                 {prog("nonblocking_connect"), server.port()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "failed")) << r.out;
+  EXPECT_TRUE(contains(r.out, "ECONNREFUSED")) << r.out;
+  // Two waits of the schedule (100 ms and 200 ms) came before the last error.
+  EXPECT_GE(milliseconds(r.out), 300) << r.out;
+  nlohmann::json row = stats_row(stats, "connect", "ECONNREFUSED");
+  EXPECT_EQ(counter(row, "gave_up"), 1u) << row;
+  EXPECT_EQ(counter(row, "retries"), 2u) << row;
+  EXPECT_GE(counter(row, "wait_ns"), 300'000'000u) << row;
+}
+
+TEST_P(NonBlockingConnect, ANeverRulePassesTheErrorAtOnce) {
+  TempDir dir;
+  LateServer server(dir, Reply::kNever);
+  // The policy retries connect (ETIMEDOUT), so the connect is remembered;
+  // its ECONNREFUSED is never retried.
+  const std::string policy = dir.write("never.toml",
+                                       "version = 1\n"
+                                       "[[rule]]\n"
+                                       "syscalls = [\"connect\"]\n"
+                                       "retry = [\"ETIMEDOUT\"]\n"
+                                       "never = [\"ECONNREFUSED\"]\n"
+                                       "backoff = [\"1s\"]\n");
+  const std::string stats = dir.path() + "/never.json";
+  ProcessResult r =
+      under_ftsc(server, {"--policy", policy}, stats, {prog("nonblocking_connect"), server.port()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "ECONNREFUSED")) << r.out;
+  nlohmann::json row = stats_row(stats, "connect", "ECONNREFUSED");
+  EXPECT_EQ(counter(row, "passed"), 1u) << row;
+  EXPECT_EQ(counter(row, "retries"), 0u) << row;
+}
+
+TEST_P(NonBlockingConnect, DryRunCountsWouldRetryAndDoesNotRetry) {
+  TempDir dir;
+  LateServer server(dir, Reply::kNever);
+  const std::string stats = dir.path() + "/dry.json";
+  std::vector<std::string> options = retry_refused();
+  options.push_back("--dry-run");
+  ProcessResult r =
+      under_ftsc(server, options, stats, {prog("nonblocking_connect"), server.port()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "ECONNREFUSED")) << r.out;
+  nlohmann::json row = stats_row(stats, "connect", "ECONNREFUSED");
+  EXPECT_EQ(counter(row, "would_retry"), 1u) << row;
+  EXPECT_EQ(counter(row, "retries"), 0u) << row;
+  EXPECT_EQ(counter(row, "wait_ns"), 0u) << row;
+}
+
+// ptrace and kmod do not yet retry a connect whose outcome comes from
+// SO_ERROR (docs/engines.md): only the engines with the library are tested.
+// A connection that was established and then reset reads ECONNRESET from
+// SO_ERROR as a failed handshake would: it is the program's own connection,
+// never reconnected, even by a policy that retries connect ECONNRESET.
+TEST_P(NonBlockingConnect, AnEstablishedConnectionThatIsResetIsNotReconnected) {
+  TempDir dir;
+  ProcessResult native = run_process({prog("established_reset")});
+  ASSERT_EQ(native.exit_code, 0) << native.err;
+  ASSERT_EQ(native.out, "so_error ECONNRESET accepted 1\n");
+  const std::string stats = dir.path() + "/reset.json";
+  ProcessResult r = run_under({"--retry", "connect=ECONNRESET,ECONNREFUSED", "--backoff", kBackoff},
+                              stats, {prog("established_reset")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, native.out);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, NonBlockingConnect, ::testing::Values("preload", "auto"),
+                         [](const ::testing::TestParamInfo<const char*>& engine) {
+                           return std::string(engine.param);
+                         });
+
+}  // namespace
+}  // namespace ftsc::test
