@@ -112,6 +112,9 @@ base::Result<Command> Command::start(const SpawnOptions& options) {
     shell_args.push_back(argv_copy[i].data());
   shell_args.push_back(nullptr);
   std::vector<std::string> environment = environment_with(environ, options.environment);
+  // Socket activation and the watchdog address ftsc by pid; the command is
+  // the process they are meant for (launch/environment.h).
+  const std::vector<char*> pid_addressed = pid_slots(environment, getpid());
   std::vector<char*> envp = envp_of(environment);
 
   int exec_pipe[2];
@@ -143,6 +146,7 @@ base::Result<Command> Command::start(const SpawnOptions& options) {
     if (getppid() != parent)
       _exit(127);  // ftsc died before the request took effect: it would never fire
     SignalForwarding::reset_in_child();
+    fill_pid_slots(pid_addressed, getpid());
     if (options.hold == SpawnOptions::Hold::kStopped) {
       raise(SIGSTOP);
     } else if (options.hold == SpawnOptions::Hold::kUntilReleased) {

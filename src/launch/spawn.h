@@ -10,7 +10,9 @@
 // checks that ftsc did not die before that took effect (getppid() changed:
 // the request would never fire); it puts back the default disposition of the
 // signals ftsc forwards (launch::SignalForwarding; signals ftsc was started
-// ignoring stay ignored); it holds if asked to (stopping itself with SIGSTOP
+// ignoring stay ignored); it readdresses to itself the service manager's
+// variables that named ftsc (LISTEN_PID, WATCHDOG_PID: launch/environment.h);
+// it holds if asked to (stopping itself with SIGSTOP
 // for a tracer to seize it, or waiting until the parent releases it); it runs
 // the caller's last step (installing a seccomp filter); and it execs the
 // program with execve(2). An exec that fails writes its errno to a

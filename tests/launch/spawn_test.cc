@@ -123,6 +123,39 @@ TEST(Command, TheEnvironmentGetsTheAdditions) {
   EXPECT_EQ(line, "added:/replaced");
 }
 
+TEST(Command, LISTEN_PIDAndWATCHDOG_PIDNamingThisProcessNameTheCommand) {
+  // systemd addresses a service's sockets and watchdog to its main process
+  // by pid; the command is the process they are meant for.
+  test::TempDir dir;
+  const std::string out = dir.path() + "/env";
+  SpawnOptions o;
+  o.argv = {"sh", "-c", "echo \"$$ $LISTEN_PID $WATCHDOG_PID $LISTEN_FDS\" > \"$0\"", out};
+  const std::string own = std::to_string(getpid());
+  o.environment = {"LISTEN_PID=" + own, "WATCHDOG_PID=" + own, "LISTEN_FDS=0"};
+  for (SpawnOptions::Hold hold : {SpawnOptions::Hold::kNone, SpawnOptions::Hold::kUntilReleased}) {
+    o.hold = hold;
+    auto c = Command::start(o);
+    ASSERT_TRUE(c);
+    c->release();
+    wait_status(c->pid());
+    std::ifstream in(out);
+    std::string line;
+    std::getline(in, line);
+    const std::string pid = std::to_string(c->pid());
+    EXPECT_EQ(line, pid + " " + pid + " " + pid + " 0");
+  }
+  // A value naming another process is not for the command to change.
+  o.environment = {"LISTEN_PID=1", "WATCHDOG_PID=1"};
+  o.hold = SpawnOptions::Hold::kNone;
+  auto c = Command::start(o);
+  ASSERT_TRUE(c);
+  wait_status(c->pid());
+  std::ifstream in(out);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, std::to_string(c->pid()) + " 1 1 ");
+}
+
 TEST(Command, AHeldCommandWaitsForItsRelease) {
   test::TempDir dir;
   const std::string mark = dir.path() + "/ran";
