@@ -12,14 +12,17 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "support/run_process.h"
@@ -312,6 +315,57 @@ std::string chromium_missing() {
     return {};
   return "headless chromium cannot render a page (exit " + std::to_string(r.exit_code) +
          "): " + first_line(r.err);
+}
+
+std::string socket_activate_missing() {
+  const std::string tool = find_program("systemd-socket-activate");
+  if (tool.empty())
+    return "systemd-socket-activate is not in PATH (Debian: apt-get install systemd)";
+  TempDir dir;
+  const std::string socket_path = dir.path() + "/probe.sock";
+  const pid_t pid = fork();
+  if (pid < 0)
+    return "fork: " + error_text(errno);
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    dup2(null, 1);
+    dup2(null, 2);
+    for (const char* var : {"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"})
+      unsetenv(var);  // the tool would pass them on
+    execl(tool.c_str(), tool.c_str(), "-l", socket_path.c_str(), "true", nullptr);
+    _exit(127);
+  }
+  std::string why;
+  int client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
+  bool connected = false;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!connected && std::chrono::steady_clock::now() < end) {
+    connected = connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    if (!connected)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!connected) {
+    why = "systemd-socket-activate did not listen on " + socket_path + " within 5 s";
+    kill(pid, SIGKILL);
+  }
+  if (client >= 0)
+    close(client);
+  const int status = wait_for(pid);
+  if (why.empty() && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+    why = "systemd-socket-activate starting true " + describe_status(status);
+  return why;
+}
+
+std::string systemd_analyze_missing() {
+  TempDir dir;
+  const std::string unit = dir.write("ftsc-probe.service",
+                                     "[Unit]\nDescription=probe\n[Service]\nType=oneshot\n"
+                                     "ExecStart=/bin/true\n");
+  return tool_fails("systemd-analyze", "systemd", {"verify", unit},
+                    "systemd-analyze verify of a minimal unit");
 }
 
 std::string strace_missing() {

@@ -3,7 +3,8 @@
 //
 // A test that needs a capability the machine may lack (a 32-bit program, the
 // int 0x80 entry, eBPF with BTF, a cgroup v2 group, pidfd_getfd, a loopback
-// port, a pseudo-terminal, another user, Chromium, strace, valgrind) asks one
+// port, a pseudo-terminal, another user, Chromium, strace, valgrind,
+// systemd's socket activation and unit checker) asks one
 // of these probes first and skips with its answer:
 //
 //   if (std::string why = ftsc::test::pidfd_getfd_missing(); !why.empty())
@@ -63,6 +64,14 @@ std::string unprivileged_user_missing(const std::string& program);
 
 // Loads a small page in headless Chromium and reads back its DOM.
 std::string chromium_missing();
+
+// Starts `true` with systemd-socket-activate(1) listening on a Unix socket,
+// connects to it and sees `true` run and the tool exit 0.
+std::string socket_activate_missing();
+
+// Checks a minimal service unit with `systemd-analyze verify` (it needs no
+// systemd running as PID 1).
+std::string systemd_analyze_missing();
 
 // Runs `true` under strace(1), under valgrind(1).
 std::string strace_missing();

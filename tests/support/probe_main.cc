@@ -44,6 +44,9 @@ std::vector<Probe> probes() {
        [] { return ftsc::test::unprivileged_user_missing(FTSC_BINARY); }},
       {"chromium", "ProfileReport.HeadlessChromiumShowsTheChartsOfARealProfile",
        ftsc::test::chromium_missing},
+      {"socket_activate", "SystemdService.SocketActivationReachesTheCommand",
+       ftsc::test::socket_activate_missing},
+      {"systemd_analyze", "SystemdUnit.KmodServiceVerifies", ftsc::test::systemd_analyze_missing},
       {"strace", "scripts and benchmarks that compare with strace", ftsc::test::strace_missing},
       {"valgrind", "scripts that run a program under valgrind", ftsc::test::valgrind_missing},
   };
