@@ -5,9 +5,9 @@
 // that connects as event loops do (EINPROGRESS, poll, SO_ERROR) to a server
 // that starts listening 300 ms later fails natively with ECONNREFUSED and
 // connects under ftsc when the policy retries connect ECONNREFUSED. Real
-// clients (a C program, Python) on real loopback. curl is not among them:
-// it gives up on poll's POLLERR before it reads SO_ERROR, which the library
-// does not handle yet (docs/engines.md, "Non-blocking connects").
+// clients on real loopback: C programs that wait with poll, level- and
+// edge-triggered epoll, or decide on poll's POLLERR as curl does; Python;
+// curl itself.
 //
 // The server: a TCP socket the test binds to 127.0.0.1 port 0 and keeps
 // bound, so that the port refuses connections (a bound socket that does not
@@ -43,7 +43,11 @@ constexpr auto kLate = 300ms;
 constexpr const char* kBackoff = "100ms,200ms,400ms,800ms";
 constexpr const char* kPython = "/usr/bin/python3";
 
-enum class Reply { kByte, kNever };
+constexpr const char* kCurl = "/usr/bin/curl";
+
+// kByte: one byte, "x". kHttp: an HTTP/1.0 response, body "ok", after the
+// request. kNever: the server never listens.
+enum class Reply { kByte, kHttp, kNever };
 
 class LateServer {
  public:
@@ -69,6 +73,8 @@ class LateServer {
   LateServer& operator=(const LateServer&) = delete;
 
   std::string port() const { return std::to_string(port_); }
+  // Connections accepted so far.
+  int accepted() const { return accepted_; }
   // The gate file: the server's clock starts when it appears.
   const std::string& gate() const { return gate_; }
   // argv that touches the gate, then execs command.
@@ -96,7 +102,20 @@ class LateServer {
     int conn = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (conn < 0)
       return;
-    EXPECT_EQ(write(conn, "x", 1), 1);
+    ++accepted_;
+    if (reply_ == Reply::kHttp) {
+      std::string request;
+      char buf[512];
+      ssize_t n = 0;
+      while (request.find("\r\n\r\n") == std::string::npos &&
+             (n = read(conn, buf, sizeof buf)) > 0)
+        request.append(buf, static_cast<size_t>(n));
+      const std::string response = "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok";
+      EXPECT_EQ(write(conn, response.data(), response.size()),
+                static_cast<ssize_t>(response.size()));
+    } else {
+      EXPECT_EQ(write(conn, "x", 1), 1);
+    }
     close(conn);
   }
 
@@ -105,6 +124,7 @@ class LateServer {
   Reply reply_;
   int fd_ = -1;
   int port_ = 0;
+  std::atomic<int> accepted_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
@@ -163,6 +183,151 @@ TEST_P(NonBlockingConnect, PollThenSoErrorRecoversFromALateServer) {
     EXPECT_EQ(counter(row, "recovered"), 1u) << row;
     EXPECT_GE(counter(row, "retries"), 1u) << row;
   }
+}
+
+// However the client waits: poll and a POLLERR taken as the failure (as
+// curl decides), level-triggered epoll, edge-triggered epoll (Go's
+// netpoller).
+TEST_P(NonBlockingConnect, EveryWayOfWaitingRecovers) {
+  TempDir dir;
+  for (const char* mode : {"pollerr", "epoll-lt", "epoll-et"}) {
+    SCOPED_TRACE(mode);
+    auto client = [&](const LateServer& s) {
+      return std::vector<std::string>{prog("nonblocking_connect"), s.port(), mode};
+    };
+    LateServer first(dir, Reply::kByte);
+    ProcessResult native = run_process(first.gated(client(first)));
+    ASSERT_EQ(native.exit_code, 1) << native.out << native.err;
+    EXPECT_TRUE(contains(native.out, "failed")) << native.out;
+
+    LateServer server(dir, Reply::kByte);
+    const std::string stats = dir.path() + "/" + mode + ".json";
+    ProcessResult r = under_ftsc(server, retry_refused(), stats, client(server));
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(contains(r.out, " x\n")) << r.out;
+    nlohmann::json row = stats_row(stats, "connect", "ECONNREFUSED");
+    EXPECT_EQ(counter(row, "calls"), 1u) << row;
+    EXPECT_EQ(counter(row, "recovered"), 1u) << row;
+  }
+}
+
+// curl 7.88 waits with poll and gives up on POLLERR (CURLE_COULDNT_CONNECT,
+// exit 7) after reading SO_ERROR: the library retries when poll reports it.
+TEST_P(NonBlockingConnect, CurlRecoversFromALateServer) {
+  if (access(kCurl, X_OK) != 0)
+    GTEST_SKIP() << kCurl << " is not installed";
+  TempDir dir;
+  auto curl = [](const LateServer& s) {
+    return std::vector<std::string>{kCurl, "-sS", "--noproxy", "*",
+                                    "http://127.0.0.1:" + s.port() + "/"};
+  };
+  LateServer first(dir, Reply::kHttp);
+  ProcessResult native = run_process(first.gated(curl(first)));
+  ASSERT_EQ(native.exit_code, 7) << native.out << native.err;  // couldn't connect
+
+  LateServer server(dir, Reply::kHttp);
+  const std::string stats = dir.path() + "/curl.json";
+  ProcessResult r = under_ftsc(server, retry_refused(), stats, curl(server));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out, "ok");
+  EXPECT_EQ(server.accepted(), 1);
+  nlohmann::json row = stats_row(stats, "connect", "ECONNREFUSED");
+  EXPECT_EQ(counter(row, "recovered"), 1u) << row;
+
+  // A server that never comes up: curl's own error, after the schedule.
+  LateServer never(dir, Reply::kNever);
+  const std::string never_stats = dir.path() + "/curl-never.json";
+  ProcessResult refused =
+      under_ftsc(never, {"--retry", "connect=ECONNREFUSED", "--backoff", "100ms,200ms"},
+                 never_stats, curl(never));
+  EXPECT_EQ(refused.exit_code, 7) << refused.out << refused.err;
+  EXPECT_TRUE(contains(refused.err, "Failed to connect")) << refused.err;
+  EXPECT_EQ(counter(stats_row(never_stats, "connect", "ECONNREFUSED"), "gave_up"), 1u);
+}
+
+// Two sockets in flight at once (happy eyeballs), waited for with one poll:
+// each is retried on its own, and both connect.
+TEST_P(NonBlockingConnect, TwoSocketsInFlightAreEachRetried) {
+  TempDir dir;
+  auto client = [](const LateServer& s) {
+    return std::vector<std::string>{prog("nonblocking_connect"), s.port(), "two"};
+  };
+  LateServer first(dir, Reply::kByte);
+  ProcessResult native = run_process(first.gated(client(first)));
+  ASSERT_EQ(native.exit_code, 1) << native.out << native.err;
+
+  LateServer server(dir, Reply::kByte);
+  const std::string stats = dir.path() + "/two.json";
+  ProcessResult r = under_ftsc(server, retry_refused(), stats, client(server));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "connected")) << r.out;
+  EXPECT_TRUE(contains(r.out, " both\n")) << r.out;
+  nlohmann::json row = stats_row(stats, "connect", "ECONNREFUSED");
+  EXPECT_EQ(counter(row, "calls"), 2u) << row;
+  EXPECT_EQ(counter(row, "recovered"), 2u) << row;
+}
+
+// Another thread closes the socket while the library waits before its next
+// attempt, and the fd number comes back for a fresh socket: the library
+// connects nothing (neither the fresh socket nor anything the server sees)
+// and the call ends (gave_up, no retry made).
+TEST_P(NonBlockingConnect, AClientThatClosesTheSocketDuringTheWaitConnectsNothing) {
+  TempDir dir;
+  LateServer server(dir, Reply::kByte);  // listens 300 ms after the gate
+  const std::string stats = dir.path() + "/closed.json";
+  ProcessResult r = under_ftsc(server, {"--retry", "connect=ECONNREFUSED", "--backoff", "600ms"},
+                               stats, {prog("close_during_wait"), server.port(), "150"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  // The fresh socket took the number, and stayed unconnected.
+  EXPECT_TRUE(contains(r.out, "reused 1 fresh ENOTCONN")) << r.out;
+  std::this_thread::sleep_for(kLate + 200ms);  // the server listens by now
+  EXPECT_EQ(server.accepted(), 0);
+  nlohmann::json row = stats_row(stats, "connect", "ECONNREFUSED");
+  EXPECT_EQ(counter(row, "gave_up"), 1u) << row;
+  EXPECT_EQ(counter(row, "retries"), 0u) << row;
+}
+
+// A signal whose handler runs (no SA_RESTART) during the wait ends the call
+// with the last errno: the program's handler ran, nothing waited out the
+// schedule's second.
+TEST_P(NonBlockingConnect, ASignalDuringTheWaitEndsTheRetries) {
+  TempDir dir;
+  LateServer server(dir, Reply::kNever);
+  const std::string stats = dir.path() + "/signal.json";
+  ProcessResult r = under_ftsc(server, {"--retry", "connect=ECONNREFUSED", "--backoff", "1s"},
+                               stats, {prog("nonblocking_connect"), server.port(), "signal"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "failed")) << r.out;
+  EXPECT_TRUE(contains(r.out, "ECONNREFUSED")) << r.out;
+  EXPECT_LT(milliseconds(r.out), 900) << r.out;
+  EXPECT_TRUE(contains(r.err, "signals 1")) << r.err;
+  nlohmann::json row = stats_row(stats, "connect", "ECONNREFUSED");
+  EXPECT_EQ(counter(row, "interrupted"), 1u) << row;
+}
+
+// The budget applies: a process that may wait 150 ms per window gets its
+// ECONNREFUSED once the next delay would go beyond that.
+TEST_P(NonBlockingConnect, TheBudgetBoundsTheWaiting) {
+  TempDir dir;
+  LateServer server(dir, Reply::kNever);
+  const std::string policy = dir.write("budget.toml",
+                                       "version = 1\n"
+                                       "[budget]\n"
+                                       "window = \"10s\"\n"
+                                       "max_wait = \"150ms\"\n"
+                                       "[[rule]]\n"
+                                       "syscalls = [\"connect\"]\n"
+                                       "retry = [\"ECONNREFUSED\"]\n"
+                                       "backoff = [\"100ms\", \"200ms\", \"400ms\"]\n");
+  const std::string stats = dir.path() + "/budget.json";
+  ProcessResult r =
+      under_ftsc(server, {"--policy", policy}, stats, {prog("nonblocking_connect"), server.port()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "ECONNREFUSED")) << r.out;
+  EXPECT_LT(milliseconds(r.out), 600) << r.out;  // not the schedule's 700 ms
+  nlohmann::json row = stats_row(stats, "connect", "ECONNREFUSED");
+  EXPECT_EQ(counter(row, "retries"), 1u) << row;
+  EXPECT_EQ(counter(row, "budget"), 1u) << row;
 }
 
 TEST_P(NonBlockingConnect, PythonCreateConnectionWithATimeoutRecovers) {

@@ -1,10 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* nonblocking_connect PORT [poll|connect-again]: connects a non-blocking TCP
- * socket to 127.0.0.1:PORT as event loops do: connect answers EINPROGRESS,
- * poll waits until the socket is writable (10 s at most), and the outcome is
- * read with getsockopt(SO_ERROR) (`poll`, the default) or by calling connect
- * again on the same fd, as Perl's and Ruby's socket libraries do
- * (`connect-again`: 0 or EISCONN is connected, an error is the outcome).
+/* nonblocking_connect PORT [MODE]: connects a non-blocking TCP socket to
+ * 127.0.0.1:PORT as event loops do: connect answers EINPROGRESS, the client
+ * waits until the socket is writable (10 s at most) and learns the outcome.
+ * MODE says how:
+ *   poll           poll, then getsockopt(SO_ERROR) (the default)
+ *   connect-again  poll, then connect again on the same fd, as Perl's and
+ *                  Ruby's socket libraries do (0 or EISCONN is connected, an
+ *                  error is the outcome)
+ *   pollerr        poll, and a POLLERR is a failure whatever SO_ERROR says
+ *                  afterwards, as curl decides
+ *   epoll-lt       level-triggered epoll, then SO_ERROR
+ *   epoll-et       edge-triggered epoll (Go's netpoller), then SO_ERROR
+ *   two            two sockets in flight at once (happy eyeballs), waited
+ *                  for with one poll, each outcome read with SO_ERROR;
+ *                  prints "connected MS both" when both connected
+ *   signal         as poll, with a SIGALRM handler (no SA_RESTART) that an
+ *                  interval timer runs every 150 ms from the moment connect
+ *                  answered EINPROGRESS; prints "signals N" on stderr
  * Connected, it reads one byte from the server and prints
  * "connected MS BYTE"; otherwise it prints "failed MS ERRNO-NAME" and exits
  * 1. MS: milliseconds since the first connect. Exit 2: setup error. */
@@ -16,6 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,22 +41,73 @@ static long now_ms(void) {
   return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+static volatile sig_atomic_t g_signals = 0;
+
+static void on_alarm(int sig) {
+  (void)sig;
+  ++g_signals;
+}
+
 static int failed(long start, int err) {
   printf("failed %ld %s\n", now_ms() - start, strerrorname_np(err));
   return 1;
 }
 
+static int two_sockets(const struct sockaddr_in* addr) {
+  int fds[2];
+  const long start = now_ms();
+  for (int i = 0; i < 2; ++i) {
+    fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fds[i] < 0 || connect(fds[i], (const struct sockaddr*)addr, sizeof *addr) == 0 ||
+        errno != EINPROGRESS)
+      return 2;
+  }
+  struct pollfd p[2] = {{fds[0], POLLOUT, 0}, {fds[1], POLLOUT, 0}};
+  int done[2] = {0, 0};
+  while (!done[0] || !done[1]) {
+    if (poll(p, 2, 10000) <= 0)
+      return 2;
+    for (int i = 0; i < 2; ++i)
+      if (p[i].revents != 0) {
+        done[i] = 1;
+        p[i].fd = -1;
+      }
+  }
+  for (int i = 0; i < 2; ++i) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fds[i], SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+      return 2;
+    if (err != 0)
+      return failed(start, err);
+  }
+  printf("connected %ld both\n", now_ms() - start);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: nonblocking_connect PORT [poll|connect-again]\n");
+    fprintf(stderr, "usage: nonblocking_connect PORT [MODE]\n");
     return 2;
   }
-  const int again = argc > 2 && strcmp(argv[2], "connect-again") == 0;
+  const char* mode = argc > 2 ? argv[2] : "poll";
+  const int again = strcmp(mode, "connect-again") == 0;
+  const int pollerr = strcmp(mode, "pollerr") == 0;
+  const int epoll_lt = strcmp(mode, "epoll-lt") == 0;
+  const int epoll_et = strcmp(mode, "epoll-et") == 0;
+  const int signals = strcmp(mode, "signal") == 0;
+  if (!again && !pollerr && !epoll_lt && !epoll_et && !signals && strcmp(mode, "poll") != 0 &&
+      strcmp(mode, "two") != 0) {
+    fprintf(stderr, "nonblocking_connect: unknown mode %s\n", mode);
+    return 2;
+  }
   struct sockaddr_in addr;
   memset(&addr, 0, sizeof addr);
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons((unsigned short)atoi(argv[1]));
+  if (strcmp(mode, "two") == 0)
+    return two_sockets(&addr);
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     perror("socket");
@@ -51,10 +117,36 @@ int main(int argc, char** argv) {
   if (connect(fd, (const struct sockaddr*)&addr, sizeof addr) != 0) {
     if (errno != EINPROGRESS)
       return failed(start, errno);
-    struct pollfd p = {fd, POLLOUT, 0};
-    if (poll(&p, 1, 10000) != 1) {
-      fprintf(stderr, "poll: the connect did not end in 10 s\n");
-      return 2;
+    if (signals) {
+      struct sigaction sa;
+      memset(&sa, 0, sizeof sa);
+      sa.sa_handler = on_alarm;
+      struct itimerval every = {{0, 150000}, {0, 150000}};
+      if (sigaction(SIGALRM, &sa, NULL) != 0 || setitimer(ITIMER_REAL, &every, NULL) != 0)
+        return 2;
+    }
+    if (epoll_lt || epoll_et) {
+      const int ep = epoll_create1(EPOLL_CLOEXEC);
+      struct epoll_event ev = {.events = EPOLLOUT | (epoll_et ? EPOLLET : 0), .data.fd = fd};
+      struct epoll_event got;
+      if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0 ||
+          epoll_wait(ep, &got, 1, 10000) != 1 || got.data.fd != fd) {
+        fprintf(stderr, "epoll: the connect did not end in 10 s\n");
+        return 2;
+      }
+      close(ep);
+    } else {
+      struct pollfd p = {fd, POLLOUT, 0};
+      if (poll(&p, 1, 10000) != 1) {
+        fprintf(stderr, "poll: the connect did not end in 10 s\n");
+        return 2;
+      }
+      if (pollerr && (p.revents & POLLERR) != 0) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        return failed(start, err != 0 ? err : ECONNABORTED);
+      }
     }
     if (again) {
       if (connect(fd, (const struct sockaddr*)&addr, sizeof addr) != 0 && errno != EISCONN)
@@ -65,6 +157,11 @@ int main(int argc, char** argv) {
       if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
         perror("getsockopt");
         return 2;
+      }
+      if (signals) {
+        struct itimerval off = {{0, 0}, {0, 0}};
+        setitimer(ITIMER_REAL, &off, NULL);
+        fprintf(stderr, "signals %d\n", (int)g_signals);
       }
       if (err != 0)
         return failed(start, err);
