@@ -1238,6 +1238,7 @@ long retry_async_connect(const AsyncConnect& c, int err) {
   decide::CallState call;
   unit.begin_call(call, SYS_connect, process_budget(),
                   static_cast<uint64_t>(now_ns()) ^ reinterpret_cast<uintptr_t>(&call));
+  unit.mark_async(call);  // counted as "connect (async)"
   decide::SyscallArgs args;
   args.nr = SYS_connect;
   args.args[0] = static_cast<uint64_t>(c.fd);

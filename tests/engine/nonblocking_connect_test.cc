@@ -158,7 +158,7 @@ TEST_P(NonBlockingConnect, PollThenSoErrorRecoversFromALateServer) {
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_TRUE(contains(r.out, "connected")) << r.out;
     EXPECT_TRUE(contains(r.out, " x\n")) << r.out;  // the server's byte
-    nlohmann::json row = stats_row(stats, "connect", "ECONNREFUSED");
+    nlohmann::json row = stats_row(stats, "connect (async)", "ECONNREFUSED");
     EXPECT_EQ(counter(row, "calls"), 1u) << row;
     EXPECT_EQ(counter(row, "recovered"), 1u) << row;
     EXPECT_GE(counter(row, "retries"), 1u) << row;
@@ -190,7 +190,7 @@ TEST_P(NonBlockingConnect, PythonCreateConnectionWithATimeoutRecovers) {
   ProcessResult r = run_under(retry_refused(), stats, python(server));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "x\n");
-  EXPECT_EQ(counter(stats_row(stats, "connect", "ECONNREFUSED"), "recovered"), 1u);
+  EXPECT_EQ(counter(stats_row(stats, "connect (async)", "ECONNREFUSED"), "recovered"), 1u);
 }
 
 TEST_P(NonBlockingConnect, AServerThatNeverComesUpIsRefusedAfterTheSchedule) {
@@ -205,7 +205,7 @@ TEST_P(NonBlockingConnect, AServerThatNeverComesUpIsRefusedAfterTheSchedule) {
   EXPECT_TRUE(contains(r.out, "ECONNREFUSED")) << r.out;
   // Two waits of the schedule (100 ms and 200 ms) came before the last error.
   EXPECT_GE(milliseconds(r.out), 300) << r.out;
-  nlohmann::json row = stats_row(stats, "connect", "ECONNREFUSED");
+  nlohmann::json row = stats_row(stats, "connect (async)", "ECONNREFUSED");
   EXPECT_EQ(counter(row, "gave_up"), 1u) << row;
   EXPECT_EQ(counter(row, "retries"), 2u) << row;
   EXPECT_GE(counter(row, "wait_ns"), 300'000'000u) << row;
@@ -228,7 +228,7 @@ TEST_P(NonBlockingConnect, ANeverRulePassesTheErrorAtOnce) {
       under_ftsc(server, {"--policy", policy}, stats, {prog("nonblocking_connect"), server.port()});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_TRUE(contains(r.out, "ECONNREFUSED")) << r.out;
-  nlohmann::json row = stats_row(stats, "connect", "ECONNREFUSED");
+  nlohmann::json row = stats_row(stats, "connect (async)", "ECONNREFUSED");
   EXPECT_EQ(counter(row, "passed"), 1u) << row;
   EXPECT_EQ(counter(row, "retries"), 0u) << row;
 }
@@ -243,7 +243,7 @@ TEST_P(NonBlockingConnect, DryRunCountsWouldRetryAndDoesNotRetry) {
       under_ftsc(server, options, stats, {prog("nonblocking_connect"), server.port()});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_TRUE(contains(r.out, "ECONNREFUSED")) << r.out;
-  nlohmann::json row = stats_row(stats, "connect", "ECONNREFUSED");
+  nlohmann::json row = stats_row(stats, "connect (async)", "ECONNREFUSED");
   EXPECT_EQ(counter(row, "would_retry"), 1u) << row;
   EXPECT_EQ(counter(row, "retries"), 0u) << row;
   EXPECT_EQ(counter(row, "wait_ns"), 0u) << row;
