@@ -31,6 +31,12 @@ struct Filter {
   std::vector<sock_filter> program;
 };
 
+// Does the policy retry connect with an errno a non-blocking connect reports
+// later through SO_ERROR (any errno but connect's own protocol, EINPROGRESS,
+// EALREADY and EAGAIN)? Then the filter also stops getsockopt(fd,
+// SOL_SOCKET, SO_ERROR, ...) (async_connect.cc).
+bool retries_async_connect(const ftsc_policy& policy);
+
 // Builds the filter in the supervisor (before fork). untraced_ip: the address
 // after a `syscall` instruction whose calls are always allowed, or 0.
 base::Result<Filter> build_filter(const ftsc_policy& policy, uint64_t untraced_ip = 0);

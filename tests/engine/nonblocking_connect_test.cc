@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// Non-blocking connects under the engines whose library wraps libc's connect
-// and getsockopt (preload, and auto for calls made through libc): a client
-// that connects as event loops do (EINPROGRESS, poll, SO_ERROR) to a server
-// that starts listening 300 ms later fails natively with ECONNREFUSED and
-// connects under ftsc when the policy retries connect ECONNREFUSED. Real
-// clients (a C program, Python) on real loopback. curl is not among them:
+// Non-blocking connects under every userspace engine: the library wraps
+// libc's connect and getsockopt (preload, and auto for calls made through
+// libc), the supervisor stops connect and getsockopt(SO_ERROR) (ptrace, and
+// auto for a static program). A client that connects as event loops do
+// (EINPROGRESS, poll, SO_ERROR) to a server that starts listening 300 ms
+// later fails natively with ECONNREFUSED and connects under ftsc when the
+// policy retries connect ECONNREFUSED; the call is counted in the row
+// "connect (async)". Real clients (a C program, Python, a static Go program
+// built here from progs/go_connect) on real loopback. curl is not among them:
 // it gives up on poll's POLLERR before it reads SO_ERROR, which the library
 // does not handle yet (docs/engines.md, "Non-blocking connects").
 //
@@ -32,6 +35,7 @@
 #include "cli/run_ftsc.h"
 #include "engine/engine_support.h"
 #include "support/capabilities.h"
+#include "support/run_process.h"
 
 namespace ftsc::test {
 namespace {
@@ -69,6 +73,8 @@ class LateServer {
   LateServer& operator=(const LateServer&) = delete;
 
   std::string port() const { return std::to_string(port_); }
+  // Connections the server accepted.
+  int accepted() const { return accepted_; }
   // The gate file: the server's clock starts when it appears.
   const std::string& gate() const { return gate_; }
   // argv that touches the gate, then execs command.
@@ -96,6 +102,7 @@ class LateServer {
     int conn = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (conn < 0)
       return;
+    ++accepted_;
     EXPECT_EQ(write(conn, "x", 1), 1);
     close(conn);
   }
@@ -106,6 +113,7 @@ class LateServer {
   int fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
   std::thread thread_;
 };
 
@@ -249,8 +257,6 @@ TEST_P(NonBlockingConnect, DryRunCountsWouldRetryAndDoesNotRetry) {
   EXPECT_EQ(counter(row, "wait_ns"), 0u) << row;
 }
 
-// ptrace and kmod do not yet retry a connect whose outcome comes from
-// SO_ERROR (docs/engines.md): only the engines with the library are tested.
 // A connection that was established and then reset reads ECONNRESET from
 // SO_ERROR as a failed handshake would: it is the program's own connection,
 // never reconnected, even by a policy that retries connect ECONNRESET.
@@ -266,7 +272,125 @@ TEST_P(NonBlockingConnect, AnEstablishedConnectionThatIsResetIsNotReconnected) {
   EXPECT_EQ(r.out, native.out);
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, NonBlockingConnect, ::testing::Values("preload", "auto"),
+INSTANTIATE_TEST_SUITE_P(Engines, NonBlockingConnect,
+                         ::testing::Values("ptrace", "preload", "auto"),
+                         [](const ::testing::TestParamInfo<const char*>& engine) {
+                           return std::string(engine.param);
+                         });
+
+// What only the supervisor does: a program whose other thread closes the
+// socket while ftsc waits to reconnect it.
+class SupervisedNonBlockingConnect : public NonBlockingConnect {};
+
+// The closer thread puts a new, unconnected socket in the fd's place: ftsc
+// checks the socket's identity before each reconnect, so it connects neither
+// the closed socket nor the new one, and the program gets the last errno.
+TEST_P(SupervisedNonBlockingConnect, ASocketClosedDuringTheWaitIsNeverConnectedAgain) {
+  TempDir dir;
+  const std::string expected = "so_error ECONNREFUSED peer ENOTCONN\n";
+  LateServer first(dir, Reply::kByte);
+  ProcessResult native = run_process(first.gated({prog("close_while_waiting"), first.port()}));
+  ASSERT_EQ(native.exit_code, 0) << native.err;
+  ASSERT_EQ(native.out, expected);
+
+  LateServer server(dir, Reply::kByte);
+  const std::string stats = dir.path() + "/closed.json";
+  ProcessResult r =
+      under_ftsc(server, retry_refused(), stats, {prog("close_while_waiting"), server.port()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, expected) << r.err;
+  EXPECT_EQ(server.accepted(), 0);
+  nlohmann::json row = stats_row(stats, "connect (async)", "ECONNREFUSED");
+  EXPECT_EQ(counter(row, "calls"), 1u) << row;
+  EXPECT_EQ(counter(row, "gave_up"), 1u) << row;
+  EXPECT_EQ(counter(row, "recovered"), 0u) << row;
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, SupervisedNonBlockingConnect, ::testing::Values("ptrace"),
+                         [](const ::testing::TestParamInfo<const char*>& engine) {
+                           return std::string(engine.param);
+                         });
+
+// A static Go client (progs/go_connect, the standard library only), built
+// here: Go's net package makes its syscalls itself, so only the supervisor
+// sees them (auto runs a static program under the supervisor alone).
+class GoNonBlockingConnect : public NonBlockingConnect {
+ protected:
+  static void SetUpTestSuite() {
+    ProcessResult where = run_process({"/bin/sh", "-c", "command -v go"});
+    if (where.exit_code != 0) {
+      why_not_ = "no Go toolchain (the golang-go package) to build progs/go_connect with";
+      return;
+    }
+    build_dir_ = new TempDir();
+    const std::string d = build_dir_->path();
+    client_ = d + "/go_connect";
+    // No network: the module needs nothing but the standard library. The
+    // build cache lives in the build tree, so that only the first test that
+    // builds the client pays for compiling Go's net package without cgo.
+    ProcessResult built = run_process(
+        {"/usr/bin/env", "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOPROXY=off", "GOTOOLCHAIN=local",
+         "GOCACHE=" + std::string(FTSC_ENGINE_PROGS) + "/go-cache", "GOPATH=" + d + "/path",
+         "HOME=" + d, "/bin/sh", "-c", "cd \"$0\" && exec go build -o \"$1\" .",
+         std::string(FTSC_ENGINE_PROGS_SOURCE) + "/go_connect", client_});
+    if (built.exit_code != 0)
+      build_error_ = "go build failed: " + built.out + built.err;
+  }
+  static void TearDownTestSuite() {
+    delete build_dir_;
+    build_dir_ = nullptr;
+  }
+  void SetUp() override {
+    NonBlockingConnect::SetUp();
+    if (IsSkipped())
+      return;
+    if (!why_not_.empty())
+      GTEST_SKIP() << why_not_;
+    ASSERT_TRUE(build_error_.empty()) << build_error_;
+  }
+
+  static inline TempDir* build_dir_ = nullptr;
+  static inline std::string client_;
+  static inline std::string why_not_;
+  static inline std::string build_error_;
+};
+
+TEST_P(GoNonBlockingConnect, AStaticGoClientRecoversFromALateServer) {
+  TempDir dir;
+  LateServer first(dir, Reply::kByte);
+  ProcessResult native = run_process(first.gated({client_, first.port()}));
+  ASSERT_EQ(native.exit_code, 1) << native.out << native.err;
+  EXPECT_TRUE(contains(native.out, "failed")) << native.out;
+  EXPECT_TRUE(contains(native.out, "ECONNREFUSED")) << native.out;
+
+  LateServer server(dir, Reply::kByte);
+  const std::string stats = dir.path() + "/go.json";
+  ProcessResult r = under_ftsc(server, retry_refused(), stats, {client_, server.port()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "connected")) << r.out;
+  EXPECT_TRUE(contains(r.out, " x\n")) << r.out;
+  nlohmann::json row = stats_row(stats, "connect (async)", "ECONNREFUSED");
+  EXPECT_EQ(counter(row, "calls"), 1u) << row;
+  EXPECT_EQ(counter(row, "recovered"), 1u) << row;
+  EXPECT_GE(counter(row, "retries"), 1u) << row;
+}
+
+TEST_P(GoNonBlockingConnect, AStaticGoClientIsRefusedAfterTheSchedule) {
+  TempDir dir;
+  LateServer server(dir, Reply::kNever);
+  const std::string stats = dir.path() + "/go-never.json";
+  ProcessResult r =
+      under_ftsc(server, {"--retry", "connect=ECONNREFUSED", "--backoff", "100ms,200ms"}, stats,
+                 {client_, server.port()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "ECONNREFUSED")) << r.out;
+  EXPECT_GE(milliseconds(r.out), 300) << r.out;
+  nlohmann::json row = stats_row(stats, "connect (async)", "ECONNREFUSED");
+  EXPECT_EQ(counter(row, "gave_up"), 1u) << row;
+  EXPECT_EQ(counter(row, "retries"), 2u) << row;
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, GoNonBlockingConnect, ::testing::Values("ptrace", "auto"),
                          [](const ::testing::TestParamInfo<const char*>& engine) {
                            return std::string(engine.param);
                          });
