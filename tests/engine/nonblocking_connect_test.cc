@@ -257,6 +257,30 @@ TEST_P(NonBlockingConnect, DryRunCountsWouldRetryAndDoesNotRetry) {
   EXPECT_EQ(counter(row, "wait_ns"), 0u) << row;
 }
 
+// A signal with a handler during the wait ends it: getsockopt returns the
+// errno at once, then the handler runs, and nothing connects afterwards.
+TEST_P(NonBlockingConnect, ASignalDuringTheWaitEndsItWithTheErrno) {
+  TempDir dir;
+  const std::string expected = "so_error ECONNREFUSED handled 1 within 1s\n";
+  LateServer first(dir, Reply::kByte);
+  ProcessResult native =
+      run_process(first.gated({prog("signal_during_connect_wait"), first.port()}));
+  ASSERT_EQ(native.exit_code, 0) << native.err;
+  ASSERT_EQ(native.out, expected);
+
+  LateServer server(dir, Reply::kByte);
+  const std::string stats = dir.path() + "/signal.json";
+  ProcessResult r = under_ftsc(server, {"--retry", "connect=ECONNREFUSED", "--backoff", "2s,2s"},
+                               stats, {prog("signal_during_connect_wait"), server.port()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, expected) << r.err;
+  EXPECT_EQ(server.accepted(), 0);
+  nlohmann::json row = stats_row(stats, "connect (async)", "ECONNREFUSED");
+  EXPECT_EQ(counter(row, "gave_up"), 1u) << row;
+  EXPECT_EQ(counter(row, "interrupted"), 1u) << row;
+  EXPECT_EQ(counter(row, "retries"), 0u) << row;
+}
+
 // A connection that was established and then reset reads ECONNRESET from
 // SO_ERROR as a failed handshake would: it is the program's own connection,
 // never reconnected, even by a policy that retries connect ECONNRESET.
