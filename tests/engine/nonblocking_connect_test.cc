@@ -257,6 +257,35 @@ TEST_P(NonBlockingConnect, DryRunCountsWouldRetryAndDoesNotRetry) {
   EXPECT_EQ(counter(row, "wait_ns"), 0u) << row;
 }
 
+// Two connects in flight at once (happy eyeballs' IPv6 and IPv4 attempts
+// side by side), to two late servers: each is remembered and retried on its
+// own.
+TEST_P(NonBlockingConnect, TwoConnectsInFlightAreEachRetried) {
+  TempDir dir;
+  auto client = [](const LateServer& a, const LateServer& b) {
+    return a.gated(b.gated({prog("two_connects"), a.port(), b.port()}));
+  };
+  LateServer first_a(dir, Reply::kByte), first_b(dir, Reply::kByte);
+  ProcessResult native = run_process(client(first_a, first_b));
+  ASSERT_EQ(native.exit_code, 0) << native.err;
+  ASSERT_EQ(native.out, "first ECONNREFUSED second ECONNREFUSED\n");
+
+  LateServer a(dir, Reply::kByte), b(dir, Reply::kByte);
+  const std::string stats = dir.path() + "/two.json";
+  std::vector<std::string> args = {"run", "--engine", GetParam(), "--stats", stats};
+  for (const std::string& o : retry_refused())
+    args.push_back(o);
+  args.push_back("--");
+  for (const std::string& c : client(a, b))
+    args.push_back(c);
+  ProcessResult r = run_ftsc(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "first 0 second 0\n") << r.err;
+  nlohmann::json row = stats_row(stats, "connect (async)", "ECONNREFUSED");
+  EXPECT_EQ(counter(row, "calls"), 2u) << row;
+  EXPECT_EQ(counter(row, "recovered"), 2u) << row;
+}
+
 // A signal with a handler during the wait ends it: getsockopt returns the
 // errno at once, then the handler runs, and nothing connects afterwards.
 TEST_P(NonBlockingConnect, ASignalDuringTheWaitEndsItWithTheErrno) {
