@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "policy/report.h"
 
-#include <algorithm>
 #include <sys/syscall.h>
+#include <algorithm>
 
 #include <cerrno>
 

@@ -1249,6 +1249,7 @@ long retry_async_connect(const AsyncConnect& c, int err) {
   decide::CallState call;
   unit.begin_call(call, SYS_connect, process_budget(),
                   static_cast<uint64_t>(now_ns()) ^ reinterpret_cast<uintptr_t>(&call));
+  unit.mark_async(call);  // counted as "connect (async)"
   decide::SyscallArgs args;
   args.nr = SYS_connect;
   args.args[0] = static_cast<uint64_t>(c.fd);
@@ -1337,8 +1338,14 @@ bool pending_connect_error(long nr, int fd, long result, long* out) {
       (result != -EPIPE && result != -ENOTCONN))
     return false;
   switch (nr) {
-    case SYS_read: case SYS_write: case SYS_readv: case SYS_writev:
-    case SYS_sendto: case SYS_recvfrom: case SYS_sendmsg: case SYS_recvmsg:
+    case SYS_read:
+    case SYS_write:
+    case SYS_readv:
+    case SYS_writev:
+    case SYS_sendto:
+    case SYS_recvfrom:
+    case SYS_sendmsg:
+    case SYS_recvmsg:
       break;
     default:
       return false;
@@ -1540,8 +1547,8 @@ int on_poll_result(struct pollfd* fds, unsigned long n, int ready) {
       continue;  // another socket now: the entry is stale
     int err = 0;
     socklen_t len = sizeof err;
-    if (is_error(raw_syscall(SYS_getsockopt, p.fd, SOL_SOCKET, SO_ERROR, as_arg(&err),
-                             as_arg(&len))) ||
+    if (is_error(
+            raw_syscall(SYS_getsockopt, p.fd, SOL_SOCKET, SO_ERROR, as_arg(&err), as_arg(&len))) ||
         err == 0) {
       keep(c);  // nothing read: the outcome stays the program's to read
       continue;

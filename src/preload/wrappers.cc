@@ -284,15 +284,14 @@ FTSC_EXPORT int ppoll(struct pollfd* fds, unsigned long n, const void* timeout, 
 
 FTSC_EXPORT int __poll_chk(struct pollfd* fds, unsigned long n, int timeout, size_t size) {
   using namespace ftsc::preload;
-  return after_poll(fds, n,
-                    libc_function(&g_libc_poll_chk, "__poll_chk")(fds, n, timeout, size));
+  return after_poll(fds, n, libc_function(&g_libc_poll_chk, "__poll_chk")(fds, n, timeout, size));
 }
 
 FTSC_EXPORT int __ppoll_chk(struct pollfd* fds, unsigned long n, const void* timeout,
                             const void* mask, size_t size) {
   using namespace ftsc::preload;
-  return after_poll(
-      fds, n, libc_function(&g_libc_ppoll_chk, "__ppoll_chk")(fds, n, timeout, mask, size));
+  return after_poll(fds, n,
+                    libc_function(&g_libc_ppoll_chk, "__ppoll_chk")(fds, n, timeout, mask, size));
 }
 
 // prctl(2), for PR_SET_SECCOMP: glibc's reads four more argument registers

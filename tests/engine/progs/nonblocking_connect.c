@@ -11,12 +11,6 @@
  *                  afterwards, as curl decides
  *   epoll-lt       level-triggered epoll, then SO_ERROR
  *   epoll-et       edge-triggered epoll (Go's netpoller), then SO_ERROR
- *   two            two sockets in flight at once (happy eyeballs), waited
- *                  for with one poll, each outcome read with SO_ERROR;
- *                  prints "connected MS both" when both connected
- *   signal         as poll, with a SIGALRM handler (no SA_RESTART) that an
- *                  interval timer runs every 150 ms from the moment connect
- *                  answered EINPROGRESS; prints "signals N" on stderr
  * Connected, it reads one byte from the server and prints
  * "connected MS BYTE"; otherwise it prints "failed MS ERRNO-NAME" and exits
  * 1. MS: milliseconds since the first connect. Exit 2: setup error. */
@@ -28,9 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/epoll.h>
-#include <sys/time.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,48 +33,9 @@ static long now_ms(void) {
   return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static volatile sig_atomic_t g_signals = 0;
-
-static void on_alarm(int sig) {
-  (void)sig;
-  ++g_signals;
-}
-
 static int failed(long start, int err) {
   printf("failed %ld %s\n", now_ms() - start, strerrorname_np(err));
   return 1;
-}
-
-static int two_sockets(const struct sockaddr_in* addr) {
-  int fds[2];
-  const long start = now_ms();
-  for (int i = 0; i < 2; ++i) {
-    fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fds[i] < 0 || connect(fds[i], (const struct sockaddr*)addr, sizeof *addr) == 0 ||
-        errno != EINPROGRESS)
-      return 2;
-  }
-  struct pollfd p[2] = {{fds[0], POLLOUT, 0}, {fds[1], POLLOUT, 0}};
-  int done[2] = {0, 0};
-  while (!done[0] || !done[1]) {
-    if (poll(p, 2, 10000) <= 0)
-      return 2;
-    for (int i = 0; i < 2; ++i)
-      if (p[i].revents != 0) {
-        done[i] = 1;
-        p[i].fd = -1;
-      }
-  }
-  for (int i = 0; i < 2; ++i) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(fds[i], SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-      return 2;
-    if (err != 0)
-      return failed(start, err);
-  }
-  printf("connected %ld both\n", now_ms() - start);
-  return 0;
 }
 
 int main(int argc, char** argv) {
@@ -95,9 +48,7 @@ int main(int argc, char** argv) {
   const int pollerr = strcmp(mode, "pollerr") == 0;
   const int epoll_lt = strcmp(mode, "epoll-lt") == 0;
   const int epoll_et = strcmp(mode, "epoll-et") == 0;
-  const int signals = strcmp(mode, "signal") == 0;
-  if (!again && !pollerr && !epoll_lt && !epoll_et && !signals && strcmp(mode, "poll") != 0 &&
-      strcmp(mode, "two") != 0) {
+  if (!again && !pollerr && !epoll_lt && !epoll_et && strcmp(mode, "poll") != 0) {
     fprintf(stderr, "nonblocking_connect: unknown mode %s\n", mode);
     return 2;
   }
@@ -106,8 +57,6 @@ int main(int argc, char** argv) {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons((unsigned short)atoi(argv[1]));
-  if (strcmp(mode, "two") == 0)
-    return two_sockets(&addr);
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     perror("socket");
@@ -117,14 +66,6 @@ int main(int argc, char** argv) {
   if (connect(fd, (const struct sockaddr*)&addr, sizeof addr) != 0) {
     if (errno != EINPROGRESS)
       return failed(start, errno);
-    if (signals) {
-      struct sigaction sa;
-      memset(&sa, 0, sizeof sa);
-      sa.sa_handler = on_alarm;
-      struct itimerval every = {{0, 150000}, {0, 150000}};
-      if (sigaction(SIGALRM, &sa, NULL) != 0 || setitimer(ITIMER_REAL, &every, NULL) != 0)
-        return 2;
-    }
     if (epoll_lt || epoll_et) {
       const int ep = epoll_create1(EPOLL_CLOEXEC);
       struct epoll_event ev = {.events = EPOLLOUT | (epoll_et ? EPOLLET : 0), .data.fd = fd};
@@ -157,11 +98,6 @@ int main(int argc, char** argv) {
       if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
         perror("getsockopt");
         return 2;
-      }
-      if (signals) {
-        struct itimerval off = {{0, 0}, {0, 0}};
-        setitimer(ITIMER_REAL, &off, NULL);
-        fprintf(stderr, "signals %d\n", (int)g_signals);
       }
       if (err != 0)
         return failed(start, err);
