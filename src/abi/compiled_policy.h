@@ -47,6 +47,10 @@
  * budget): one day, as base::kMaxPolicyDuration. A blob that asks more is
  * refused, so that no engine sleeps for years on a hand-made block. */
 #define FTSC_MAX_DURATION_NS 86400000000000ull
+/* A non-blocking connect that a rule retries is connected again by the
+ * engine, which waits for each new attempt until the rule's deadline, or at
+ * most this long when the rule has none (docs/policy.md). */
+#define FTSC_CONNECT_ATTEMPT_WAIT_NS 5000000000ull
 /* An injection's errno: 1..511. 512 and above are the kernel's internal
  * restart codes (ERESTARTSYS ...), which a program must never see. */
 #define FTSC_INJECT_ERRNO_MAX 511u
@@ -212,6 +216,24 @@ static inline int ftsc_policy_inject(const struct ftsc_policy* p, long nr, uint6
 /* Errors that always mean a bug in the program: never retried, whatever a policy says. */
 static inline int ftsc_is_program_bug_errno(long err) {
   return err == EFAULT || err == EBADF || err == ENOSYS;
+}
+
+/* Can err be the outcome of a non-blocking connect, read later from
+ * SO_ERROR (not connect's own EINPROGRESS, EALREADY, EAGAIN)? */
+static inline int ftsc_is_connect_outcome_errno(long err) {
+  return err > 0 && err != EINPROGRESS && err != EALREADY && err != EAGAIN;
+}
+
+/* Does the policy retry connect (syscall connect_nr) with an errno that a
+ * non-blocking connect can end with? Then non-blocking connects are worth
+ * remembering (docs/engines.md, "Non-blocking connects"). */
+static inline int ftsc_policy_retries_async_connect(const struct ftsc_policy* p, long connect_nr) {
+  unsigned err;
+  for (err = 1; err < FTSC_ERRNO_LIMIT; err++)
+    if (ftsc_is_connect_outcome_errno(err) &&
+        FTSC_CELL_DECISION(ftsc_policy_cell(p, connect_nr, err)) == FTSC_RETRY)
+      return 1;
+  return 0;
 }
 
 /* Is err one of the syscall's protocol errnos (subject to its guards)? */

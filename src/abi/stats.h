@@ -50,6 +50,15 @@
 #define FTSC_STATS_KEY_NR(key) ((int)(((key)-1u) >> 12))
 #define FTSC_STATS_KEY_ERRNO(key) ((int)(((key)-1u) & 0xfffu))
 
+/* A row of the form "connect (async)": calls whose outcome the program learnt
+ * later than from the call itself (a non-blocking connect's EINPROGRESS, then
+ * SO_ERROR or a second connect) are counted under (nr | FTSC_STATS_ASYNC,
+ * errno), apart from the calls that failed at once. Syscall numbers stay below
+ * FTSC_NR_LIMIT (1024), far under this bit; the table's layout is unchanged,
+ * and an engine that never sets the bit (an older kernel module) writes the
+ * same table as before. */
+#define FTSC_STATS_ASYNC 0x80000
+
 struct ftsc_stats_slot {
   uint32_t key;
   uint32_t reserved;

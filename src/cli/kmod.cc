@@ -3,6 +3,7 @@
 // it to the ftsc module (inserting the module first when needed), status and
 // stats read the module's state, unload detaches the policy and removes the
 // module. docs/kmod.md describes the module.
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -93,6 +94,11 @@ int run_load(const KmodOptions& o) {
                "ftsc: warning: the kernel engine never hooks {} (never retried), so their "
                "injections do nothing here; `ftsc run` performs them\n",
                fmt::join(not_hooked, ", "));
+  if (ftsc_policy_retries_async_connect(compiled->get(), SYS_connect))
+    fmt::print(stderr,
+               "ftsc: warning: the kernel engine retries connect only when connect itself "
+               "fails: a non-blocking connect whose failure the program reads later (SO_ERROR, "
+               "poll) is not retried here; `ftsc run` retries it (docs/kmod.md)\n");
   if ((*compiled)->target.flags == 0)
     fmt::print(stderr,
                "ftsc: warning: the policy has no [target], so it affects no process; add a "

@@ -414,7 +414,9 @@ struct ftsc_verdict ftsc_call_result(const struct ftsc_decide_ctx* ctx, struct f
     call->first_errno = err;
     call->first_failure_ns = now_ns;
     if (ctx->stats && call->nr >= 0) {
-      call->slot = ftsc_stats_slot_for(ctx->stats, call->nr, err);
+      long row = (call->flags & FTSC_CALL_ASYNC) ? (call->nr | FTSC_STATS_ASYNC) : call->nr;
+
+      call->slot = ftsc_stats_slot_for(ctx->stats, row, err);
       if (call->slot) {
         ftsc_stats_add(&call->slot->calls, 1);
         ftsc_stats_add(&call->slot->in_flight, 1);

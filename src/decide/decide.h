@@ -91,6 +91,10 @@ struct ftsc_verdict {
 
 /* ftsc_call.flags */
 #define FTSC_CALL_ENDED (1u << 0) /* the call's outcome is counted */
+/* The outcome of a call made earlier (a non-blocking connect's SO_ERROR):
+ * the engine sets it after ftsc_call_begin(), and the call is counted in the
+ * row (nr | FTSC_STATS_ASYNC, errno) of the statistics (abi/stats.h). */
+#define FTSC_CALL_ASYNC (1u << 1)
 
 /* One call in flight: plain data that the engine keeps wherever it likes
  * (on the stack in-process and in the kernel, in the supervisor's record of

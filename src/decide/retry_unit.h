@@ -183,6 +183,10 @@ class RetryUnit {
     ftsc_call_begin(&call, nr, budget != nullptr ? budget->word() : nullptr, seed);
   }
 
+  // Makes call, just begun, the outcome of a call made earlier (a
+  // non-blocking connect's SO_ERROR): counted in its syscall's async row.
+  void mark_async(CallState& call) const { call.flags |= FTSC_CALL_ASYNC; }
+
   // The errno to inject into this attempt instead of executing it, or 0.
   int inject(CallState& call, uint64_t attempt) const {
     return ftsc_call_inject(ctx_.policy, &call, attempt);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "policy/report.h"
 
+#include <sys/syscall.h>
 #include <algorithm>
+
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -238,6 +240,19 @@ std::string explain_cell(const EffectivePolicy& p, const kb::KnowledgeBase& kb, 
           {"guard", fmt::format("{} passes through at once {}", ename, describe_guards(*t))});
     else
       facts.push_back({"guard", "none applies to " + ename});
+    if (nr == SYS_connect && ftsc_is_connect_outcome_errno(err)) {
+      const Schedule& s = p.schedules[c->schedule];
+      facts.push_back(
+          {"non-blocking",
+           fmt::format("a non-blocking connect that ends with {} (the program reads it from "
+                       "SO_ERROR, sees POLLERR, or connects again) is retried too: the socket "
+                       "is connected again to the same address, and each attempt waits at most "
+                       "{} for its outcome ({}); docs/engines.md says which engines do this",
+                       ename,
+                       base::format_duration(s.deadline.value_or(
+                           base::Nanos(static_cast<int64_t>(FTSC_CONNECT_ATTEMPT_WAIT_NS)))),
+                       s.deadline ? "the rule's deadline" : "no deadline: the default")});
+    }
     facts.push_back({"budget", fmt::format("a process waits at most {} per {}; past that, "
                                            "failures pass through until the window ends",
                                            base::format_duration(p.spec.budget.max_wait),

@@ -136,7 +136,6 @@ char g_log_path[256];  // FTSC_PRELOAD_LOG (ftsc run -v); empty: no log
 // The policy retries connect with an errno a non-blocking connect's SO_ERROR
 // can hold ("non-blocking connects" below).
 bool g_async_retries = false;
-bool policy_retries_async_connect(const ftsc_policy& p);
 
 // Per process, reset in a fork child. Under `auto` the budget is the
 // process's word in FTSC_PRELOAD_BUDGETS instead, which the supervisor charges too.
@@ -526,7 +525,7 @@ Mode load(char** env) {
     }
   }
   g_policy = policy;
-  g_async_retries = policy_retries_async_connect(*policy);
+  g_async_retries = ftsc_policy_retries_async_connect(policy, SYS_connect) != 0;
 
   const char* stats_path = find_env(env, FTSC_PRELOAD_STATS_ENV);
   if (stats_path != nullptr && *stats_path != '\0') {
@@ -1033,12 +1032,17 @@ long attempt(bool cancellation_point, long nr, const long* a) {
 // syscall instruction (the ptrace engine does not do this yet).
 
 constexpr int kAsyncSlots = 64;
-constexpr int64_t kAttemptWaitNs = 5'000'000'000;
+constexpr int64_t kAttemptWaitNs = FTSC_CONNECT_ATTEMPT_WAIT_NS;
 enum SlotState : int { kSlotFree, kSlotBusy, kSlotReady };
 
 struct AsyncConnect {
   int state;  // SlotState, with __atomic builtins
   int fd;
+  // 0 while the connect is in flight. Else the library has read the
+  // connect's outcome from SO_ERROR itself (poll reported POLLERR) and this
+  // is the errno the program has yet to learn: its SO_ERROR read, its
+  // connect again, its poll and its first send or recv on the fd tell it.
+  int pending;
   uint64_t dev;
   uint64_t ino;
   uint32_t len;
@@ -1046,16 +1050,6 @@ struct AsyncConnect {
 };
 
 AsyncConnect g_async_table[kAsyncSlots];
-
-// Does the policy retry connect with an errno that is not connect's own
-// protocol (EINPROGRESS, EALREADY, EAGAIN)? Set once by load().
-bool policy_retries_async_connect(const ftsc_policy& p) {
-  for (unsigned err = 1; err < FTSC_ERRNO_LIMIT; ++err)
-    if (err != EINPROGRESS && err != EALREADY && err != EAGAIN &&
-        FTSC_CELL_DECISION(ftsc_policy_cell(&p, SYS_connect, err)) == FTSC_RETRY)
-      return true;
-  return false;
-}
 
 bool socket_identity(int fd, uint64_t* dev, uint64_t* ino) {
   struct stat st {};
@@ -1126,6 +1120,22 @@ AsyncConnect* slot_for(int fd) {
   return nullptr;
 }
 
+// Puts c (taken out of the table) back in, if a slot is free. False when
+// the table is full.
+bool keep(const AsyncConnect& c) {
+  AsyncConnect* s = slot_for(c.fd);
+  if (s == nullptr)
+    return false;
+  s->fd = c.fd;
+  s->pending = c.pending;
+  s->dev = c.dev;
+  s->ino = c.ino;
+  s->len = c.len;
+  memcpy(&s->addr, &c.addr, c.len);
+  __atomic_store_n(&s->state, kSlotReady, __ATOMIC_RELEASE);
+  return true;
+}
+
 // connect(fd, addr, len) answered EINPROGRESS: remember it if a later
 // SO_ERROR may be retried.
 void remember_connect(const long* a) {
@@ -1144,6 +1154,7 @@ void remember_connect(const long* a) {
   if (s == nullptr)
     return;  // a full table: this connect is not retried
   s->fd = fd;
+  s->pending = 0;
   s->dev = dev;
   s->ino = ino;
   s->len = len;
@@ -1238,6 +1249,7 @@ long retry_async_connect(const AsyncConnect& c, int err) {
   decide::CallState call;
   unit.begin_call(call, SYS_connect, process_budget(),
                   static_cast<uint64_t>(now_ns()) ^ reinterpret_cast<uintptr_t>(&call));
+  unit.mark_async(call);  // counted as "connect (async)"
   decide::SyscallArgs args;
   args.nr = SYS_connect;
   args.args[0] = static_cast<uint64_t>(c.fd);
@@ -1276,6 +1288,13 @@ long retry_async_connect(const AsyncConnect& c, int err) {
       }
       unit.on_waited(call, waited);
     }
+    if (!same_socket(c)) {
+      // The program closed the socket while the library waited (another
+      // thread did): nothing is connected on its behalf any more.
+      decide::Decision end = unit.on_cannot_wait(call, 0);
+      log_attempt(args, result, 0, call, end);
+      return result;
+    }
     bool signalled = false;
     const long next = reconnect(c, attempt_limit(call), gate.program_mask(), &signalled);
     if (signalled) {
@@ -1290,11 +1309,56 @@ long retry_async_connect(const AsyncConnect& c, int err) {
 
 // A connect of fd failed with result: is it the outcome of a remembered
 // non-blocking connect of fd (the program asks by connecting again)? Then
-// the entry is taken into *c. EINPROGRESS and EALREADY are not an outcome.
-bool is_async_outcome(int fd, long result, AsyncConnect* c) {
-  if (result == -EINPROGRESS || result == -EALREADY || !take_connect(fd, c))
+// the entry is taken, and *out is what the connect answers: the outcome
+// after the retries, or the errno the library read for the program (the
+// kernel answers ECONNABORTED to a connect after a failed one's SO_ERROR was
+// read). EINPROGRESS and EALREADY are not an outcome.
+bool connect_outcome(int fd, long result, long* out) {
+  AsyncConnect c;
+  if (result == -EINPROGRESS || result == -EALREADY || !take_connect(fd, &c))
     return false;
-  return result != -EISCONN && may_retry_connect(*c);
+  if (c.pending != 0) {
+    if (!same_socket(c))
+      return false;
+    *out = -static_cast<long>(c.pending);
+    return true;
+  }
+  if (result == -EISCONN || !may_retry_connect(c))
+    return false;
+  *out = retry_async_connect(c, static_cast<int>(-result));
+  return true;
+}
+
+// A call on fd failed with result: if the library read a failed connect's
+// errno from SO_ERROR on the program's behalf, the program's first send,
+// recv, read or write learns it (the kernel, its error read, answers EPIPE or
+// ENOTCONN), as it would have without the library.
+bool pending_connect_error(long nr, int fd, long result, long* out) {
+  if (__atomic_load_n(&g_async_connects, __ATOMIC_RELAXED) == 0 ||
+      (result != -EPIPE && result != -ENOTCONN))
+    return false;
+  switch (nr) {
+    case SYS_read:
+    case SYS_write:
+    case SYS_readv:
+    case SYS_writev:
+    case SYS_sendto:
+    case SYS_recvfrom:
+    case SYS_sendmsg:
+    case SYS_recvmsg:
+      break;
+    default:
+      return false;
+  }
+  AsyncConnect c;
+  if (!take_connect(fd, &c))
+    return false;
+  if (c.pending == 0 || !same_socket(c)) {
+    keep(c);
+    return false;
+  }
+  *out = -static_cast<long>(c.pending);
+  return true;
 }
 
 long full(long nr, const long* a, bool cancellation_point);
@@ -1329,13 +1393,13 @@ long full(long nr, const long* a, bool cancellation_point) {
     return attempt_at(&ftsc_preload_raw_syscall, cancellation_point, nr, a);
   bool have_first = false;
   long first = 0;
-  AsyncConnect c;
   if (nr == SYS_connect && remembers_connect(static_cast<int>(a[0]))) {
     // Maybe a second connect of a remembered fd, whose failure is the first
     // one's outcome: this attempt is made before drive(), uninjected.
     first = attempt(cancellation_point, nr, a);
-    if (is_error(first) && is_async_outcome(static_cast<int>(a[0]), first, &c))
-      return retry_async_connect(c, static_cast<int>(-first));
+    long outcome = 0;
+    if (is_error(first) && connect_outcome(static_cast<int>(a[0]), first, &outcome))
+      return outcome;
     have_first = true;
   }
   const long r = drive(make_args(nr, a), true, have_first, first, cancellation_point,
@@ -1417,10 +1481,13 @@ long on_failure(long nr, long result, const long* args, EntryFn used, bool cance
   // Only a first attempt made by the fast entry is this function's to retry:
   // bootstrap_entry() and full_entry() return complete calls, and a call made
   // before the library was ready is the supervisor's under `auto`.
-  if (used == g_fast && g_mode.load(std::memory_order_acquire) == kFast && handles(nr)) {
-    AsyncConnect c;
-    if (nr == SYS_connect && is_async_outcome(static_cast<int>(args[0]), result, &c))
-      result = retry_async_connect(c, static_cast<int>(-result));
+  long outcome = 0;
+  if (used == g_fast && g_mode.load(std::memory_order_acquire) == kFast &&
+      pending_connect_error(nr, static_cast<int>(args[0]), result, &outcome)) {
+    result = outcome;
+  } else if (used == g_fast && g_mode.load(std::memory_order_acquire) == kFast && handles(nr)) {
+    if (nr == SYS_connect && connect_outcome(static_cast<int>(args[0]), result, &outcome))
+      result = outcome;
     else
       result = drive(make_args(nr, args), false, true, result, cancellation_point,
                      [&] { return attempt(cancellation_point, nr, args); });
@@ -1443,12 +1510,74 @@ int on_socket_error(int fd, void* value, const unsigned int* len) {
   if (len == nullptr || *len < sizeof err)
     return 0;
   memcpy(&err, value, sizeof err);
+  if (c.pending != 0) {
+    // The library read this connect's outcome for the program (poll).
+    if (err == 0 && same_socket(c))
+      memcpy(value, &c.pending, sizeof c.pending);
+    return 0;
+  }
   if (err <= 0 || err >= decide::kFirstKernelInternalErrno || !may_retry_connect(c))
     return 0;
   const long result = retry_async_connect(c, err);
   err = is_error(result) ? static_cast<int>(-result) : 0;
   memcpy(value, &err, sizeof err);
   return 0;
+}
+
+int on_poll_result(struct pollfd* fds, unsigned long n, int ready) {
+  if (g_mode.load(std::memory_order_acquire) < kFast || !handles(SYS_connect) || sandboxed())
+    return ready;
+  bool changed = false;
+  for (unsigned long i = 0; i < n; ++i) {
+    struct pollfd& p = fds[i];
+    if ((p.events & POLLOUT) == 0 || (p.revents & (POLLERR | POLLHUP)) == 0 ||
+        !remembers_connect(p.fd))
+      continue;
+    AsyncConnect c;
+    if (!take_connect(p.fd, &c))
+      continue;
+    if (c.pending != 0) {  // read before: the program has yet to learn it
+      if (same_socket(c)) {
+        p.revents |= POLLERR;
+        keep(c);
+      }
+      continue;
+    }
+    if (!same_socket(c))
+      continue;  // another socket now: the entry is stale
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (is_error(
+            raw_syscall(SYS_getsockopt, p.fd, SOL_SOCKET, SO_ERROR, as_arg(&err), as_arg(&len))) ||
+        err == 0) {
+      keep(c);  // nothing read: the outcome stays the program's to read
+      continue;
+    }
+    if (err < 0 || err >= decide::kFirstKernelInternalErrno) {
+      c.pending = err > 0 ? err : EIO;
+      keep(c);
+      continue;
+    }
+    const long result = may_retry_connect(c) ? retry_async_connect(c, err) : -err;
+    if (is_error(result) && same_socket(c)) {
+      c.pending = static_cast<int>(-result);
+      keep(c);  // in the slot just freed, unless other threads filled the table
+    }
+    struct pollfd now {};
+    now.fd = p.fd;
+    now.events = p.events;
+    struct timespec zero {};
+    if (is_error(raw_syscall(SYS_ppoll, as_arg(&now), 1, as_arg(&zero), 0, 0)))
+      now.revents = POLLERR;
+    p.revents = static_cast<short>(now.revents | (is_error(result) ? POLLERR : 0));
+    changed = true;
+  }
+  if (!changed)
+    return ready;
+  int count = 0;
+  for (unsigned long i = 0; i < n; ++i)
+    count += fds[i].revents != 0;
+  return count;
 }
 
 int retry_allocation(size_t size, AllocationAttempt attempt, void* context) {

@@ -17,6 +17,8 @@
 
 #include <cstddef>
 
+struct pollfd;
+
 namespace ftsc::preload {
 
 using EntryFn = long (*)(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
@@ -54,7 +56,8 @@ void on_program_filter() __attribute__((visibility("hidden")));
 // Non-blocking connects the library may retry (runtime.cc, "non-blocking
 // connects"): how many are remembered, 0 for most programs. The getsockopt
 // wrapper reads it (__atomic, relaxed) only after a successful
-// getsockopt(SOL_SOCKET, SO_ERROR), so no other call looks at it.
+// getsockopt(SOL_SOCKET, SO_ERROR), poll's wrappers after a poll that found
+// fds ready, and the failure path; no other call looks at it.
 extern int g_async_connects __attribute__((visibility("hidden")));
 
 // The program's getsockopt(fd, SOL_SOCKET, SO_ERROR, value, len) succeeded
@@ -63,6 +66,15 @@ extern int g_async_connects __attribute__((visibility("hidden")));
 // writes the final outcome (0: connected) to value. Returns what the
 // wrapper returns: 0.
 int on_socket_error(int fd, void* value, const unsigned int* len)
+    __attribute__((visibility("hidden"), noinline, cold));
+
+// The program's poll or ppoll returned ready > 0 with fds[n] while a
+// non-blocking connect may be remembered. A remembered fd that the program
+// waits to become writable and that poll reports failed (POLLERR, POLLHUP)
+// has its connect retried here, as the policy says, before the program sees
+// the failure (curl decides on POLLERR without retrying); its revents become
+// those of the final outcome. Returns the number of ready fds.
+int on_poll_result(struct pollfd* fds, unsigned long n, int ready)
     __attribute__((visibility("hidden"), noinline, cold));
 
 // One attempt of an allocation: 0 when it succeeded, else the errno it failed with.

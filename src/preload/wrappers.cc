@@ -121,37 +121,56 @@ inline bool must_stay_with_libc(long nr) {
          nr == SYS_rt_sigreturn;
 }
 
-using LibcSyscallFn = long (*)(long, ...);
-LibcSyscallFn g_libc_syscall = nullptr;
-
-// Resolved by the constructor, so that a later call (in a signal handler, a
-// vfork child) does not need dlsym.
-LibcSyscallFn libc_syscall() {
-  LibcSyscallFn fn = __atomic_load_n(&g_libc_syscall, __ATOMIC_ACQUIRE);
-  if (fn == nullptr) {
-    void* sym = next_symbol("syscall");
+// libc's own definition of a function this file defines, resolved once
+// (dlsym(RTLD_NEXT)) into *cache.
+template <class Fn>
+inline Fn libc_function(Fn* cache, const char* name) {
+  Fn fn = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
+  if (__builtin_expect(fn == nullptr, 0)) {
+    void* sym = next_symbol(name);
     __builtin_memcpy(&fn, &sym, sizeof fn);
-    __atomic_store_n(&g_libc_syscall, fn, __ATOMIC_RELEASE);
+    __atomic_store_n(cache, fn, __ATOMIC_RELEASE);
   }
   return fn;
 }
 
+using LibcSyscallFn = long (*)(long, ...);
 using LibcGetsockoptFn = int (*)(int, int, int, void*, ftsc_socklen*);
+using LibcPollFn = int (*)(struct pollfd*, unsigned long, int);
+using LibcPpollFn = int (*)(struct pollfd*, unsigned long, const void*, const void*);
+using LibcPollChkFn = int (*)(struct pollfd*, unsigned long, int, size_t);
+using LibcPpollChkFn = int (*)(struct pollfd*, unsigned long, const void*, const void*, size_t);
+LibcSyscallFn g_libc_syscall = nullptr;
 LibcGetsockoptFn g_libc_getsockopt = nullptr;
+LibcPollFn g_libc_poll = nullptr;
+LibcPpollFn g_libc_ppoll = nullptr;
+LibcPollChkFn g_libc_poll_chk = nullptr;
+LibcPpollChkFn g_libc_ppoll_chk = nullptr;
 
+// Resolved by the constructor, so that a later call (in a signal handler, a
+// vfork child) does not need dlsym.
+LibcSyscallFn libc_syscall() {
+  return libc_function(&g_libc_syscall, "syscall");
+}
 LibcGetsockoptFn libc_getsockopt() {
-  LibcGetsockoptFn fn = __atomic_load_n(&g_libc_getsockopt, __ATOMIC_ACQUIRE);
-  if (__builtin_expect(fn == nullptr, 0)) {
-    void* sym = next_symbol("getsockopt");
-    __builtin_memcpy(&fn, &sym, sizeof fn);
-    __atomic_store_n(&g_libc_getsockopt, fn, __ATOMIC_RELEASE);
-  }
-  return fn;
+  return libc_function(&g_libc_getsockopt, "getsockopt");
+}
+
+// What poll's wrappers return: libc's result, and when fds are ready while a
+// non-blocking connect is remembered, the outcome of its retries (runtime.h).
+inline int after_poll(struct pollfd* fds, unsigned long n, int ready) {
+  if (__builtin_expect(ready > 0 && __atomic_load_n(&g_async_connects, __ATOMIC_RELAXED) != 0, 0))
+    return on_poll_result(fds, n, ready);
+  return ready;
 }
 
 __attribute__((constructor)) void resolve_libc_syscall() {
   libc_syscall();
   libc_getsockopt();
+  libc_function(&g_libc_poll, "poll");
+  libc_function(&g_libc_ppoll, "ppoll");
+  libc_function(&g_libc_poll_chk, "__poll_chk");
+  libc_function(&g_libc_ppoll_chk, "__ppoll_chk");
 }
 
 }  // namespace
@@ -246,6 +265,33 @@ FTSC_EXPORT int getsockopt(int fd, int level, int name, void* value, ftsc_sockle
   if (r == 0 && __atomic_load_n(&g_async_connects, __ATOMIC_RELAXED) != 0)
     return on_socket_error(fd, value, len);
   return r;
+}
+
+// poll(2) and ppoll(2), with their fortified variants, are libc's own: the
+// library neither retries nor counts their failures. It only looks at their
+// result while a non-blocking connect is remembered, so that a program that
+// decides on POLLERR (curl) meets the connect's retried outcome; any other
+// poll pays one compare and a load.
+FTSC_EXPORT int poll(struct pollfd* fds, unsigned long n, int timeout) {
+  using namespace ftsc::preload;
+  return after_poll(fds, n, libc_function(&g_libc_poll, "poll")(fds, n, timeout));
+}
+
+FTSC_EXPORT int ppoll(struct pollfd* fds, unsigned long n, const void* timeout, const void* mask) {
+  using namespace ftsc::preload;
+  return after_poll(fds, n, libc_function(&g_libc_ppoll, "ppoll")(fds, n, timeout, mask));
+}
+
+FTSC_EXPORT int __poll_chk(struct pollfd* fds, unsigned long n, int timeout, size_t size) {
+  using namespace ftsc::preload;
+  return after_poll(fds, n, libc_function(&g_libc_poll_chk, "__poll_chk")(fds, n, timeout, size));
+}
+
+FTSC_EXPORT int __ppoll_chk(struct pollfd* fds, unsigned long n, const void* timeout,
+                            const void* mask, size_t size) {
+  using namespace ftsc::preload;
+  return after_poll(fds, n,
+                    libc_function(&g_libc_ppoll_chk, "__ppoll_chk")(fds, n, timeout, mask, size));
 }
 
 // prctl(2), for PR_SET_SECCOMP: glibc's reads four more argument registers

@@ -5,6 +5,7 @@
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -67,6 +68,14 @@ base::Result<Filter> build_filter(const ftsc_policy& policy, uint64_t untraced_i
     if (watch || nr == SYS_ptrace)
       rc = seccomp_rule_add(ctx.get(), SCMP_ACT_TRACE(kFilterMarker), static_cast<int>(nr), 0);
   }
+  const unsigned watched = FTSC_SC_IN_POLICY | FTSC_SC_INJECT;
+  if (rc == 0 && ftsc_policy_retries_async_connect(&policy, SYS_connect) &&
+      !(policy.syscalls[SYS_getsockopt].flags & watched))
+    // Only the SO_ERROR reads, where a non-blocking connect's outcome shows;
+    // level and optname are C ints: their low 32 bits, as the kernel reads them.
+    rc = seccomp_rule_add(ctx.get(), SCMP_ACT_TRACE(kFilterMarker), SCMP_SYS(getsockopt), 2,
+                          SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, SOL_SOCKET),
+                          SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, SO_ERROR));
   if (rc != 0)
     return filter_error("adding the rules", -rc);
   auto program = export_program(ctx.get());

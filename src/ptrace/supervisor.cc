@@ -100,6 +100,7 @@ Supervisor::Impl::Impl(const ftsc_policy& policy, Options options)
       unit_(policy, stats_, decide::RetryUnitOptions{options_.dry_run}) {
   if (own_stats_ != nullptr)
     ftsc_stats_init(own_stats_.get());
+  async_connects_ = ftsc_policy_retries_async_connect(&policy_, SYS_connect) != 0;
 }
 
 base::Result<Outcome> Supervisor::Impl::run(const std::vector<std::string>& argv) {
@@ -211,6 +212,7 @@ void Supervisor::Impl::forget(pid_t tid) {
       if (auto p = processes_.find(tgid); p != processes_.end() && p->second->budget != nullptr)
         p->second->budget->reset();
       processes_.erase(tgid);
+      connects_.erase(tgid);
       traceme_.erase(tgid);
       stops_for_tracer_.erase(tgid);
     }
@@ -222,8 +224,9 @@ void Supervisor::Impl::forget(pid_t tid) {
 void Supervisor::Impl::end_calls_of(Thread& t) {
   if (t.waiting())
     unit_.on_interrupted(t.call, now_ns() - t.sleep_start);
-  else if (t.retrying)
+  else if (t.retrying || t.phase == Thread::Phase::kReconnecting)
     unit_.on_interrupted(t.call, 0);
+  t.reconnect.reset();
   if (t.interrupted)
     unit_.on_interrupted(t.interrupted->call, 0);
   t.interrupted.reset();
@@ -263,6 +266,8 @@ void Supervisor::Impl::exec(const Tracee& tr, pid_t former) {
   self.tgid = tgid;
   self.phase = Thread::Phase::kRunning;
   self.retrying = false;
+  self.scratch = 0;  // the new program has none of the old one's mappings
+  connects_.erase(tgid);
   if (self.tid == tracer_->main_pid() && baseline_filters_ < 0)
     baseline_filters_ = trace::seccomp_filters_of(self.tid);
   traceme_.erase(tgid);

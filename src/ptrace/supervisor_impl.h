@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -51,15 +52,42 @@ inline bool is_restart_code(long result) {
          result == -kERestartRestartBlock;
 }
 
+// A non-blocking connect whose connect answered EINPROGRESS, remembered at
+// its exit stop (async_connect.cc): the socket's identity and the address.
+struct PendingConnect {
+  uint64_t dev = 0;  // the socket's st_dev and st_ino, from /proc/TID/fd/FD
+  uint64_t ino = 0;
+  uint32_t len = 0;
+  uint8_t addr[128] = {};  // sizeof(struct sockaddr_storage)
+};
+
+// A remembered connect being retried in its thread (async_connect.cc): the
+// steps the supervisor makes the thread run, one syscall each.
+struct Reconnect {
+  enum class Step {
+    kMap,         // mmap of the thread's scratch page
+    kDisconnect,  // connect(fd, AF_UNSPEC): the socket is unconnected again
+    kConnect,     // connect(fd, address)
+    kPoll,        // poll(POLLOUT) for the attempt, bounded
+    kRead,        // getsockopt(fd, SOL_SOCKET, SO_ERROR)
+    kAbort,       // connect(fd, AF_UNSPEC) after a poll that timed out
+  } step = Step::kMap;
+  int fd = -1;
+  PendingConnect connect;
+  uint64_t optval = 0;  // the program's SO_ERROR buffer; 0: a second connect asked
+  int64_t attempt_start = 0;
+};
+
 // One traced thread, as the supervisor knows it.
 struct Thread {
   pid_t tid = 0;
   pid_t tgid = 0;
   enum class Phase {
-    kRunning,   // not in a traced call
-    kInCall,    // between the seccomp stop and the exit stop of an attempt
-    kSleeping,  // running the injected poll() of a backoff
-    kParked,    // waiting for a backoff in its exit stop, woken by the supervisor
+    kRunning,       // not in a traced call
+    kInCall,        // between the seccomp stop and the exit stop of an attempt
+    kSleeping,      // running the injected poll() of a backoff
+    kParked,        // waiting for a backoff in its exit stop, woken by the supervisor
+    kReconnecting,  // running the steps of a non-blocking connect's retry
   } phase = Phase::kRunning;
   bool retrying = false;  // the next seccomp stop of `call.nr` at `entry` continues `call`
   decide::CallState call;
@@ -85,6 +113,11 @@ struct Thread {
     int64_t delay_ns = 0;
   };
   std::optional<Interrupted> interrupted;
+
+  // The call is a non-blocking connect's outcome being retried: its waits
+  // end in reconnect steps instead of a re-execution.
+  std::optional<Reconnect> reconnect;
+  uint64_t scratch = 0;  // the page mapped in the thread's process for its reconnects
 
   bool waiting() const { return phase == Phase::kSleeping || phase == Phase::kParked; }
 };
@@ -136,6 +169,21 @@ class Supervisor::Impl final : public TraceHandler {
   void park(Thread& t, int64_t delay_ns);
   int64_t serve_parked();
 
+  // async_connect.cc: non-blocking connects whose outcome comes later
+  void remember_connect(Thread& t);
+  bool remembers_connect(const Thread& t, int fd) const;
+  bool take_connect(const Thread& t, int fd, PendingConnect* out);
+  bool connect_again_outcome(Thread& t, long result);
+  bool so_error_outcome(Thread& t, const arch::Regs& exit_regs);
+  void start_reconnect(Thread& t);
+  void on_reconnect_exit(Thread& t);
+  void reconnect_outcome(Thread& t, long result);
+  void run_step(Thread& t, Reconnect::Step step, long nr, std::initializer_list<uint64_t> args);
+  void give_async_result(Thread& t, long result);
+  void finish_async(Thread& t, long result);
+  void abort_attempt(const Thread& t);
+  bool signal_ends_reconnect(Thread& t, int sig);
+
   // supervisor_signals.cc: what signals do to calls
   void on_interrupting_signal(Thread& t, int sig);
   bool second_copy(const Thread& t, int sig);
@@ -158,6 +206,9 @@ class Supervisor::Impl final : public TraceHandler {
   std::set<pid_t> traceme_;           // processes that asked for a tracer (PTRACE_TRACEME)
   std::set<pid_t> stops_for_tracer_;  // ... and then stopped themselves for it
   std::set<pid_t> parked_;            // threads in Phase::kParked
+  bool async_connects_ = false;       // the policy retries connect with an async errno
+  // Per process, per fd: the non-blocking connects that answered EINPROGRESS.
+  std::map<pid_t, std::map<int, PendingConnect>> connects_;
   // Per forwarded signal: the last copy the command's process got, from whom.
   struct Copy {
     pid_t sender = 0;

@@ -36,7 +36,9 @@ int Supervisor::Impl::delivering(const Tracee& tr, int sig) {
   }
   if (t.interrupted && !t.interrupted->signal_seen)
     on_interrupting_signal(t, sig);
-  if (t.phase == Thread::Phase::kSleeping && trace::signal_ends_wait(t.tid, sig)) {
+  if (signal_ends_reconnect(t, sig)) {
+    // A reconnect's step was under way: the call has ended with its last errno.
+  } else if (t.phase == Thread::Phase::kSleeping && trace::signal_ends_wait(t.tid, sig)) {
     end_wait(t, now_ns() - t.sleep_start);
   } else if (t.retrying && trace::signal_ends_wait(t.tid, sig)) {
     // The signal came after the wait, before the retried attempt started: as

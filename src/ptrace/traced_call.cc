@@ -63,7 +63,16 @@ void Supervisor::Impl::seccomp_stop(const Tracee& tr) {
       return;
     }
   }
-  if (t.phase == Thread::Phase::kSleeping) {  // the backoff poll itself is filtered
+  if (t.phase == Thread::Phase::kSleeping || t.phase == Thread::Phase::kReconnecting) {
+    // The backoff's poll, a reconnect's connect or getsockopt: ftsc's own.
+    resume(t);
+    return;
+  }
+  if (nr == SYS_getsockopt &&
+      !(policy_.syscalls[nr].flags & (FTSC_SC_IN_POLICY | FTSC_SC_INJECT)) &&
+      !remembers_connect(t, static_cast<int>(info.seccomp.args[0]))) {
+    // Stopped for SO_ERROR only, and no connect of this fd is remembered:
+    // nothing to see at its exit (async_connect.cc).
     resume(t);
     return;
   }
@@ -128,6 +137,8 @@ void Supervisor::Impl::syscall_stop(const Tracee& tr) {
     on_attempt_exit(t);
   } else if (t.phase == Thread::Phase::kSleeping) {
     on_sleep_exit(t);
+  } else if (t.phase == Thread::Phase::kReconnecting) {
+    on_reconnect_exit(t);
   } else {
     resume(t);
   }
@@ -159,6 +170,12 @@ void Supervisor::Impl::on_attempt_exit(Thread& t) {
     on_restart_code(t, result);
     return;
   }
+  if (t.injected == 0 && t.args.nr == SYS_connect && connect_again_outcome(t, result)) {
+    // The outcome of a non-blocking connect, asked for by connecting again.
+    t.last_exit = regs;
+    reconnect_outcome(t, result);
+    return;
+  }
   TraceeProbe probe(t.tid, t.tgid);
   decide::Decision d = unit_.on_result(t.call, t.args, result, probe, now_ns());
   if (options_.verbosity > 0)
@@ -172,6 +189,10 @@ void Supervisor::Impl::on_attempt_exit(Thread& t) {
     if (t.injected != 0)
       tracer_->set_regs(t.tid, regs);
     t.phase = Thread::Phase::kRunning;
+    if (t.injected == 0 && t.args.nr == SYS_connect && result == -EINPROGRESS)
+      remember_connect(t);
+    if (t.injected == 0 && t.args.nr == SYS_getsockopt && result == 0 && so_error_outcome(t, regs))
+      return;  // a non-blocking connect's failure, which the supervisor retries
     resume(t);
     return;
   }
@@ -202,7 +223,10 @@ void Supervisor::Impl::wait_then_reexecute(Thread& t, const arch::Regs& exit_reg
                                            int64_t delay_ns) {
   t.last_exit = exit_regs;
   if (delay_ns <= 0) {
-    reexecute(t);
+    if (t.reconnect)
+      start_reconnect(t);
+    else
+      reexecute(t);
     return;
   }
   if (!can_sleep_in(t)) {
@@ -230,6 +254,7 @@ void Supervisor::Impl::lose_track(Thread& t, const char* why) {
   if (t.waiting() || t.call.first_errno != 0)
     unit_.on_interrupted(t.call, t.waiting() ? now_ns() - t.sleep_start : 0);
   parked_.erase(t.tid);
+  t.reconnect.reset();
   if (options_.verbosity > 0)
     say(fmt::format("ftsc: [pid {}] {}: its call ends without further retries\n", t.tid, why));
   t.phase = Thread::Phase::kRunning;
@@ -271,7 +296,10 @@ void Supervisor::Impl::on_sleep_exit(Thread& t) {
     return;
   }
   unit_.on_waited(t.call, waited);
-  reexecute(t);
+  if (t.reconnect)
+    start_reconnect(t);
+  else
+    reexecute(t);
 }
 
 // The next attempt: the registers of the first attempt's entry, rewound over
@@ -293,6 +321,7 @@ void Supervisor::Impl::end_wait(Thread& t, int64_t waited_ns, bool cannot_wait) 
                                    : unit_.on_interrupted(t.call, waited_ns);
   if (options_.verbosity > 0)
     log_decision(t, -t.call.last_errno, d);
+  give_async_result(t, -t.call.last_errno);
   tracer_->set_regs(t.tid, t.last_exit);
   t.phase = Thread::Phase::kRunning;
 }

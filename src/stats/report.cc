@@ -160,6 +160,10 @@ std::string stats_syscall_label(int nr) {
   return n.empty() ? fmt::format("syscall_{}", nr) : std::string(n);
 }
 
+std::string stats_row_label(const StatsRow& r) {
+  return r.async ? stats_syscall_label(r.nr) + " (async)" : stats_syscall_label(r.nr);
+}
+
 std::string stats_errno_label(int err) {
   std::string_view n = kb::errno_name(err);
   return n.empty() ? fmt::format("errno_{}", err) : std::string(n);
@@ -187,6 +191,8 @@ base::Result<StatsSnapshot> read_stats(const ftsc_stats& stats) {
       continue;
     StatsRow r;
     r.nr = FTSC_STATS_KEY_NR(key);
+    r.async = (r.nr & FTSC_STATS_ASYNC) != 0;
+    r.nr &= ~FTSC_STATS_ASYNC;
     r.err = FTSC_STATS_KEY_ERRNO(key);
     r.calls = load(slot.calls);
     r.attempts = load(slot.attempts);
@@ -205,7 +211,8 @@ base::Result<StatsSnapshot> read_stats(const ftsc_stats& stats) {
       s.rows.push_back(r);
   }
   auto order = [](const StatsRow& r) {
-    return std::make_tuple(stats_syscall_label(r.nr), r.nr, stats_errno_label(r.err), r.err);
+    return std::make_tuple(stats_syscall_label(r.nr), r.nr, r.async, stats_errno_label(r.err),
+                           r.err);
   };
   std::sort(s.rows.begin(), s.rows.end(),
             [&](const StatsRow& a, const StatsRow& b) { return order(a) < order(b); });
@@ -250,7 +257,7 @@ std::string format_stats_table(const StatsSnapshot& s) {
     header.emplace_back("waited");
     cells.push_back(header);
     for (const StatsRow& r : s.rows)
-      add_line(stats_syscall_label(r.nr), stats_errno_label(r.err), r);
+      add_line(stats_row_label(r), stats_errno_label(r.err), r);
     if (s.rows.size() > 1)
       add_line("total", "", total);
 
@@ -301,11 +308,13 @@ std::string format_stats_json(const StatsSnapshot& s) {
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   for (const StatsRow& r : s.rows) {
     nlohmann::ordered_json row;
-    row["syscall"] = stats_syscall_label(r.nr);
+    row["syscall"] = stats_row_label(r);
     row["syscall_nr"] = r.nr;
     row["errno"] = stats_errno_label(r.err);
     row["errno_nr"] = r.err;
     row.update(counters_json(r));
+    if (r.async)
+      row["async"] = true;
     rows.push_back(std::move(row));
   }
   j["rows"] = std::move(rows);
@@ -322,7 +331,7 @@ std::string format_stats_prometheus(const StatsSnapshot& s, const MetricLabels& 
   labels.reserve(s.rows.size());
   for (const StatsRow& r : s.rows)
     labels.push_back(fmt::format("{{{}syscall=\"{}\",errno=\"{}\"}}", common,
-                                 escape_prometheus_label(stats_syscall_label(r.nr)),
+                                 escape_prometheus_label(stats_row_label(r)),
                                  escape_prometheus_label(stats_errno_label(r.err))));
   const std::string run_labels =
       common.empty() ? "" : "{" + common.substr(0, common.size() - 1) + "}";

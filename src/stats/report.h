@@ -21,6 +21,9 @@ namespace ftsc::stats {
 struct StatsRow {
   int nr = 0;
   int err = 0;
+  // The calls whose outcome came later than the call (a non-blocking
+  // connect's SO_ERROR, or a second connect): the row "connect (async)".
+  bool async = false;
   uint64_t calls = 0;
   uint64_t attempts = 0;
   uint64_t retries = 0;
@@ -59,6 +62,9 @@ base::Result<StatsSnapshot> read_stats(const ftsc_stats& stats);
 
 // The syscall's name, or "syscall_NR" when libseccomp has none.
 std::string stats_syscall_label(int nr);
+// The row's syscall as the table, JSON and Prometheus name it: the
+// syscall's label, and " (async)" after it for an async row.
+std::string stats_row_label(const StatsRow& r);
 // The errno's glibc name, or "errno_N" when glibc has none.
 std::string stats_errno_label(int err);
 
@@ -68,6 +74,8 @@ std::string format_stats_table(const StatsSnapshot& s);
 
 // {"version":1,"dropped":N,"budget_trips":N,"rows":[{"syscall":"openat",
 //  "syscall_nr":257,"errno":"ENOENT","errno_nr":2,"calls":N,...}],"total":{...}}
+// An async row says "syscall":"connect (async)", "syscall_nr":42 and, after
+// its counters, "async":true.
 std::string format_stats_json(const StatsSnapshot& s);
 
 // Labels every series of a run carries, in this order before syscall and errno

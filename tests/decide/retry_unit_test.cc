@@ -209,6 +209,29 @@ TEST(RetryUnit, PaperScheduleThenGivesUpWithTheLastErrno) {
   expect_consistent(s);
 }
 
+TEST(RetryUnit, AnAsyncCallIsCountedInItsOwnRow) {
+  auto p = make_policy();
+  set_cell(*p, SYS_connect, ECONNREFUSED, FTSC_RETRY);
+  auto stats = make_stats();
+  RetryUnit unit(*p, stats.get());
+  RetryBudget budget;
+  FakeProbe probe;
+  CallState call;
+  unit.begin_call(call, SYS_connect, &budget, 0);
+  unit.mark_async(call);
+  const SyscallArgs args = args_of(SYS_connect, {3});
+  EXPECT_EQ(unit.on_result(call, args, -ECONNREFUSED, probe, kStart).action, Action::kRetry);
+  unit.on_waited(call, 10 * kMs);
+  EXPECT_EQ(unit.on_result(call, args, 0, probe, kStart + 10 * kMs).reason, Reason::kSuccess);
+  // Nothing in the row of connects that failed at once.
+  EXPECT_EQ(slot_of(*stats, SYS_connect, ECONNREFUSED).calls, 0u);
+  ftsc_stats_slot s = slot_of(*stats, SYS_connect | FTSC_STATS_ASYNC, ECONNREFUSED);
+  EXPECT_EQ(s.calls, 1u);
+  EXPECT_EQ(s.recovered, 1u);
+  EXPECT_EQ(s.retries, 1u);
+  expect_consistent(s);
+}
+
 TEST(RetryUnit, RecoversOnTheThirdAttempt) {
   auto p = make_policy();
   set_cell(*p, SYS_openat, ENOENT, FTSC_RETRY);

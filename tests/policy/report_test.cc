@@ -65,6 +65,24 @@ TEST(PolicyReport, ExplainGuardedProtocolErrno) {
   EXPECT_TRUE(contains(e, "O_NONBLOCK")) << e;
 }
 
+// A connect rule covers non-blocking connects, and says what bounds each
+// new attempt's wait: the rule's deadline, else the default of 5 s.
+TEST(PolicyReport, ExplainConnectCoversNonBlockingConnects) {
+  PolicySpec spec;
+  spec.rules.push_back(rule({"connect"}, {"ECONNREFUSED"}));
+  std::string e = explain(spec, SYS_connect, ECONNREFUSED);
+  EXPECT_TRUE(contains(e, "a non-blocking connect that ends with ECONNREFUSED")) << e;
+  EXPECT_TRUE(contains(e, "at most 5s for its outcome (no deadline: the default)")) << e;
+
+  spec.rules.back().deadline = std::chrono::milliseconds(1500);
+  e = explain(spec, SYS_connect, ECONNREFUSED);
+  EXPECT_TRUE(contains(e, "at most 1.5s for its outcome (the rule's deadline)")) << e;
+  // Not for an errno of connect's own protocol, nor for another syscall.
+  spec.rules.push_back(rule({"connect", "openat"}, {"EAGAIN", "ENOENT"}));
+  EXPECT_FALSE(contains(explain(spec, SYS_connect, EAGAIN), "non-blocking connect")) << e;
+  EXPECT_FALSE(contains(explain(spec, SYS_openat, ENOENT), "non-blocking connect")) << e;
+}
+
 TEST(PolicyReport, ExplainEachNonRetryReason) {
   PolicySpec spec;
   RuleSpec r = rule({"read", "close"}, {"EIO"}, {"EINVAL"});

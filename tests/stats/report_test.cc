@@ -102,6 +102,33 @@ TEST(StatsReport, ReadsNonEmptyRowsSortedByName) {
   EXPECT_EQ(t.wait_ns, 160 * kMs + 1'234'567'890);
 }
 
+TEST(StatsReport, AnAsyncRowIsNamedApart) {
+  auto s = make_stats();
+  ftsc_stats_slot& now = slot(*s, SYS_connect, ECONNREFUSED);
+  now.calls = now.attempts = now.passed = 1;
+  ftsc_stats_slot& later = slot(*s, SYS_connect | FTSC_STATS_ASYNC, ECONNREFUSED);
+  later.calls = later.recovered = later.retries = 1;
+  later.attempts = 2;
+  StatsSnapshot snap = snapshot(*s);
+  ASSERT_EQ(snap.rows.size(), 2u);
+  EXPECT_FALSE(snap.rows[0].async);
+  EXPECT_TRUE(snap.rows[1].async);
+  EXPECT_EQ(snap.rows[1].nr, SYS_connect);
+  EXPECT_EQ(stats_row_label(snap.rows[1]), "connect (async)");
+  EXPECT_NE(format_stats_table(snap).find("connect (async) ECONNREFUSED"), std::string::npos)
+      << format_stats_table(snap);
+  nlohmann::json j = nlohmann::json::parse(format_stats_json(snap));
+  EXPECT_EQ(j["rows"][0]["syscall"], "connect");
+  EXPECT_FALSE(j["rows"][0].contains("async"));
+  EXPECT_EQ(j["rows"][1]["syscall"], "connect (async)");
+  EXPECT_EQ(j["rows"][1]["syscall_nr"], SYS_connect);
+  EXPECT_EQ(j["rows"][1]["async"], true);
+  EXPECT_EQ(j["rows"][1]["recovered"], 1u);
+  EXPECT_NE(format_stats_prometheus(snap).find(
+                "ftsc_recovered_calls_total{syscall=\"connect (async)\",errno=\"ECONNREFUSED\"} 1"),
+            std::string::npos);
+}
+
 TEST(StatsReport, RejectsWhatIsNotAStatsTable) {
   auto s = make_stats();
   s->magic = 0;

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* nonblocking_connect PORT [poll|connect-again]: connects a non-blocking TCP
- * socket to 127.0.0.1:PORT as event loops do: connect answers EINPROGRESS,
- * poll waits until the socket is writable (10 s at most), and the outcome is
- * read with getsockopt(SO_ERROR) (`poll`, the default) or by calling connect
- * again on the same fd, as Perl's and Ruby's socket libraries do
- * (`connect-again`: 0 or EISCONN is connected, an error is the outcome).
+/* nonblocking_connect PORT [MODE]: connects a non-blocking TCP socket to
+ * 127.0.0.1:PORT as event loops do: connect answers EINPROGRESS, the client
+ * waits until the socket is writable (10 s at most) and learns the outcome.
+ * MODE says how:
+ *   poll           poll, then getsockopt(SO_ERROR) (the default)
+ *   connect-again  poll, then connect again on the same fd, as Perl's and
+ *                  Ruby's socket libraries do (0 or EISCONN is connected, an
+ *                  error is the outcome)
+ *   pollerr        poll, and a POLLERR is a failure whatever SO_ERROR says
+ *                  afterwards, as curl decides
+ *   epoll-lt       level-triggered epoll, then SO_ERROR
+ *   epoll-et       edge-triggered epoll (Go's netpoller), then SO_ERROR
  * Connected, it reads one byte from the server and prints
  * "connected MS BYTE"; otherwise it prints "failed MS ERRNO-NAME" and exits
  * 1. MS: milliseconds since the first connect. Exit 2: setup error. */
@@ -16,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,10 +40,18 @@ static int failed(long start, int err) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: nonblocking_connect PORT [poll|connect-again]\n");
+    fprintf(stderr, "usage: nonblocking_connect PORT [MODE]\n");
     return 2;
   }
-  const int again = argc > 2 && strcmp(argv[2], "connect-again") == 0;
+  const char* mode = argc > 2 ? argv[2] : "poll";
+  const int again = strcmp(mode, "connect-again") == 0;
+  const int pollerr = strcmp(mode, "pollerr") == 0;
+  const int epoll_lt = strcmp(mode, "epoll-lt") == 0;
+  const int epoll_et = strcmp(mode, "epoll-et") == 0;
+  if (!again && !pollerr && !epoll_lt && !epoll_et && strcmp(mode, "poll") != 0) {
+    fprintf(stderr, "nonblocking_connect: unknown mode %s\n", mode);
+    return 2;
+  }
   struct sockaddr_in addr;
   memset(&addr, 0, sizeof addr);
   addr.sin_family = AF_INET;
@@ -51,10 +66,28 @@ int main(int argc, char** argv) {
   if (connect(fd, (const struct sockaddr*)&addr, sizeof addr) != 0) {
     if (errno != EINPROGRESS)
       return failed(start, errno);
-    struct pollfd p = {fd, POLLOUT, 0};
-    if (poll(&p, 1, 10000) != 1) {
-      fprintf(stderr, "poll: the connect did not end in 10 s\n");
-      return 2;
+    if (epoll_lt || epoll_et) {
+      const int ep = epoll_create1(EPOLL_CLOEXEC);
+      struct epoll_event ev = {.events = EPOLLOUT | (epoll_et ? EPOLLET : 0), .data.fd = fd};
+      struct epoll_event got;
+      if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0 ||
+          epoll_wait(ep, &got, 1, 10000) != 1 || got.data.fd != fd) {
+        fprintf(stderr, "epoll: the connect did not end in 10 s\n");
+        return 2;
+      }
+      close(ep);
+    } else {
+      struct pollfd p = {fd, POLLOUT, 0};
+      if (poll(&p, 1, 10000) != 1) {
+        fprintf(stderr, "poll: the connect did not end in 10 s\n");
+        return 2;
+      }
+      if (pollerr && (p.revents & POLLERR) != 0) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        return failed(start, err != 0 ? err : ECONNABORTED);
+      }
     }
     if (again) {
       if (connect(fd, (const struct sockaddr*)&addr, sizeof addr) != 0 && errno != EISCONN)
