@@ -250,18 +250,18 @@ FTSC_EXPORT long syscall(long nr, ...) {
   return r;
 }
 
-// getsockopt(2) is libc's own, called through a pointer resolved once: the
-// library neither retries nor counts its failures (a policy's getsockopt rule
-// is the supervisor's under auto, as before). It only looks at a successful
-// SO_ERROR read while a non-blocking connect is remembered, which may retry
-// that connect (runtime.cc, "non-blocking connects"); any other getsockopt
-// pays two compares and a jump.
+// getsockopt(2): any option but SO_ERROR goes to libc's own function, called
+// through a pointer resolved once (two compares and a jump). SO_ERROR, the
+// outcome of a non-blocking connect, is read as the other wrappers make
+// their calls (the library's syscall site, which auto's filter lets through:
+// no stop of the supervisor for a read the library answers), and a
+// successful read while a non-blocking connect is remembered may retry that
+// connect (runtime.cc, "non-blocking connects").
 FTSC_EXPORT int getsockopt(int fd, int level, int name, void* value, ftsc_socklen* len) {
   using namespace ftsc::preload;
-  const LibcGetsockoptFn libc = libc_getsockopt();
   if (__builtin_expect(level != SOL_SOCKET || name != SO_ERROR, 1))
-    return libc(fd, level, name, value, len);  // a tail call
-  const int r = libc(fd, level, name, value, len);
+    return libc_getsockopt()(fd, level, name, value, len);  // a tail call
+  const int r = from_register<int>(call(false, SYS_getsockopt, fd, level, name, value, len));
   if (r == 0 && __atomic_load_n(&g_async_connects, __ATOMIC_RELAXED) != 0)
     return on_socket_error(fd, value, len);
   return r;
