@@ -27,9 +27,10 @@
 // x86_64 (open is openat(AT_FDCWD, ...), send is sendto(..., NULL, 0), creat
 // and rename are their own syscalls, renameat2 without flags is renameat), so
 // that a policy means the same under every engine. syscall(2) itself, prctl
-// (it tells the run time more), getsockopt (SO_ERROR read at the library's site, other options by
-// libc), posix_memalign (it returns the errno) and free are written out in wrappers.cc and
-// allocator.cc.
+// (it tells the run time more), getsockopt (SO_ERROR read at the library's
+// site, any other option by libc), poll and ppoll (libc's, looked at after),
+// posix_memalign (it returns the errno) and free are written out in
+// wrappers.cc and allocator.cc.
 #pragma once
 
 // socklen_t, without <sys/socket.h> (wrappers.cc explains why).
