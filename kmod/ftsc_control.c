@@ -295,6 +295,7 @@ static int ftsc_status_show(struct seq_file *m, void *v)
 	st = rcu_dereference_protected(ftsc_current,
 				       lockdep_is_held(&ftsc_mutex));
 	seq_printf(m, "module: %s\n", FTSC_MODULE_NAME);
+	seq_printf(m, "version: %s\n", FTSC_MODULE_VERSION);
 	seq_printf(m, "abi: policy %u, stats %u\n", FTSC_POLICY_VERSION,
 		   FTSC_STATS_VERSION);
 	seq_printf(m, "policy: %s\n", st ? "loaded" : "none");

@@ -112,3 +112,4 @@ module_exit(ftsc_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("ftsc: retries syscalls that fail with transient errors, as a policy says");
 MODULE_AUTHOR("the ftsc authors");
+MODULE_VERSION(FTSC_MODULE_VERSION);

@@ -14,6 +14,7 @@
 #include "kb/knowledge_base.h"
 #include "kb/syscall_table.h"
 #include "kmod/control.h"
+#include "kmod/module_file.h"
 #include "policy/compiler.h"
 #include "stats/report.h"
 
@@ -35,7 +36,8 @@ struct KmodOptions {
 }
 
 // Inserts the module when its control files are missing: the path given, or
-// where `make modules_install` puts it for the running kernel.
+// the running kernel's ftsc.ko as modprobe finds it (DKMS's updates/dkms/,
+// make modules_install's extra/; src/kmod/module_file.h).
 void ensure_module(const kmod::Control& control, const std::string& module) {
   if (control.module_loaded())
     return;
@@ -43,7 +45,7 @@ void ensure_module(const kmod::Control& control, const std::string& module) {
   if (!module.empty())
     candidates.push_back(module);
   else
-    candidates = kmod::default_module_paths();
+    candidates = kmod::module_file_candidates();
   for (const std::string& path : candidates) {
     if (!module.empty() || access(path.c_str(), R_OK) == 0) {
       if (auto r = control.insert_module(path); !r)
@@ -54,7 +56,8 @@ void ensure_module(const kmod::Control& control, const std::string& module) {
   }
   throw UserError{"the ftsc module is not loaded and no ftsc.ko was found (looked in " +
                       fmt::format("{}", fmt::join(candidates, ", ")) + ")",
-                  "build it with `make -C kmod` and give its path with --module kmod/ftsc.ko"};
+                  "install the ftsc-dkms package (DKMS builds it for this kernel), or build it "
+                  "with `make -C kmod` and give its path with --module kmod/ftsc.ko"};
 }
 
 std::string joined_or(const std::vector<std::string>& items, const char* none) {
@@ -78,6 +81,11 @@ int run_load(const KmodOptions& o) {
   const std::string name = o.policy.file.empty() ? "the command-line policy" : o.policy.file;
   fmt::print("ftsc: {} is loaded into the kernel ({} mode): hooked {}; target {}\n", name,
              status->mode, joined_or(status->hooked, "nothing"), status->target);
+  if (status->version != FTSC_VERSION)
+    fmt::print(stderr,
+               "ftsc: warning: the loaded module is version {}, this ftsc {}: unload it and "
+               "load the policy again to insert the module of this version\n",
+               status->version.empty() ? "unknown" : status->version, FTSC_VERSION);
   if (!status->unhookable.empty())
     fmt::print(stderr,
                "ftsc: warning: this kernel has no entry point for {}: calls of these are not "
@@ -110,6 +118,11 @@ int run_status(const KmodOptions&) {
   const kmod::Control control;
   if (!control.module_loaded()) {
     fmt::print("module: not loaded\n");
+    for (const std::string& path : kmod::module_file_candidates())
+      if (access(path.c_str(), R_OK) == 0) {
+        fmt::print("module_file: {} (`ftsc kmod load` inserts it)\n", path);
+        break;
+      }
     return kExitOk;
   }
   auto status = control.status();
@@ -192,7 +205,8 @@ void register_kmod_verb(CLI::App& app, Action& action) {
   load->add_option("file", opts->policy.file, "Policy file (TOML or retry matrix)");
   add_policy_flag_options(load, opts->policy);
   load->add_option("--module", opts->module,
-                   "The ftsc.ko to insert when the module is not loaded yet")
+                   "The ftsc.ko to insert when the module is not loaded yet (default: the "
+                   "running kernel's, found as modprobe finds it, e.g. in updates/dkms/)")
       ->type_name("PATH");
   load->add_flag("--dry-run", opts->dry_run, "Decide and count, never retry (observe mode)");
   bind(load, run_load);

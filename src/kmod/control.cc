@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -112,6 +111,8 @@ base::Result<ModuleStatus> parse_status(const std::string& text) {
     try {
       if (key == "module") {
         saw_module = true;
+      } else if (key == "version") {
+        s.version = value;
       } else if (key == "policy") {
         s.policy_loaded = value == "loaded";
       } else if (key == "loads") {
@@ -348,14 +349,6 @@ base::Result<RemoveOutcome> Control::remove_module(int wait_ms) const {
     return st.error();
   out.status = std::move(*st);
   return out;
-}
-
-std::vector<std::string> default_module_paths() {
-  struct utsname u {};
-  if (uname(&u) != 0)
-    return {};
-  const std::string base = fmt::format("/lib/modules/{}/", u.release);
-  return {base + "extra/ftsc.ko", base + "updates/ftsc.ko"};
 }
 
 }  // namespace ftsc::kmod

@@ -46,6 +46,7 @@ struct ModuleStatus {
   bool policy_loaded = false;
   uint64_t loads = 0;      // policies loaded since the module was inserted
   uint64_t policy_id = 0;  // which load the current policy came from
+  std::string version;     // the module's version (MODULE_VERSION); "" from older modules
   std::string mode;        // enforce, observe
   std::string target;      // "cgroup=/x uid=0", "all" or "none"
   std::vector<std::string> hooked;
@@ -108,9 +109,5 @@ class Control {
 
   std::string dir_;
 };
-
-// Where `ftsc kmod load` looks for ftsc.ko when the module is not loaded and no
-// path is given: where `make modules_install` puts it for the running kernel.
-std::vector<std::string> default_module_paths();
 
 }  // namespace ftsc::kmod

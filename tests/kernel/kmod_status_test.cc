@@ -18,6 +18,7 @@ namespace {
 
 constexpr const char* kHead =
     "module: ftsc\n"
+    "version: 0.1.0\n"
     "abi: policy 1, stats 1\n"
     "policy: loaded\n"
     "loads: 3\n"
@@ -50,6 +51,7 @@ TEST(KmodStatus, EscapedNamesAreReadBackAsTheTaskSetThem) {
   EXPECT_TRUE(s->calls[1].waiting);
   EXPECT_EQ(s->calls[1].policy_id, 3u);
   EXPECT_EQ(s->target, "cgroup=/ftsc\\040test");
+  EXPECT_EQ(s->version, "0.1.0");
   // Shown to the user, a control character stays visible and on its line.
   EXPECT_EQ(describe_calls(s->calls),
             "  pid 7 (a\\012in_flight: 0), thread 8, inside read\n"

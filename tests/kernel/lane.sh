@@ -6,7 +6,13 @@
 # and turns the serial console into one result per test for ctest.
 #
 #   lane.sh kernel DIR                   fetch Debian's kernel image into DIR
-#   lane.sh module SRC_ROOT DIR KDIR_FILE build ftsc.ko from SRC_ROOT into DIR
+#   lane.sh module SRC_ROOT DIR KDIR_FILE VERSION
+#                                        build ftsc.ko (MODULE_VERSION VERSION)
+#                                        from SRC_ROOT into DIR
+#   lane.sh dkms-index KO DIR            copy a DKMS-built ftsc.ko into DIR with the
+#                                        module index (modules.*.bin) that depmod
+#                                        writes for it as updates/dkms/ftsc.ko
+#   lane.sh release                      print the kernel release of the headers
 #   lane.sh initramfs OUT MANIFEST       pack the files MANIFEST lists
 #   lane.sh boot LANE_DIR                boot, run every test, split the log
 #                                        (exit 77 when QEMU cannot run here)
@@ -77,7 +83,7 @@ cmd_kernel() {
 }
 
 cmd_module() {
-  local src="$1" dir="$2" kdir_file="$3" release kdir
+  local src="$1" dir="$2" kdir_file="$3" version="$4" release kdir
   read -r release _ < <(kernel_release)
   kdir="/usr/src/linux-headers-$release"
   [ -f "$kdir/Makefile" ] ||
@@ -89,7 +95,7 @@ cmd_module() {
   cp -r "$src/src/abi" "$dir/tree/src/"
   mkdir -p "$dir/tree/src/decide"
   cp "$src"/src/decide/decide.[ch] "$dir/tree/src/decide/"
-  make -s -C "$kdir" M="$dir/tree/kmod" modules >"$dir/build.log" 2>&1 || {
+  make -s -C "$kdir" M="$dir/tree/kmod" FTSC_VERSION="$version" modules >"$dir/build.log" 2>&1 || {
     cat "$dir/build.log" >&2
     die "building ftsc.ko against $kdir failed"
   }
@@ -99,6 +105,28 @@ cmd_module() {
   fi
   cp "$dir/tree/kmod/ftsc.ko" "$dir/ftsc.ko"
   echo "$kdir" >"$kdir_file"
+}
+
+# A module that DKMS built (the ftsc-dkms package, scripts/test-packages), with
+# the index depmod writes for it where DKMS installs it: the VM's test
+# (vm/kmod_dkms.sh) puts both under /lib/modules/RELEASE/, where libkmod finds
+# the module as modprobe would. Its kernel release must be the lane's.
+cmd_dkms_index() {
+  local ko="$1" dir="$2" release vermagic depmod
+  read -r release _ < <(kernel_release)
+  [ -f "$ko" ] || die "$ko is missing (scripts/test-packages writes it)"
+  vermagic=$(modinfo -F vermagic "$ko") || die "cannot read $ko's vermagic"
+  [ "${vermagic%% *}" = "$release" ] ||
+    die "$ko was built for ${vermagic%% *}, the lane boots $release"
+  depmod=$(command -v depmod || echo /sbin/depmod)
+  rm -rf "$dir"
+  mkdir -p "$dir/root/lib/modules/$release/updates/dkms"
+  cp "$ko" "$dir/root/lib/modules/$release/updates/dkms/ftsc.ko"
+  "$depmod" -b "$dir/root" "$release" 2>"$dir/depmod.log" ||
+    { cat "$dir/depmod.log" >&2; die "depmod cannot index $ko"; }
+  cp "$ko" "$dir/ftsc.ko"
+  cp "$dir/root/lib/modules/$release"/modules.*.bin "$dir/"
+  rm -rf "$dir/root"
 }
 
 # MANIFEST lines: "DEST SOURCE" (a file to copy; executables are stripped
@@ -234,12 +262,14 @@ cmd_result() {
   exit "$(cat "$results/$name.status")"
 }
 
-[ $# -ge 1 ] || die "usage: lane.sh kernel|module|initramfs|boot|result ARGS..."
+[ $# -ge 1 ] || die "usage: lane.sh kernel|module|dkms-index|release|initramfs|boot|result ARGS..."
 command="$1"
 shift
 case "$command" in
   kernel) cmd_kernel "$@" ;;
   module) cmd_module "$@" ;;
+  dkms-index) cmd_dkms_index "$@" ;;
+  release) kernel_release | cut -d' ' -f1 ;;
   initramfs) cmd_initramfs "$@" ;;
   boot) cmd_boot "$@" ;;
   result) cmd_result "$@" ;;

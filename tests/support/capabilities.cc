@@ -159,6 +159,9 @@ std::string int80_missing() {
 }
 
 std::string ebpf_missing() {
+#ifdef FTSC_TEST_BPF_DISABLED
+  return "ftsc was built without its eBPF collector (-DFTSC_BPF=OFF)";
+#else
   libbpf_print_fn_t previous = libbpf_set_print(nullptr);  // the reason says it all
   struct btf* vmlinux = btf__load_vmlinux_btf();
   int err = errno;
@@ -194,6 +197,7 @@ std::string ebpf_missing() {
            error_text(err);
   close(link);
   return {};
+#endif
 }
 
 std::string cgroup2_missing(std::string* root) {
