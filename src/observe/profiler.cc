@@ -205,11 +205,12 @@ base::Result<profile::Profile> profile_system(const SystemTarget& target, const 
     return bpf.error();
   if (target.pid)
     (*bpf)->add_process(*target.pid, /*until_exec=*/false);
+  // Ctrl-C is caught before the notice says it may be pressed.
+  SignalScope signals(std::chrono::milliseconds(0));
   notice(options, fmt::format("profiling {} {}", p.filter.empty() ? "the whole system" : p.filter,
                               target.duration ? "for " + base::format_duration(*target.duration)
                                               : std::string("until Ctrl-C")));
 
-  SignalScope signals(std::chrono::milliseconds(0));
   Clock::time_point start = Clock::now();
   p.started = utc_now();
   Clock::time_point next_tick = start + options.tick;
