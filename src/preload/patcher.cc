@@ -1,0 +1,1077 @@
+// SPDX-License-Identifier: Apache-2.0
+// Hot-patching the `syscall` instructions of libc (at start-up) and of the
+// libraries a program loads later with dlopen.
+//
+// How it works. The wrappers see the calls a program makes through libc's
+// exported functions; the calls libc makes internally (fopen's openat,
+// stdio's read and write, opendir, malloc's mmap, getaddrinfo's connect) bind
+// inside libc and never reach them. So the library rewrites libc's code, as
+// pmem's syscall_intercept does: the constructor finds libc's executable
+// segment (dl_iterate_phdr), looks for the bytes of `syscall` (0f 05), and for
+// each finds the function that holds it in .eh_frame_hdr's table of function
+// starts and decodes that function from its start with capstone (Debian's
+// libcapstone, loaded with dlopen, RTLD_LOCAL | RTLD_DEEPBIND, only when
+// patching is on: a program's own capstone of another version stays its own,
+// and a process with patching off maps none of it). A match that is
+// not an instruction is no site. A site's window is the `syscall` and the
+// whole instructions right before it, at least 5 bytes (`mov $nr, %eax;
+// syscall` is 7). The window is replaced by a `jmp rel32` to the site's
+// trampoline, mapped within reach (±2 GiB) of the text, which runs the
+// displaced instructions (a RIP-relative operand's displacement fixed for
+// its new address), hands a number that must run where libc runs it
+// (rt_sigreturn, clone, fork, vfork, clone3: a new stack or none returns from
+// them) to a `syscall` of its own, and for any other steps over the red
+// zone, pushes the address after the original `syscall` and jumps to the
+// library's stub (patch_stub_x86_64.cc), which calls
+// ftsc_preload_patched_dispatch (runtime.cc): the call is handled as the
+// wrappers handle theirs and made from the library's one syscall site, so
+// `auto`'s filter lets it through, and the result returns to libc after its
+// `syscall`.
+//
+// A site is left alone (and so stays the supervisor's under `auto`) when it
+// is not on the decoded path of its function, when its window would hold a
+// branch (a jump, call, return or another syscall) or reach the start of the
+// function, when a jump lands inside the window (every direct jump and call
+// of the segment is found by a byte scan, which may see jumps that are none:
+// that only leaves more sites alone; a function with an indirect jump that
+// is not a tail call through memory, a jump table, keeps all its sites), when
+// the window loads a number that cannot return through a trampoline, when no
+// trampoline can be mapped within reach, or when mprotect(2) refuses to make
+// the text writable (a W^X policy, said with -v; the original bytes are
+// written back if anything fails midway). Only glibc 2.26 to 2.40, whose
+// cancellation does not look at the address of the syscall instruction, and
+// objects whose .eh_frame_hdr table has the usual encoding are analysed; any
+// other is left unpatched, never corrupted.
+//
+// When. libc is patched by the constructor, before main() and before other
+// threads run (unless an earlier constructor started one). Later libraries
+// are patched when the dynamic loader announces them to debuggers: ld.so
+// calls _dl_debug_state() (r_debug.r_brk, <link.h>) with r_state
+// RT_CONSISTENT once a dlopen mapped its objects and before it relocates
+// them or runs their constructors, so no thread runs their code yet; the
+// library patches that function (an empty one: `ret` and padding) to call its
+// hook. A debugger's breakpoint on it keeps working. A lock serialises the
+// patching; the loader's own lock serialises dlopens. Objects with text
+// relocations and Go's runtime (whose goroutine stacks are too small for
+// the dispatcher) are left alone, as are the loader, the vDSO, this library
+// and capstone. A fork child inherits the patched text; an exec'd program
+// patches its own.
+#include "preload/patcher.h"
+
+#include <capstone/capstone.h>
+#include <dlfcn.h>
+#include <elf.h>
+#include <gnu/libc-version.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <cstdint>
+#include <initializer_list>
+
+#include "preload/runtime.h"
+#include "preload/syscall_site.h"
+
+namespace ftsc::preload {
+namespace {
+
+// ---- output and memory -------------------------------------------------------
+
+// One line on stderr, prefixed as the run time's (`-v` only).
+void say(const char* text) {
+  char line[600];
+  int n =
+      snprintf(line, sizeof line, "ftsc-preload: [pid %ld] %s\n", raw_syscall(SYS_getpid), text);
+  if (n > 0)
+    raw_syscall(SYS_write, 2, reinterpret_cast<long>(line),
+                n < static_cast<int>(sizeof line) ? n : static_cast<int>(sizeof line) - 1);
+}
+
+const char* error_name(long r) {
+  const char* name = strerrorname_np(static_cast<int>(-r));
+  return name != nullptr ? name : "an unknown errno";
+}
+
+constexpr uintptr_t kPage = 4096;
+
+uintptr_t page_down(uintptr_t a) {
+  return a & ~(kPage - 1);
+}
+uintptr_t page_up(uintptr_t a) {
+  return (a + kPage - 1) & ~(kPage - 1);
+}
+
+void* map_anonymous(size_t bytes) {
+  long m = raw_syscall(SYS_mmap, 0, static_cast<long>(page_up(bytes)), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return is_error(m) ? nullptr : reinterpret_cast<void*>(m);
+}
+
+void unmap(void* p, size_t bytes) {
+  if (p != nullptr)
+    raw_syscall(SYS_munmap, reinterpret_cast<long>(p), static_cast<long>(page_up(bytes)));
+}
+
+bool within_rel32(uintptr_t from, uintptr_t to) {
+  const int64_t d = static_cast<int64_t>(to) - static_cast<int64_t>(from);
+  return d > INT32_MIN + 4096 && d < INT32_MAX - 4096;
+}
+
+// Maps `bytes` read-write within rel32 reach of [low, high): below it first
+// (the loader maps libraries top-down, so the space below the lowest is
+// free), then above. Null when nothing is free within reach.
+uintptr_t map_near(uintptr_t low, uintptr_t high, size_t bytes) {
+  bytes = page_up(bytes);
+  constexpr uintptr_t kStep = uintptr_t{1} << 20;
+  for (uintptr_t k = 1; k < 1024; ++k) {
+    for (int above = 0; above < 2; ++above) {
+      uintptr_t hint;
+      if (above != 0)
+        hint = page_up(high) + k * kStep;
+      else if (page_down(low) > k * kStep + bytes)
+        hint = page_down(low) - k * kStep - bytes;
+      else
+        continue;
+      long m = raw_syscall(SYS_mmap, static_cast<long>(hint), static_cast<long>(bytes),
+                           PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+      if (is_error(m))
+        continue;
+      const auto got = static_cast<uintptr_t>(m);
+      if (got == hint && within_rel32(got, low) && within_rel32(got + bytes, high))
+        return got;
+      raw_syscall(SYS_munmap, m, static_cast<long>(bytes));  // an old kernel's hint
+    }
+  }
+  return 0;
+}
+
+// ---- capstone ------------------------------------------------------------------
+
+// Two decoders: `handle` without details for the sweep of a function (most
+// of the time goes to details), `detailed` for the few instructions a
+// window displaces.
+struct Capstone {
+  csh handle = 0;
+  csh detailed = 0;
+  cs_insn* insn = nullptr;
+  cs_insn* detailed_insn = nullptr;
+  decltype(&cs_disasm_iter) disasm_iter = nullptr;
+  decltype(&cs_insn_group) insn_group = nullptr;
+  void* library = nullptr;
+};
+
+Capstone g_cs;
+bool g_cs_tried = false;
+
+// Loads capstone (once) and opens an x86-64 decoder with details. False, and
+// why, when it cannot.
+bool open_capstone(const char** why) {
+  if (g_cs.insn != nullptr)
+    return true;
+  if (g_cs_tried) {
+    *why = "capstone (libcapstone.so.4) could not be loaded";
+    return false;
+  }
+  g_cs_tried = true;
+  void* lib = dlopen("libcapstone.so.4", RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  if (lib == nullptr) {
+    *why = "capstone (libcapstone.so.4) could not be loaded";
+    return false;
+  }
+  auto cs_open_fn = reinterpret_cast<decltype(&cs_open)>(dlsym(lib, "cs_open"));
+  auto cs_option_fn = reinterpret_cast<decltype(&cs_option)>(dlsym(lib, "cs_option"));
+  auto cs_malloc_fn = reinterpret_cast<decltype(&cs_malloc)>(dlsym(lib, "cs_malloc"));
+  g_cs.disasm_iter = reinterpret_cast<decltype(&cs_disasm_iter)>(dlsym(lib, "cs_disasm_iter"));
+  g_cs.insn_group = reinterpret_cast<decltype(&cs_insn_group)>(dlsym(lib, "cs_insn_group"));
+  if (cs_open_fn == nullptr || cs_option_fn == nullptr || cs_malloc_fn == nullptr ||
+      g_cs.disasm_iter == nullptr || g_cs.insn_group == nullptr ||
+      cs_open_fn(CS_ARCH_X86, CS_MODE_64, &g_cs.handle) != CS_ERR_OK ||
+      cs_open_fn(CS_ARCH_X86, CS_MODE_64, &g_cs.detailed) != CS_ERR_OK ||
+      cs_option_fn(g_cs.detailed, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK) {
+    *why = "capstone (libcapstone.so.4) has not the functions or the x86-64 decoder expected";
+    return false;
+  }
+  g_cs.insn = cs_malloc_fn(g_cs.handle);
+  g_cs.detailed_insn = cs_malloc_fn(g_cs.detailed);
+  g_cs.library = lib;
+  if (g_cs.insn == nullptr || g_cs.detailed_insn == nullptr) {
+    *why = "capstone could not allocate an instruction";
+    return false;
+  }
+  return true;
+}
+
+// ---- objects -------------------------------------------------------------------
+
+// A loaded object's executable segment and what the analysis reads.
+struct Object {
+  const char* name = "";
+  uintptr_t base = 0;
+  uintptr_t text = 0, text_end = 0;  // the PF_X PT_LOAD
+  int text_prot = PROT_READ | PROT_EXEC;
+  const uint8_t* eh_frame_hdr = nullptr;
+  bool text_relocations = false;
+  bool go = false;  // a Go build ID note: Go's runtime
+};
+
+Object describe(const dl_phdr_info& info) {
+  Object o;
+  o.name = info.dlpi_name != nullptr ? info.dlpi_name : "";
+  o.base = info.dlpi_addr;
+  for (int i = 0; i < info.dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info.dlpi_phdr[i];
+    const uintptr_t at = info.dlpi_addr + ph.p_vaddr;
+    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X) != 0 && o.text == 0) {
+      o.text = at;
+      o.text_end = at + ph.p_memsz;
+      o.text_prot = PROT_EXEC | ((ph.p_flags & PF_R) != 0 ? PROT_READ : 0);
+    } else if (ph.p_type == PT_GNU_EH_FRAME) {
+      o.eh_frame_hdr = reinterpret_cast<const uint8_t*>(at);
+    } else if (ph.p_type == PT_DYNAMIC) {
+      for (const auto* d = reinterpret_cast<const ElfW(Dyn)*>(at); d->d_tag != DT_NULL; ++d)
+        if (d->d_tag == DT_TEXTREL || (d->d_tag == DT_FLAGS && (d->d_un.d_val & DF_TEXTREL) != 0))
+          o.text_relocations = true;
+    } else if (ph.p_type == PT_NOTE) {
+      const auto* p = reinterpret_cast<const uint8_t*>(at);
+      const uint8_t* end = p + ph.p_memsz;
+      while (p + sizeof(ElfW(Nhdr)) <= end) {
+        const auto* n = reinterpret_cast<const ElfW(Nhdr)*>(p);
+        const auto* owner = reinterpret_cast<const char*>(p + sizeof *n);
+        if (n->n_namesz == 3 && memcmp(owner, "Go", 3) == 0)
+          o.go = true;
+        p += sizeof *n + ((n->n_namesz + 3) & ~3u) + ((n->n_descsz + 3) & ~3u);
+      }
+    }
+  }
+  return o;
+}
+
+bool contains(const Object& o, const void* p) {
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  return a >= o.text && a < o.text_end;
+}
+
+// The function starts of .eh_frame_hdr's binary search table (version 1,
+// datarel sdata4 entries, as GNU ld writes it), or none.
+struct FunctionTable {
+  const int32_t* entries = nullptr;  // pairs: start, FDE, relative to the header
+  uint32_t count = 0;
+  uintptr_t base = 0;
+  uintptr_t start(uint32_t i) const { return base + static_cast<intptr_t>(entries[2 * i]); }
+};
+
+// DWARF pointer encodings (the LSB's .eh_frame_hdr).
+constexpr uint8_t kEhPeUdata4 = 0x03, kEhPeSdata4 = 0x0b, kEhPeDatarel = 0x30;
+
+bool read_function_table(const Object& o, FunctionTable* t) {
+  const uint8_t* h = o.eh_frame_hdr;
+  if (h == nullptr || h[0] != 1 || h[2] != kEhPeUdata4 || h[3] != (kEhPeDatarel | kEhPeSdata4))
+    return false;
+  const uint8_t ptr_enc = h[1] & 0x0f;
+  if (ptr_enc != kEhPeSdata4 && ptr_enc != kEhPeUdata4)
+    return false;
+  uint32_t count;
+  memcpy(&count, h + 8, sizeof count);
+  t->entries = reinterpret_cast<const int32_t*>(h + 12);
+  t->count = count;
+  t->base = reinterpret_cast<uintptr_t>(h);
+  return count > 0;
+}
+
+// Whether entry i's FDE belongs to a CIE with the 'S' augmentation: a signal
+// trampoline (glibc's __restore_rt), whose FDE starts one byte before its
+// first instruction so that unwinders find it: decoded from there, its
+// instructions come out wrong. Unknown forms count as one too.
+bool signal_frame(const FunctionTable& t, uint32_t i) {
+  const auto* fde =
+      reinterpret_cast<const uint8_t*>(t.base + static_cast<intptr_t>(t.entries[2 * i + 1]));
+  uint32_t length;
+  int32_t cie_delta;
+  memcpy(&length, fde, 4);
+  memcpy(&cie_delta, fde + 4, 4);
+  if (length == 0xffffffffu || cie_delta <= 0)
+    return true;
+  const uint8_t* cie = fde + 4 - cie_delta;
+  uint32_t cie_id;
+  memcpy(&cie_id, cie + 4, 4);
+  if (cie_id != 0)
+    return true;
+  const auto* augmentation = reinterpret_cast<const char*>(cie + 9);
+  return strchr(augmentation, 'S') != nullptr;
+}
+
+// [start, end) of the function that holds address a, from the table: the
+// last start at or before a, up to the next start or the segment's end.
+// *signal: it is a signal trampoline (signal_frame()).
+bool function_of(const FunctionTable& t, const Object& o, uintptr_t a, uintptr_t* start,
+                 uintptr_t* end, bool* signal) {
+  uint32_t lo = 0, hi = t.count;
+  while (hi - lo > 1) {
+    const uint32_t mid = lo + (hi - lo) / 2;
+    if (t.start(mid) <= a)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  if (t.start(lo) > a)
+    return false;
+  *start = t.start(lo);
+  *signal = signal_frame(t, lo);
+  *end = lo + 1 < t.count ? t.start(lo + 1) : o.text_end;
+  if (*end > o.text_end || *end <= *start)
+    *end = o.text_end;
+  return *start >= o.text && *start < o.text_end;
+}
+
+// ---- the analysis ----------------------------------------------------------------
+
+enum Verdict : uint8_t {
+  kCandidate,  // bytes 0f 05, not yet decoded
+  kPatchable,  // a window was found
+  kPatched,
+  kNoInstruction,  // not a syscall instruction on the decoded path
+  kNoWindow,       // fewer than 5 bytes of plain instructions before it
+  kBranchTarget,   // a jump lands inside its window, or the function jumps through a table
+  kProcessCall,    // rt_sigreturn, clone, fork, vfork, clone3
+  kOutOfReach,     // no trampoline within ±2 GiB, or a displacement out of range
+  kNoFunction,     // no function of .eh_frame_hdr holds it
+  kVerdicts
+};
+
+constexpr int kMaxDisplaced = 3;
+
+struct Site {
+  uintptr_t syscall_at = 0;
+  uintptr_t start = 0;  // the window: [start, syscall_at + 2)
+  uint8_t n_displaced = 0;
+  uint8_t length[kMaxDisplaced] = {};       // the displaced instructions, in order
+  uint8_t disp_offset[kMaxDisplaced] = {};  // of a RIP-relative displacement, 0 if none
+  int16_t nr = -1;                          // the number loaded right before, -1 if unknown
+  uint8_t verdict = kCandidate;
+  uint8_t original[24] = {};
+  size_t window() const { return syscall_at + 2 - start; }
+};
+
+bool stays_with_libc(long nr) {
+  return nr == SYS_rt_sigreturn || nr == SYS_clone || nr == SYS_fork || nr == SYS_vfork ||
+         nr == SYS_clone3;
+}
+
+// What the window needs to know of one decoded instruction.
+struct Decoded {
+  uintptr_t at = 0;
+  uint8_t length = 0;
+  uint8_t disp_offset = 0;
+  bool branch = false;  // cannot run elsewhere: jumps, calls, returns, syscalls
+  int32_t loads_eax = -1;
+};
+
+Decoded decode_facts(const cs_insn& insn) {
+  Decoded d;
+  d.at = insn.address;
+  d.length = static_cast<uint8_t>(insn.size);
+  const cs_x86& x = insn.detail->x86;
+  for (unsigned g :
+       {CS_GRP_JUMP, CS_GRP_CALL, CS_GRP_RET, CS_GRP_INT, CS_GRP_IRET, CS_GRP_BRANCH_RELATIVE})
+    if (g_cs.insn_group(g_cs.detailed, &insn, g))
+      d.branch = true;
+  if (insn.id == X86_INS_SYSCALL || insn.id == X86_INS_SYSENTER || insn.id == X86_INS_INVALID)
+    d.branch = true;
+  for (int i = 0; i < x.op_count; ++i) {
+    const cs_x86_op& op = x.operands[i];
+    if (op.type == X86_OP_MEM && (op.mem.base == X86_REG_RIP || op.mem.index == X86_REG_RIP)) {
+      if (op.mem.index == X86_REG_RIP || x.encoding.disp_offset == 0 || x.encoding.disp_size != 4)
+        d.branch = true;  // not a form the trampoline can move
+      else
+        d.disp_offset = x.encoding.disp_offset;
+    }
+    if (op.type == X86_OP_REG && op.reg == X86_REG_RIP)
+      d.branch = true;
+  }
+  if (insn.id == X86_INS_MOV && x.op_count == 2 && x.operands[0].type == X86_OP_REG &&
+      (x.operands[0].reg == X86_REG_EAX || x.operands[0].reg == X86_REG_RAX) &&
+      x.operands[1].type == X86_OP_IMM && x.operands[1].imm >= 0 && x.operands[1].imm < 4096)
+    d.loads_eax = static_cast<int32_t>(x.operands[1].imm);
+  return d;
+}
+
+// The displaced instruction at `at`, decoded with details.
+bool decode_displaced(uintptr_t at, size_t length, Decoded* d) {
+  const auto* code = reinterpret_cast<const uint8_t*>(at);
+  uint64_t address = at;
+  if (!g_cs.disasm_iter(g_cs.detailed, &code, &length, &address, g_cs.detailed_insn))
+    return false;
+  *d = decode_facts(*g_cs.detailed_insn);
+  return true;
+}
+
+// The window of site s: the instructions right before it (prior[0] the
+// newest, as the sweep found them) until it holds at least 5 bytes.
+void choose_window(Site& s, const Decoded* prior, int n_prior) {
+  size_t bytes = 2;
+  int taken = 0;
+  Decoded displaced[kMaxDisplaced];
+  while (bytes < 5) {
+    if (taken == n_prior || taken == kMaxDisplaced ||
+        !decode_displaced(prior[taken].at, prior[taken].length, &displaced[taken]) ||
+        displaced[taken].branch) {
+      s.verdict = kNoWindow;
+      return;
+    }
+    bytes += prior[taken].length;
+    ++taken;
+  }
+  Decoded newest;
+  if (n_prior > 0 && decode_displaced(prior[0].at, prior[0].length, &newest) &&
+      newest.loads_eax >= 0)
+    s.nr = static_cast<int16_t>(newest.loads_eax);
+  if (s.nr >= 0 && stays_with_libc(s.nr)) {
+    s.verdict = kProcessCall;
+    return;
+  }
+  s.n_displaced = static_cast<uint8_t>(taken);
+  for (int i = 0; i < taken; ++i) {
+    s.length[i] = displaced[taken - 1 - i].length;
+    s.disp_offset[i] = displaced[taken - 1 - i].disp_offset;
+  }
+  s.start = prior[taken - 1].at;
+  s.verdict = bytes <= sizeof s.original ? kPatchable : kNoWindow;
+}
+
+// What an instruction's bytes say of its control flow, past its prefixes:
+// a direct jump or call (its target), or an indirect jump that is not a
+// tail call through a RIP-relative slot (a jump table).
+struct Flow {
+  bool direct = false;
+  uintptr_t target = 0;
+  bool table = false;
+};
+
+Flow flow_of(const uint8_t* b, size_t size, uintptr_t at) {
+  Flow f;
+  size_t i = 0;
+  while (i < size && (b[i] == 0x26 || b[i] == 0x2e || b[i] == 0x36 || b[i] == 0x3e ||
+                      b[i] == 0x64 || b[i] == 0x65 || b[i] == 0x66 || b[i] == 0x67 ||
+                      b[i] == 0xf2 || b[i] == 0xf3 || (b[i] >= 0x40 && b[i] <= 0x4f)))
+    ++i;
+  if (i >= size)
+    return f;
+  const uint8_t op = b[i];
+  const uintptr_t next = at + size;
+  if ((op == 0xeb || (op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3)) && i + 2 == size) {
+    f.direct = true;
+    f.target = next + static_cast<uintptr_t>(static_cast<intptr_t>(static_cast<int8_t>(b[i + 1])));
+  } else if (((op == 0xe9 || op == 0xe8) && i + 5 == size) ||
+             (op == 0x0f && i + 6 == size && b[i + 1] >= 0x80 && b[i + 1] <= 0x8f)) {
+    int32_t rel;
+    memcpy(&rel, b + size - 4, 4);
+    f.direct = true;
+    f.target = next + static_cast<uintptr_t>(static_cast<intptr_t>(rel));
+  } else if (op == 0xff && i + 1 < size) {
+    const uint8_t modrm = b[i + 1];
+    const int reg = (modrm >> 3) & 7;
+    f.table = (reg == 4 || reg == 5) && (modrm & 0xc7) != 0x05;
+  }
+  return f;
+}
+
+// Decodes the function [start, end) that holds sites[first, last) (sorted)
+// and gives each a window or a verdict; then no window may hold the target
+// of one of the function's own jumps.
+void analyse_function(uintptr_t start, uintptr_t end, Site* sites, size_t first, size_t last,
+                      uintptr_t* targets, size_t target_capacity) {
+  const auto* code = reinterpret_cast<const uint8_t*>(start);
+  size_t size = end - start;
+  uint64_t address = start;
+  Decoded prior[kMaxDisplaced + 1];
+  int n_prior = 0;
+  size_t next = first;
+  size_t n_targets = 0;
+  bool unknown_targets = false;
+  while (g_cs.disasm_iter(g_cs.handle, &code, &size, &address, g_cs.insn)) {
+    const cs_insn& insn = *g_cs.insn;
+    while (next < last && sites[next].syscall_at < insn.address)
+      sites[next++].verdict = kNoInstruction;  // inside another instruction
+    if (next < last && sites[next].syscall_at == insn.address) {
+      if (insn.id == X86_INS_SYSCALL)
+        choose_window(sites[next], prior, n_prior);
+      else
+        sites[next].verdict = kNoInstruction;
+      ++next;
+    }
+    const Flow f = flow_of(insn.bytes, insn.size, insn.address);
+    if (f.table)
+      unknown_targets = true;
+    if (f.direct && f.target > start && f.target < end) {
+      if (n_targets < target_capacity)
+        targets[n_targets++] = f.target;
+      else
+        unknown_targets = true;
+    }
+    for (int i = kMaxDisplaced; i > 0; --i)
+      prior[i] = prior[i - 1];
+    prior[0].at = insn.address;
+    prior[0].length = static_cast<uint8_t>(insn.size);
+    if (n_prior <= kMaxDisplaced)
+      ++n_prior;
+  }
+  for (; next < last; ++next)
+    sites[next].verdict = kNoInstruction;  // past what decodes
+  for (size_t i = first; i < last; ++i) {
+    Site& s = sites[i];
+    if (s.verdict != kPatchable)
+      continue;
+    if (unknown_targets)
+      s.verdict = kBranchTarget;
+    for (size_t t = 0; t < n_targets && s.verdict == kPatchable; ++t)
+      if (targets[t] > s.start && targets[t] < s.syscall_at + 2)
+        s.verdict = kBranchTarget;
+  }
+}
+
+// The site whose window's inside (past its first byte) holds address a.
+Site* window_holding(Site* sites, size_t n, uintptr_t a) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {  // the first site whose syscall ends after a
+    const size_t mid = lo + (hi - lo) / 2;
+    if (sites[mid].syscall_at + 2 <= a)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo < n && sites[lo].verdict == kPatchable && a > sites[lo].start &&
+      a < sites[lo].syscall_at + 2)
+    return &sites[lo];
+  return nullptr;
+}
+
+// Every direct jump and call of the segment with a 32-bit displacement, found
+// by its bytes wherever they occur (a superset of the real ones): a window one
+// lands inside is no site. Jumps from other functions (a function's cold
+// part, placed far away) take this form; short jumps, which reach 127 bytes,
+// are found exactly by decoding the function (mark_decoded_targets).
+void exclude_branch_targets(const Object& o, Site* sites, size_t n) {
+  const auto* b = reinterpret_cast<const uint8_t*>(o.text);
+  const size_t size = o.text_end - o.text;
+  for (size_t i = 0; i + 2 <= size; ++i) {
+    intptr_t target = 0;
+    const uint8_t op = b[i];
+    if ((op == 0xe9 || op == 0xe8) && i + 5 <= size) {
+      int32_t rel;
+      memcpy(&rel, b + i + 1, 4);
+      target = static_cast<intptr_t>(i) + 5 + rel;
+    } else if (op == 0x0f && b[i + 1] >= 0x80 && b[i + 1] <= 0x8f && i + 6 <= size) {
+      int32_t rel;
+      memcpy(&rel, b + i + 2, 4);
+      target = static_cast<intptr_t>(i) + 6 + rel;
+    } else {
+      continue;
+    }
+    if (target <= 0 || static_cast<size_t>(target) >= size)
+      continue;
+    Site* s = window_holding(sites, n, o.text + static_cast<uintptr_t>(target));
+    if (s != nullptr)
+      s->verdict = kBranchTarget;
+  }
+}
+
+// ---- trampolines ------------------------------------------------------------------
+
+constexpr size_t kTrampolineSize = 192;
+
+class Emitter {
+ public:
+  explicit Emitter(uint8_t* at) : p_(at) {}
+  void bytes(std::initializer_list<uint8_t> bs) {
+    for (uint8_t b : bs)
+      *p_++ = b;
+  }
+  void copy(const void* from, size_t n) {
+    memcpy(p_, from, n);
+    p_ += n;
+  }
+  void u32(uint32_t v) {
+    memcpy(p_, &v, 4);
+    p_ += 4;
+  }
+  void u64(uint64_t v) {
+    memcpy(p_, &v, 8);
+    p_ += 8;
+  }
+  uint8_t* here() const { return p_; }
+  void align(size_t a) {
+    while (reinterpret_cast<uintptr_t>(p_) % a != 0)
+      *p_++ = 0xcc;
+  }
+
+ private:
+  uint8_t* p_;
+};
+
+int32_t rel32(const uint8_t* next_instruction, uintptr_t target) {
+  return static_cast<int32_t>(static_cast<int64_t>(target) -
+                              reinterpret_cast<int64_t>(next_instruction));
+}
+
+// Writes site s's trampoline at t (kTrampolineSize bytes). False when a
+// displacement does not reach from there.
+bool emit_trampoline(const Site& s, uint8_t* t) {
+  Emitter e(t);
+  uintptr_t from = s.start;
+  for (int i = 0; i < s.n_displaced; ++i) {
+    uint8_t* moved = e.here();
+    e.copy(reinterpret_cast<const void*>(from), s.length[i]);
+    if (s.disp_offset[i] != 0) {
+      int32_t disp;
+      memcpy(&disp, moved + s.disp_offset[i], 4);
+      const int64_t fixed = static_cast<int64_t>(disp) + static_cast<int64_t>(from) -
+                            reinterpret_cast<int64_t>(moved);
+      if (fixed < INT32_MIN || fixed > INT32_MAX)
+        return false;
+      const auto d = static_cast<int32_t>(fixed);
+      memcpy(moved + s.disp_offset[i], &d, 4);
+    }
+    from += s.length[i];
+  }
+  // Numbers that must run where libc runs them: to the trampoline's own syscall.
+  uint8_t* to_raw[5];
+  int n_raw = 0;
+  for (uint32_t nr : {uint32_t{SYS_rt_sigreturn}, uint32_t{SYS_clone}, uint32_t{SYS_fork},
+                      uint32_t{SYS_vfork}, uint32_t{SYS_clone3}}) {
+    e.bytes({0x48, 0x3d});  // cmp $nr, %rax
+    e.u32(nr);
+    e.bytes({0x74, 0x00});  // je raw
+    to_raw[n_raw++] = e.here();
+  }
+  e.bytes({0x48, 0x8d, 0x64, 0x24, 0x80});  // lea -128(%rsp), %rsp: over the red zone
+  e.bytes({0xff, 0x35});                    // push resume(%rip)
+  uint8_t* push_disp = e.here();
+  e.u32(0);
+  e.bytes({0xff, 0x25});  // jmp *stub(%rip)
+  uint8_t* jmp_disp = e.here();
+  e.u32(0);
+  uint8_t* raw = e.here();
+  for (int i = 0; i < n_raw; ++i)
+    to_raw[i][-1] = static_cast<uint8_t>(raw - to_raw[i]);
+  e.bytes({0x0f, 0x05});  // syscall
+  e.bytes({0xe9});        // jmp resume
+  const uintptr_t resume = s.syscall_at + 2;
+  e.u32(static_cast<uint32_t>(rel32(e.here() + 4, resume)));
+  e.align(8);
+  uint8_t* resume_slot = e.here();
+  e.u64(resume);
+  uint8_t* stub_slot = e.here();
+  e.u64(reinterpret_cast<uintptr_t>(&ftsc_preload_patched_stub));
+  const auto push_rel =
+      static_cast<uint32_t>(rel32(push_disp + 4, reinterpret_cast<uintptr_t>(resume_slot)));
+  memcpy(push_disp, &push_rel, 4);
+  const auto jmp_rel =
+      static_cast<uint32_t>(rel32(jmp_disp + 4, reinterpret_cast<uintptr_t>(stub_slot)));
+  memcpy(jmp_disp, &jmp_rel, 4);
+  return static_cast<size_t>(e.here() - t) <= kTrampolineSize;
+}
+
+// ---- patching ---------------------------------------------------------------------
+
+// Writes each patchable site's jump (the rest of its window int3) with the
+// text made writable for the time. False, and why, when mprotect refuses;
+// a failure midway writes the original bytes back.
+bool write_jumps(const Object& o, Site* sites, size_t n, const uint8_t* trampolines, char* why,
+                 size_t why_size) {
+  uintptr_t low = UINTPTR_MAX, high = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (sites[i].verdict == kPatchable) {
+      low = low < sites[i].start ? low : sites[i].start;
+      high = high > sites[i].syscall_at + 2 ? high : sites[i].syscall_at + 2;
+    }
+  if (high == 0)
+    return true;
+  const long from = static_cast<long>(page_down(low));
+  const long length = static_cast<long>(page_up(high)) - from;
+  // Executable while writable: another thread may run libc's other code on these pages.
+  long r = raw_syscall(SYS_mprotect, from, length, PROT_READ | PROT_WRITE | PROT_EXEC);
+  if (is_error(r)) {
+    snprintf(why, why_size, "mprotect(PROT_READ|PROT_WRITE|PROT_EXEC) of its text failed: %s",
+             error_name(r));
+    return false;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    Site& s = sites[i];
+    if (s.verdict != kPatchable)
+      continue;
+    auto* w = reinterpret_cast<uint8_t*>(s.start);
+    memcpy(s.original, w, s.window());
+    const uint8_t* t = trampolines + i * kTrampolineSize;
+    uint8_t jump[sizeof s.original];
+    memset(jump, 0xcc, sizeof jump);
+    jump[0] = 0xe9;
+    const auto rel = static_cast<uint32_t>(rel32(w + 5, reinterpret_cast<uintptr_t>(t)));
+    memcpy(jump + 1, &rel, 4);
+    // The rel32 first, then the opcode: a thread that runs the window's
+    // first instruction meanwhile sees it whole or the jump whole.
+    memcpy(w + 1, jump + 1, s.window() - 1);
+    __atomic_store_n(w, jump[0], __ATOMIC_RELEASE);
+    s.verdict = kPatched;
+  }
+  r = raw_syscall(SYS_mprotect, from, length, o.text_prot);
+  if (is_error(r)) {
+    for (size_t i = 0; i < n; ++i)
+      if (sites[i].verdict == kPatched) {
+        memcpy(reinterpret_cast<void*>(sites[i].start), sites[i].original, sites[i].window());
+        sites[i].verdict = kPatchable;
+      }
+    raw_syscall(SYS_mprotect, from, length, o.text_prot);
+    snprintf(why, why_size, "mprotect could not make its text read-only again: %s", error_name(r));
+    return false;
+  }
+  return true;
+}
+
+// What one object's patching did.
+struct Report {
+  size_t sites = 0;
+  size_t counts[kVerdicts] = {};
+  bool mmap_patched = false, mmap_left = false;
+  char why[200] = {};  // the object as a whole was left alone
+};
+
+const char* verdict_text(int v) {
+  switch (v) {
+    case kNoInstruction:
+      return "not an instruction";
+    case kNoWindow:
+      return "no room before it";
+    case kBranchTarget:
+      return "a jump lands in its window";
+    case kProcessCall:
+      return "process or signal-return calls";
+    case kOutOfReach:
+      return "out of reach";
+    case kNoFunction:
+      return "outside every function";
+    default:
+      return nullptr;
+  }
+}
+
+void patch_object(const Object& o, Report* report) {
+  if (o.text == 0 || o.text_end <= o.text + 2)
+    return;
+  const auto* b = reinterpret_cast<const uint8_t*>(o.text);
+  const size_t size = o.text_end - o.text;
+  size_t n = 0;
+  for (size_t i = 0; i + 1 < size; ++i)
+    if (b[i] == 0x0f && b[i + 1] == 0x05)
+      ++n;
+  report->sites = n;
+  if (n == 0)
+    return;
+  const char* why = nullptr;
+  FunctionTable table;
+  if (!read_function_table(o, &table)) {
+    snprintf(report->why, sizeof report->why,
+             "its .eh_frame_hdr has no function table the analysis reads");
+    return;
+  }
+  if (!open_capstone(&why)) {
+    snprintf(report->why, sizeof report->why, "%s", why);
+    return;
+  }
+  const size_t sites_bytes = n * sizeof(Site);
+  auto* sites = static_cast<Site*>(map_anonymous(sites_bytes));
+  if (sites == nullptr) {
+    snprintf(report->why, sizeof report->why, "no memory for the analysis");
+    return;
+  }
+  size_t k = 0;
+  for (size_t i = 0; i + 1 < size; ++i)
+    if (b[i] == 0x0f && b[i + 1] == 0x05) {
+      sites[k] = Site{};
+      sites[k++].syscall_at = o.text + i;
+    }
+  constexpr size_t kTargets = 16384;
+  auto* targets = static_cast<uintptr_t*>(map_anonymous(kTargets * sizeof(uintptr_t)));
+  for (size_t i = 0; i < n;) {
+    uintptr_t start = 0, end = 0;
+    bool signal = false;
+    if (!function_of(table, o, sites[i].syscall_at, &start, &end, &signal)) {
+      sites[i++].verdict = kNoFunction;
+      continue;
+    }
+    size_t last = i;
+    while (last < n && sites[last].syscall_at < end)
+      ++last;
+    if (signal) {
+      for (; i < last; ++i)
+        sites[i].verdict = kProcessCall;
+      continue;
+    }
+    analyse_function(start, end, sites, i, last, targets, targets != nullptr ? kTargets : 0);
+    i = last;
+  }
+  unmap(targets, kTargets * sizeof(uintptr_t));
+  exclude_branch_targets(o, sites, n);
+
+  size_t patchable = 0;
+  for (size_t i = 0; i < n; ++i)
+    patchable += sites[i].verdict == kPatchable;
+  uintptr_t area = 0;
+  const size_t area_bytes = n * kTrampolineSize;
+  if (patchable > 0) {
+    area = map_near(o.text, o.text_end, area_bytes);
+    if (area == 0)
+      for (size_t i = 0; i < n; ++i)
+        if (sites[i].verdict == kPatchable)
+          sites[i].verdict = kOutOfReach;
+  }
+  if (area != 0) {
+    auto* trampolines = reinterpret_cast<uint8_t*>(area);
+    for (size_t i = 0; i < n; ++i)
+      if (sites[i].verdict == kPatchable &&
+          (!within_rel32(sites[i].start, area) ||
+           !emit_trampoline(sites[i], trampolines + i * kTrampolineSize)))
+        sites[i].verdict = kOutOfReach;
+    long r = raw_syscall(SYS_mprotect, static_cast<long>(area),
+                         static_cast<long>(page_up(area_bytes)), PROT_READ | PROT_EXEC);
+    if (is_error(r)) {
+      snprintf(report->why, sizeof report->why,
+               "mprotect could not make its trampolines executable: %s", error_name(r));
+    } else if (!write_jumps(o, sites, n, trampolines, report->why, sizeof report->why)) {
+      // report->why says it
+    }
+    bool used = false;
+    for (size_t i = 0; i < n; ++i)
+      used = used || sites[i].verdict == kPatched;
+    if (!used)
+      unmap(reinterpret_cast<void*>(area), area_bytes);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    ++report->counts[sites[i].verdict];
+    if (sites[i].nr == SYS_mmap) {
+      if (sites[i].verdict == kPatched)
+        report->mmap_patched = true;
+      else
+        report->mmap_left = true;
+    }
+  }
+  unmap(sites, sites_bytes);
+}
+
+void say_report(const Object& o, const Report& r) {
+  char text[520];
+  if (r.why[0] != '\0') {
+    snprintf(text, sizeof text, "%s: left unpatched (%zu syscall sites): %s", o.name, r.sites,
+             r.why);
+    say(text);
+    return;
+  }
+  int n = snprintf(text, sizeof text, "%s: patched %zu of %zu syscall sites", o.name,
+                   r.counts[kPatched], r.sites);
+  const char* sep = "; left alone: ";
+  for (int v = 0; v < kVerdicts && n > 0 && static_cast<size_t>(n) < sizeof text; ++v) {
+    const char* what = verdict_text(v);
+    if (what == nullptr || r.counts[v] == 0)
+      continue;
+    n += snprintf(text + n, sizeof text - static_cast<size_t>(n), "%s%zu %s", sep, r.counts[v],
+                  what);
+    sep = ", ";
+  }
+  say(text);
+}
+
+// ---- which objects, and when ----------------------------------------------------
+
+pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+bool g_allocator_patched = false;
+bool g_verbose = false;
+
+// The objects already seen (patched or not): the next look patches only new ones.
+constexpr int kSeen = 512;
+uintptr_t g_seen[kSeen];  // each object's text start
+int g_n_seen = 0;
+
+bool seen(uintptr_t text) {
+  for (int i = 0; i < g_n_seen; ++i)
+    if (g_seen[i] == text)
+      return true;
+  return false;
+}
+
+// Objects the library never patches.
+bool never_patched(const Object& o) {
+  const char* slash = strrchr(o.name, '/');
+  const char* base = slash != nullptr ? slash + 1 : o.name;
+  return o.text == 0 || o.name[0] == '\0' || strncmp(base, "ld-linux", 8) == 0 ||
+         strncmp(base, "linux-vdso", 10) == 0 || strncmp(base, "libcapstone", 11) == 0 ||
+         contains(o, reinterpret_cast<const void*>(&patch_syscall_sites)) || o.go;
+}
+
+struct Look {
+  bool startup;
+  uintptr_t present[kSeen];
+  int n_present;
+};
+
+int look_at(dl_phdr_info* info, size_t, void* data) {
+  auto* look = static_cast<Look*>(data);
+  const Object o = describe(*info);
+  if (look->n_present < kSeen)
+    look->present[look->n_present++] = o.text;
+  if (seen(o.text) || o.text == 0)
+    return 0;
+  if (g_n_seen < kSeen)
+    g_seen[g_n_seen++] = o.text;
+  const char* slash = strrchr(o.name, '/');
+  const char* base = slash != nullptr ? slash + 1 : o.name;
+  const bool libc = strcmp(base, "libc.so.6") == 0;
+  // At start-up only libc; later every library that dlopen brought.
+  if ((look->startup && !libc) || never_patched(o))
+    return 0;
+  Report report;
+  if (o.text_relocations)
+    snprintf(report.why, sizeof report.why, "it has text relocations");
+  else
+    patch_object(o, &report);
+  if (libc) {
+    g_allocator_patched = report.mmap_patched && !report.mmap_left;
+  }
+  if (g_verbose && (report.sites > 0 || report.why[0] != '\0'))
+    say_report(o, report);
+  return 0;
+}
+
+void look(bool startup) {
+  pthread_mutex_lock(&g_lock);
+  auto* l = static_cast<Look*>(map_anonymous(sizeof(Look)));
+  if (l != nullptr) {
+    l->startup = startup;
+    l->n_present = 0;
+    dl_iterate_phdr(&look_at, l);
+    // Forget objects that were unloaded: a new one may come at their address.
+    int kept = 0;
+    for (int i = 0; i < g_n_seen; ++i) {
+      bool present = false;
+      for (int j = 0; j < l->n_present && !present; ++j)
+        present = l->present[j] == g_seen[i];
+      if (present)
+        g_seen[kept++] = g_seen[i];
+    }
+    g_n_seen = kept;
+    unmap(l, sizeof(Look));
+  }
+  pthread_mutex_unlock(&g_lock);
+}
+
+// ld.so's r_brk: called with r_state RT_CONSISTENT when a dlopen has mapped
+// its objects and before they are relocated and initialised (or a dlclose
+// has unmapped them).
+extern "C" void ftsc_preload_link_map_changed() {
+  if (_r_debug.r_state == r_debug::RT_CONSISTENT && library_active())
+    look(false);
+}
+
+// Points ld.so's r_brk at the hook. It must be an empty function (`ret`, or
+// endbr64 and `ret`, then padding that decodes as nops) of at least 5 bytes.
+bool hook_link_map_changes(const char** why) {
+  const auto brk = static_cast<uintptr_t>(_r_debug.r_brk);
+  if (brk == 0) {
+    *why = "ld.so announces no link map changes (r_debug.r_brk is 0)";
+    return false;
+  }
+  const auto* code = reinterpret_cast<const uint8_t*>(brk);
+  size_t size = 32;
+  uint64_t address = brk;
+  size_t bytes = 0;
+  bool returned = false;
+  while (bytes < 5 && g_cs.disasm_iter(g_cs.handle, &code, &size, &address, g_cs.insn)) {
+    const unsigned id = g_cs.insn->id;
+    const bool ok = !returned ? (id == X86_INS_ENDBR64 || id == X86_INS_RET) : id == X86_INS_NOP;
+    if (!ok || (id == X86_INS_RET && g_cs.insn->size != 1))  // not `ret $n`
+      break;
+    returned = returned || id == X86_INS_RET;
+    bytes += g_cs.insn->size;
+  }
+  if (!returned || bytes < 5) {
+    *why = "ld.so's _dl_debug_state is not the empty function expected (a debugger's breakpoint?)";
+    return false;
+  }
+  const uintptr_t t = map_near(brk, brk + bytes, kPage);
+  if (t == 0) {
+    *why = "no memory within reach of ld.so";
+    return false;
+  }
+  Emitter e(reinterpret_cast<uint8_t*>(t));
+  e.bytes({0xff, 0x25, 0, 0, 0, 0});  // jmp *0(%rip)
+  e.u64(reinterpret_cast<uintptr_t>(&ftsc_preload_link_map_changed));
+  long r = raw_syscall(SYS_mprotect, static_cast<long>(t), kPage, PROT_READ | PROT_EXEC);
+  const long page = static_cast<long>(page_down(brk));
+  const long length = static_cast<long>(page_up(brk + bytes)) - page;
+  if (!is_error(r))
+    r = raw_syscall(SYS_mprotect, page, length, PROT_READ | PROT_WRITE | PROT_EXEC);
+  if (is_error(r)) {
+    raw_syscall(SYS_munmap, static_cast<long>(t), kPage);
+    *why = "mprotect refused to make ld.so's text writable";
+    return false;
+  }
+  auto* w = reinterpret_cast<uint8_t*>(brk);
+  const auto rel = static_cast<uint32_t>(rel32(w + 5, t));
+  memcpy(w + 1, &rel, 4);
+  __atomic_store_n(w, uint8_t{0xe9}, __ATOMIC_RELEASE);
+  raw_syscall(SYS_mprotect, page, length, PROT_READ | PROT_EXEC);
+  return true;
+}
+
+// glibc 2.26 to 2.40: a version whose cancellation the patching keeps intact.
+bool libc_recognised() {
+  const char* v = gnu_get_libc_version();
+  int major = 0, minor = 0;
+  if (v == nullptr || sscanf(v, "%d.%d", &major, &minor) != 2)
+    return false;
+  return major == 2 && minor >= 26 && minor <= 40;
+}
+
+}  // namespace
+
+void patch_syscall_sites() {
+  if (!library_active())
+    return;
+  g_verbose = verbose();
+  const char* wanted = getenv("FTSC_PRELOAD_PATCH");
+  if (wanted != nullptr && strcmp(wanted, "0") == 0) {
+    if (g_verbose)
+      say("FTSC_PRELOAD_PATCH=0: libc's syscall sites stay unpatched");
+    return;
+  }
+  if (!libc_recognised()) {
+    if (g_verbose)
+      say("libc is not a glibc from 2.26 to 2.40: its syscall sites stay unpatched");
+    return;
+  }
+  // Loaded before dl_iterate_phdr walks the objects, not while it does.
+  const char* why = nullptr;
+  if (!open_capstone(&why)) {
+    if (g_verbose) {
+      char text[300];
+      snprintf(text, sizeof text, "libc's syscall sites stay unpatched: %s", why);
+      say(text);
+    }
+    return;
+  }
+  look(true);
+  if (!hook_link_map_changes(&why) && g_verbose) {
+    char text[300];
+    snprintf(text, sizeof text, "libraries loaded later are not patched: %s", why);
+    say(text);
+  }
+}
+
+bool allocator_calls_patched() {
+  return __atomic_load_n(&g_allocator_patched, __ATOMIC_RELAXED);
+}
+
+}  // namespace ftsc::preload

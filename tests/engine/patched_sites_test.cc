@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+// The preload library's patched syscall sites (src/preload/patcher.cc), under
+// the engines that load it: libc's internal calls and a dlopen'ed library's
+// `syscall` instruction are handled in-process, exactly once, and the
+// patching survives what programs do (tests/engine/progs/patched_sites.c).
+#include <stdlib.h>
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "cli/run_ftsc.h"
+#include "engine/engine_support.h"
+
+namespace ftsc::test {
+namespace {
+
+size_t count_lines(const std::string& text, const std::vector<std::string>& parts) {
+  size_t n = 0, start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    std::string line = text.substr(start, end == std::string::npos ? end : end - start);
+    bool all = true;
+    for (const std::string& p : parts)
+      all = all && contains(line, p);
+    n += all ? 1 : 0;
+    if (end == std::string::npos)
+      break;
+    start = end + 1;
+  }
+  return n;
+}
+
+std::string raw_openat_library() {
+  return prog("libraw_openat.so");
+}
+
+class PatchedSites : public ::testing::TestWithParam<const char*> {
+ protected:
+  std::string engine() const { return GetParam(); }
+  bool under_auto() const { return engine() == "auto"; }
+
+  // ftsc run -v with openat=ENOENT retried twice, on patched_sites args.
+  ProcessResult run_missing_open(const std::vector<std::string>& args, const std::string& stats) {
+    std::vector<std::string> command = {
+        "run",       "-v",      "--engine", engine(), "--retry", "openat=ENOENT",
+        "--backoff", "1ms,1ms", "--stats",  stats,    "--"};
+    command.push_back(prog("patched_sites"));
+    command.insert(command.end(), args.begin(), args.end());
+    return run_ftsc(command);
+  }
+
+  // The failures of openat the supervisor handled (none under preload).
+  size_t supervisor_lines(const std::string& err) const {
+    return count_lines(err, {"openat(", "= -ENOENT", "(ptrace)"});
+  }
+};
+
+TEST_P(PatchedSites, LibcsInternalOpenIsRetriedInProcessOnce) {
+  TempDir dir;
+  const std::string stats = dir.path() + "/stats.json";
+  ProcessResult r = run_missing_open({"fopen", dir.path() + "/missing"}, stats);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "fopen: No such file or directory\n");
+  EXPECT_TRUE(contains(r.err, "libc.so.6: patched ")) << r.err;
+  EXPECT_EQ(supervisor_lines(r.err), 0u) << r.err;
+  // One call, three attempts: a call handled by both layers would show more.
+  nlohmann::json row = stats_row(stats, "openat", "ENOENT");
+  EXPECT_EQ(counter(row, "calls"), 1u) << row;
+  EXPECT_EQ(counter(row, "attempts"), 3u) << row;
+  EXPECT_EQ(counter(row, "gave_up"), 1u) << row;
+}
+
+// Sets an environment variable of this process (and so of the ftsc it
+// runs) for its scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+  ~ScopedEnv() { unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+};
+
+TEST_P(PatchedSites, PatchingCanBeTurnedOff) {
+  TempDir dir;
+  const std::string stats = dir.path() + "/stats.json";
+  ScopedEnv off("FTSC_PRELOAD_PATCH", "0");
+  ProcessResult r = run_missing_open({"fopen", dir.path() + "/missing"}, stats);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "fopen: No such file or directory\n");
+  EXPECT_TRUE(contains(r.err, "FTSC_PRELOAD_PATCH=0: libc's syscall sites stay unpatched"))
+      << r.err;
+  nlohmann::json row = stats_row(stats, "openat", "ENOENT");
+  if (under_auto()) {
+    // fopen's openat is the supervisor's again.
+    EXPECT_EQ(supervisor_lines(r.err), 3u) << r.err;
+    EXPECT_EQ(counter(row, "attempts"), 3u) << row;
+  } else {
+    EXPECT_EQ(counter(row, "calls"), 0u) << row;  // out of the wrappers' reach
+  }
+}
+
+TEST_P(PatchedSites, AProgramThatChangesItsOwnProtections) {
+  TempDir dir;
+  const std::string stats = dir.path() + "/stats.json";
+  ProcessResult r = run_missing_open({"mprotect", dir.path() + "/missing"}, stats);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "fopen: No such file or directory\n");
+  EXPECT_EQ(counter(stats_row(stats, "openat", "ENOENT"), "attempts"), 3u);
+  EXPECT_EQ(supervisor_lines(r.err), 0u) << r.err;
+}
+
+TEST_P(PatchedSites, ASignalDuringAPatchedReadRunsItsHandlerAndRestarts) {
+  ProcessResult r = run_ftsc({"run", "--engine", engine(), "--retry", "read=EIO", "--",
+                              prog("patched_sites"), "signal", "restart"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "read: x\n");
+}
+
+TEST_P(PatchedSites, ASignalDuringAPatchedReadWithoutRestartEndsIt) {
+  ProcessResult r = run_ftsc({"run", "--engine", engine(), "--retry", "read=EIO", "--",
+                              prog("patched_sites"), "signal", "plain"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "read: Interrupted system call\n");
+}
+
+TEST_P(PatchedSites, ADlopenedLibrarysSyscallInstructionIsPatched) {
+  TempDir dir;
+  const std::string stats = dir.path() + "/stats.json";
+  ProcessResult r =
+      run_missing_open({"dlopen", raw_openat_library(), dir.path() + "/missing"}, stats);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "raw_openat: No such file or directory\n");
+  EXPECT_TRUE(contains(r.err, "libraw_openat.so: patched 1 of 1 syscall sites")) << r.err;
+  EXPECT_EQ(supervisor_lines(r.err), 0u) << r.err;
+  EXPECT_EQ(counter(stats_row(stats, "openat", "ENOENT"), "attempts"), 3u);
+}
+
+TEST_P(PatchedSites, ThreadsStartWhileALibraryIsPatched) {
+  ProcessResult r = run_ftsc({"run", "--engine", engine(), "--retry", "read,openat=EIO", "--",
+                              prog("patched_sites"), "threads", raw_openat_library()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "threads: 16 ok\n");
+}
+
+TEST_P(PatchedSites, ForkThenExecPatchesTheNewProgram) {
+  TempDir dir;
+  const std::string stats = dir.path() + "/stats.json";
+  ProcessResult r = run_missing_open({"fork_exec", dir.path() + "/missing"}, stats);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "fopen: No such file or directory\nparent fopen: No such file or directory\n");
+  EXPECT_EQ(count_lines(r.err, {"libc.so.6: patched "}), 2u)
+      << r.err;  // the program, the exec'd one
+  EXPECT_EQ(supervisor_lines(r.err), 0u) << r.err;
+  nlohmann::json row = stats_row(stats, "openat", "ENOENT");
+  EXPECT_EQ(counter(row, "calls"), 2u) << row;
+  EXPECT_EQ(counter(row, "attempts"), 6u) << row;
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, PatchedSites, ::testing::Values("preload", "auto"),
+                         [](const auto& param_info) { return std::string(param_info.param); });
+
+}  // namespace
+}  // namespace ftsc::test
