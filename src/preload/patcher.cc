@@ -29,14 +29,18 @@
 // `syscall`.
 //
 // A site is left alone (and so stays the supervisor's under `auto`) when it
-// is not on the decoded path of its function, when its window would hold a
+// is not on the decoded path of its function; when its window would hold a
 // branch (a jump, call, return or another syscall) or reach the start of the
-// function, when a jump lands inside the window (every direct jump and call
-// of the segment is found by a byte scan, which may see jumps that are none:
-// that only leaves more sites alone; a function with an indirect jump that
-// is not a tail call through memory, a jump table, keeps all its sites), when
-// the window loads a number that cannot return through a trampoline, when no
-// trampoline can be mapped within reach, or when mprotect(2) refuses to make
+// function; when a jump lands inside the window (the function's own jumps
+// are found by decoding it; jumps with a 32-bit displacement from anywhere,
+// a function's cold part among them, by a scan of the segment's bytes, which
+// may see jumps that are none: that only leaves more sites alone; a function
+// with an indirect jump that is not a tail call through memory, a jump
+// table, keeps all its sites); when the window loads a number that cannot
+// return through a trampoline, or its function is a signal trampoline (an
+// FDE of a CIE with the 'S' augmentation: glibc's __restore_rt, whose FDE
+// starts a byte early, so that decoding from there goes astray); when no
+// trampoline can be mapped within reach; or when mprotect(2) refuses to make
 // the text writable (a W^X policy, said with -v; the original bytes are
 // written back if anything fails midway). Only glibc 2.26 to 2.40, whose
 // cancellation does not look at the address of the syscall instruction, and
@@ -469,7 +473,7 @@ Flow flow_of(const uint8_t* b, size_t size, uintptr_t at) {
   } else if (((op == 0xe9 || op == 0xe8) && i + 5 == size) ||
              (op == 0x0f && i + 6 == size && b[i + 1] >= 0x80 && b[i + 1] <= 0x8f)) {
     int32_t rel;
-    memcpy(&rel, b + size - 4, 4);
+    __builtin_memcpy(&rel, b + size - 4, 4);
     f.direct = true;
     f.target = next + static_cast<uintptr_t>(static_cast<intptr_t>(rel));
   } else if (op == 0xff && i + 1 < size) {
@@ -558,21 +562,33 @@ Site* window_holding(Site* sites, size_t n, uintptr_t a) {
 void exclude_branch_targets(const Object& o, Site* sites, size_t n) {
   const auto* b = reinterpret_cast<const uint8_t*>(o.text);
   const size_t size = o.text_end - o.text;
-  for (size_t i = 0; i + 2 <= size; ++i) {
-    intptr_t target = 0;
+  // Windows span at most [first, last): a target outside needs no search.
+  uintptr_t first = UINTPTR_MAX, last = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (sites[i].verdict == kPatchable) {
+      first = first < sites[i].start ? first : sites[i].start;
+      last = sites[i].syscall_at + 2;
+    }
+  if (last == 0)
+    return;
+  const intptr_t low = static_cast<intptr_t>(first - o.text);
+  const intptr_t high = static_cast<intptr_t>(last - o.text);
+  for (size_t i = 0; i + 6 <= size; ++i) {
     const uint8_t op = b[i];
-    if ((op == 0xe9 || op == 0xe8) && i + 5 <= size) {
-      int32_t rel;
-      memcpy(&rel, b + i + 1, 4);
+    if (op != 0xe9 && op != 0xe8 && op != 0x0f)
+      continue;
+    intptr_t target;
+    int32_t rel;
+    if (op != 0x0f) {
+      __builtin_memcpy(&rel, b + i + 1, 4);
       target = static_cast<intptr_t>(i) + 5 + rel;
-    } else if (op == 0x0f && b[i + 1] >= 0x80 && b[i + 1] <= 0x8f && i + 6 <= size) {
-      int32_t rel;
-      memcpy(&rel, b + i + 2, 4);
+    } else if (b[i + 1] >= 0x80 && b[i + 1] <= 0x8f) {
+      __builtin_memcpy(&rel, b + i + 2, 4);
       target = static_cast<intptr_t>(i) + 6 + rel;
     } else {
       continue;
     }
-    if (target <= 0 || static_cast<size_t>(target) >= size)
+    if (target <= low || target >= high)
       continue;
     Site* s = window_holding(sites, n, o.text + static_cast<uintptr_t>(target));
     if (s != nullptr)
@@ -759,15 +775,27 @@ const char* verdict_text(int v) {
   }
 }
 
+// The next bytes 0f 05 in [p, end), or null.
+const uint8_t* next_syscall_bytes(const uint8_t* p, const uint8_t* end) {
+  while (p + 1 < end) {
+    p = static_cast<const uint8_t*>(memchr(p, 0x0f, static_cast<size_t>(end - 1 - p)));
+    if (p == nullptr)
+      return nullptr;
+    if (p[1] == 0x05)
+      return p;
+    ++p;
+  }
+  return nullptr;
+}
+
 void patch_object(const Object& o, Report* report) {
   if (o.text == 0 || o.text_end <= o.text + 2)
     return;
   const auto* b = reinterpret_cast<const uint8_t*>(o.text);
   const size_t size = o.text_end - o.text;
   size_t n = 0;
-  for (size_t i = 0; i + 1 < size; ++i)
-    if (b[i] == 0x0f && b[i + 1] == 0x05)
-      ++n;
+  for (const uint8_t* p = b; (p = next_syscall_bytes(p, b + size)) != nullptr; ++p)
+    ++n;
   report->sites = n;
   if (n == 0)
     return;
@@ -789,11 +817,10 @@ void patch_object(const Object& o, Report* report) {
     return;
   }
   size_t k = 0;
-  for (size_t i = 0; i + 1 < size; ++i)
-    if (b[i] == 0x0f && b[i + 1] == 0x05) {
-      sites[k] = Site{};
-      sites[k++].syscall_at = o.text + i;
-    }
+  for (const uint8_t* p = b; k < n && (p = next_syscall_bytes(p, b + size)) != nullptr; ++p) {
+    sites[k] = Site{};
+    sites[k++].syscall_at = reinterpret_cast<uintptr_t>(p);
+  }
   constexpr size_t kTargets = 16384;
   auto* targets = static_cast<uintptr_t*>(map_anonymous(kTargets * sizeof(uintptr_t)));
   for (size_t i = 0; i < n;) {

@@ -1490,7 +1490,9 @@ int retry_allocation(size_t size, AllocationAttempt attempt, void* context) {
 }
 
 bool library_active() {
-  return initialise() && !sandboxed();
+  // The flag only: sandboxed() would spend the calling thread's next look at
+  // its filters (at most one per kFilterLookNs), which the first failure needs.
+  return initialise() && !g_sandboxed.load(std::memory_order_acquire);
 }
 
 bool verbose() {

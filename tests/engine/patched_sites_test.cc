@@ -147,6 +147,15 @@ TEST_P(PatchedSites, ThreadsStartWhileALibraryIsPatched) {
   EXPECT_EQ(r.out, "threads: 16 ok\n");
 }
 
+TEST_P(PatchedSites, AThreadCancelledInAPatchedReadUnwindsThroughIt) {
+  // The stub's unwind information leads from the dispatcher back into libc's
+  // read and fgets, so the thread's frame-based cleanup handler runs.
+  ProcessResult r = run_ftsc(
+      {"run", "--engine", engine(), "--retry", "read=EIO", "--", prog("patched_sites"), "cancel"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "cancelled: 1, cleanup ran: 1\n");
+}
+
 TEST_P(PatchedSites, ForkThenExecPatchesTheNewProgram) {
   TempDir dir;
   const std::string stats = dir.path() + "/stats.json";

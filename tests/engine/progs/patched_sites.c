@@ -11,6 +11,9 @@
  *                          dlopens and dlcloses LIB
  *   fork_exec FILE         fopen(FILE) in a child that exec'd this program,
  *                          then in the parent
+ *   cancel                 a thread blocked in fgets (stdio's read) is
+ *                          cancelled: its cleanup handler (frame-based, the
+ *                          program is built with -fexceptions) must run
  * Each prints one line per result. */
 #include <dlfcn.h>
 #include <errno.h>
@@ -107,6 +110,37 @@ static int threads_case(const char* lib) {
   return 0;
 }
 
+static int g_cleaned;
+static int g_cancel_pipe[2];
+
+static void cleanup(void* arg) {
+  (void)arg;
+  g_cleaned = 1;
+}
+
+static void* blocked_reader(void* arg) {
+  (void)arg;
+  FILE* in = fdopen(g_cancel_pipe[0], "r");
+  char line[8];
+  pthread_cleanup_push(cleanup, NULL);
+  if (in != NULL && fgets(line, sizeof line, in) == NULL)
+    printf("fgets returned\n");
+  pthread_cleanup_pop(0);
+  return NULL;
+}
+
+static int cancel_case(void) {
+  pthread_t t;
+  if (pipe(g_cancel_pipe) != 0 || pthread_create(&t, NULL, blocked_reader, NULL) != 0)
+    return 2;
+  usleep(100000);
+  pthread_cancel(t);
+  void* result = NULL;
+  pthread_join(t, &result);
+  printf("cancelled: %d, cleanup ran: %d\n", result == PTHREAD_CANCELED, g_cleaned);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char* what = argc > 1 ? argv[1] : "";
@@ -124,6 +158,8 @@ int main(int argc, char** argv) {
     return dlopen_case(argv[2], argv[3]);
   } else if (strcmp(what, "threads") == 0 && argc > 2) {
     return threads_case(argv[2]);
+  } else if (strcmp(what, "cancel") == 0) {
+    return cancel_case();
   } else if (strcmp(what, "fork_exec") == 0 && argc > 2) {
     pid_t child = fork();
     if (child == 0) {
@@ -135,7 +171,8 @@ int main(int argc, char** argv) {
     try_fopen("parent fopen", argv[2]);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
   } else {
-    fprintf(stderr, "usage: patched_sites fopen|mprotect|signal|dlopen|threads|fork_exec ...\n");
+    fprintf(stderr,
+            "usage: patched_sites fopen|mprotect|signal|dlopen|threads|fork_exec|cancel ...\n");
     return 2;
   }
   return 0;
