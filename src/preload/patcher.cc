@@ -20,7 +20,8 @@
 // displaced instructions (a RIP-relative operand's displacement fixed for
 // its new address), hands a number that must run where libc runs it
 // (rt_sigreturn, clone, fork, vfork, clone3: a new stack or none returns from
-// them) to a `syscall` of its own, and for any other steps over the red
+// them), and one the library does not handle (a byte table), to a `syscall`
+// of its own, and for any other steps over the red
 // zone, pushes the address after the original `syscall` and jumps to the
 // library's stub (patch_stub_x86_64.cc), which calls
 // ftsc_preload_patched_dispatch (runtime.cc): the call is handled as the
@@ -77,6 +78,7 @@
 #include <cstdint>
 #include <initializer_list>
 
+#include "abi/compiled_policy.h"
 #include "preload/runtime.h"
 #include "preload/syscall_site.h"
 
@@ -598,7 +600,18 @@ void exclude_branch_targets(const Object& o, Site* sites, size_t n) {
 
 // ---- trampolines ------------------------------------------------------------------
 
-constexpr size_t kTrampolineSize = 192;
+constexpr size_t kTrampolineSize = 256;
+
+// Which syscalls the library handles (handles_syscall()), one byte per number
+// below FTSC_NR_LIMIT, on a read-write page after each object's trampolines:
+// a trampoline makes a call the library does not handle itself, at its own
+// `syscall`, without the stub's saves (under `auto` the filter then judges
+// it as it judged libc's). Cleared when the library steps aside.
+constexpr size_t kHandledBytes = 512;
+static_assert(kHandledBytes == FTSC_NR_LIMIT, "one byte per syscall number");
+constexpr int kMaxTables = 256;
+uint8_t* g_tables[kMaxTables];
+int g_n_tables = 0;
 
 class Emitter {
  public:
@@ -634,9 +647,9 @@ int32_t rel32(const uint8_t* next_instruction, uintptr_t target) {
                               reinterpret_cast<int64_t>(next_instruction));
 }
 
-// Writes site s's trampoline at t (kTrampolineSize bytes). False when a
-// displacement does not reach from there.
-bool emit_trampoline(const Site& s, uint8_t* t) {
+// Writes site s's trampoline at t (kTrampolineSize bytes), which looks up
+// the number in `handled`. False when a displacement does not reach from there.
+bool emit_trampoline(const Site& s, uint8_t* t, const uint8_t* handled) {
   Emitter e(t);
   uintptr_t from = s.start;
   for (int i = 0; i < s.n_displaced; ++i) {
@@ -655,7 +668,7 @@ bool emit_trampoline(const Site& s, uint8_t* t) {
     from += s.length[i];
   }
   // Numbers that must run where libc runs them: to the trampoline's own syscall.
-  uint8_t* to_raw[5];
+  uint8_t* to_raw[6];
   int n_raw = 0;
   for (uint32_t nr : {uint32_t{SYS_rt_sigreturn}, uint32_t{SYS_clone}, uint32_t{SYS_fork},
                       uint32_t{SYS_vfork}, uint32_t{SYS_clone3}}) {
@@ -664,6 +677,18 @@ bool emit_trampoline(const Site& s, uint8_t* t) {
     e.bytes({0x74, 0x00});  // je raw
     to_raw[n_raw++] = e.here();
   }
+  // Numbers the library does not handle: to the trampoline's own syscall
+  // too. rcx and r11 are free: the kernel clobbers them.
+  e.bytes({0x48, 0x3d});  // cmp $kHandledBytes, %rax
+  e.u32(static_cast<uint32_t>(kHandledBytes));
+  e.bytes({0x73, 0x00});  // jae dispatch
+  uint8_t* to_dispatch = e.here();
+  e.bytes({0x4c, 0x8d, 0x1d});  // lea handled(%rip), %r11
+  e.u32(static_cast<uint32_t>(rel32(e.here() + 4, reinterpret_cast<uintptr_t>(handled))));
+  e.bytes({0x41, 0x80, 0x3c, 0x03, 0x00});  // cmpb $0, (%r11,%rax)
+  e.bytes({0x74, 0x00});                    // je raw
+  to_raw[n_raw++] = e.here();
+  to_dispatch[-1] = static_cast<uint8_t>(e.here() - to_dispatch);
   e.bytes({0x48, 0x8d, 0x64, 0x24, 0x80});  // lea -128(%rsp), %rsp: over the red zone
   e.bytes({0xff, 0x35});                    // push resume(%rip)
   uint8_t* push_disp = e.here();
@@ -848,8 +873,9 @@ void patch_object(const Object& o, Report* report) {
   for (size_t i = 0; i < n; ++i)
     patchable += sites[i].verdict == kPatchable;
   uintptr_t area = 0;
-  const size_t area_bytes = n * kTrampolineSize;
-  if (patchable > 0) {
+  const size_t code_bytes = page_up(n * kTrampolineSize);
+  const size_t area_bytes = code_bytes + kPage;  // the trampolines, then the table
+  if (patchable > 0 && g_n_tables < kMaxTables) {
     area = map_near(o.text, o.text_end, area_bytes);
     if (area == 0)
       for (size_t i = 0; i < n; ++i)
@@ -858,13 +884,16 @@ void patch_object(const Object& o, Report* report) {
   }
   if (area != 0) {
     auto* trampolines = reinterpret_cast<uint8_t*>(area);
+    uint8_t* handled = trampolines + code_bytes;
+    for (size_t nr = 0; nr < kHandledBytes; ++nr)
+      handled[nr] = handles_syscall(static_cast<long>(nr)) ? 1 : 0;
     for (size_t i = 0; i < n; ++i)
       if (sites[i].verdict == kPatchable &&
           (!within_rel32(sites[i].start, area) ||
-           !emit_trampoline(sites[i], trampolines + i * kTrampolineSize)))
+           !emit_trampoline(sites[i], trampolines + i * kTrampolineSize, handled)))
         sites[i].verdict = kOutOfReach;
-    long r = raw_syscall(SYS_mprotect, static_cast<long>(area),
-                         static_cast<long>(page_up(area_bytes)), PROT_READ | PROT_EXEC);
+    long r = raw_syscall(SYS_mprotect, static_cast<long>(area), static_cast<long>(code_bytes),
+                         PROT_READ | PROT_EXEC);
     if (is_error(r)) {
       snprintf(report->why, sizeof report->why,
                "mprotect could not make its trampolines executable: %s", error_name(r));
@@ -874,8 +903,14 @@ void patch_object(const Object& o, Report* report) {
     bool used = false;
     for (size_t i = 0; i < n; ++i)
       used = used || sites[i].verdict == kPatched;
-    if (!used)
+    if (!used) {
       unmap(reinterpret_cast<void*>(area), area_bytes);
+    } else {
+      g_tables[g_n_tables] = handled;
+      __atomic_store_n(&g_n_tables, g_n_tables + 1, __ATOMIC_RELEASE);
+      if (!library_active())  // the library stepped aside meanwhile
+        forget_handled_syscalls();
+    }
   }
   for (size_t i = 0; i < n; ++i) {
     ++report->counts[sites[i].verdict];
@@ -1095,6 +1130,12 @@ void patch_syscall_sites() {
     snprintf(text, sizeof text, "libraries loaded later are not patched: %s", why);
     say(text);
   }
+}
+
+void forget_handled_syscalls() {
+  for (int i = 0; i < __atomic_load_n(&g_n_tables, __ATOMIC_ACQUIRE) && i < kMaxTables; ++i)
+    for (size_t nr = 0; nr < kHandledBytes; ++nr)
+      __atomic_store_n(&g_tables[i][nr], uint8_t{0}, __ATOMIC_RELAXED);
 }
 
 bool allocator_calls_patched() {

@@ -14,6 +14,10 @@ namespace ftsc::preload {
 // analysis recognises. With `ftsc run -v` it says what it patched, per library.
 void patch_syscall_sites() __attribute__((visibility("hidden")));
 
+// The library stepped aside (the program confined itself): every patched
+// site makes its call at its trampoline's own syscall from now on.
+void forget_handled_syscalls() __attribute__((visibility("hidden")));
+
 // Whether a patched site of libc makes mmap (and none that makes mmap was
 // left alone): then malloc's own mmap is retried at that site, and the
 // allocator wrappers retry nothing more (one layer per call).

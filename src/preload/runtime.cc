@@ -598,6 +598,7 @@ void step_aside() {
   if (g_sandboxed.exchange(true, std::memory_order_acq_rel))
     return;
   __atomic_store_n(&g_entry, &ftsc_preload_raw_syscall, __ATOMIC_RELEASE);
+  forget_handled_syscalls();
   if (g_mode.load(std::memory_order_acquire) >= kFast)
     say_sandboxed();
 }
@@ -1493,6 +1494,10 @@ bool library_active() {
   // The flag only: sandboxed() would spend the calling thread's next look at
   // its filters (at most one per kFilterLookNs), which the first failure needs.
   return initialise() && !g_sandboxed.load(std::memory_order_acquire);
+}
+
+bool handles_syscall(long nr) {
+  return initialise() && handles(nr);
 }
 
 bool verbose() {

@@ -114,6 +114,10 @@ int retry_allocation(size_t size, AllocationAttempt attempt, void* context)
 // program has not confined itself with a seccomp filter of its own?
 bool library_active() __attribute__((visibility("hidden")));
 
+// Does the library retry or inject syscall nr (what its dispatcher of
+// patched sites hands on, the rest runs at the site)?
+bool handles_syscall(long nr) __attribute__((visibility("hidden")));
+
 // `ftsc run -v`: the library says what it did.
 bool verbose() __attribute__((visibility("hidden")));
 
