@@ -217,6 +217,7 @@ struct RunFiles::State {
   base::UniqueFd log_read;
   base::UniqueFd log_write;
   base::UniqueFd processes_fd;
+  base::UniqueFd analyses_fd;
   std::unique_ptr<LogRelay> relay;
 
   ~State() {
@@ -277,6 +278,13 @@ base::Result<std::unique_ptr<RunFiles>> RunFiles::create(const ftsc_policy& poli
   if (ftruncate(s.processes_fd.get(), FTSC_PROCESS_REGISTRY_BYTES) != 0)
     return base::system_error("cannot size the run's processes memfd", errno);
 
+  // Sparse as well: the patcher's analyses, shared by the run's processes.
+  s.analyses_fd = base::UniqueFd(memfd_create("ftsc-analyses", MFD_CLOEXEC));
+  if (s.analyses_fd.get() < 0)
+    return base::system_error("cannot create a memfd for the patcher's analyses", errno);
+  if (ftruncate(s.analyses_fd.get(), FTSC_ANALYSES_BYTES) != 0)
+    return base::system_error("cannot size the patcher's analyses memfd", errno);
+
   if (s.log) {
     int log_pipe[2];
     if (pipe2(log_pipe, O_CLOEXEC) != 0)
@@ -302,6 +310,8 @@ std::vector<std::string> RunFiles::environment(bool under_supervisor) const {
       fmt::format("{}={}", FTSC_PRELOAD_POLICY_ENV, proc_fd_path(state_->policy_fd.get())),
       fmt::format("{}={}", FTSC_PRELOAD_STATS_ENV, proc_fd_path(state_->stats_fd.get())),
   };
+  env.push_back(
+      fmt::format("{}={}", FTSC_PRELOAD_ANALYSES_ENV, proc_fd_path(state_->analyses_fd.get())));
   if (state_->log_write.get() >= 0)
     env.push_back(
         fmt::format("{}={}", FTSC_PRELOAD_LOG_ENV, proc_fd_path(state_->log_write.get())));

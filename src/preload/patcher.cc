@@ -66,6 +66,7 @@
 #include <capstone/capstone.h>
 #include <dlfcn.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <link.h>
 #include <pthread.h>
@@ -73,12 +74,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <cstdint>
 #include <initializer_list>
 
 #include "abi/compiled_policy.h"
+#include "preload/preload_interface.h"
 #include "preload/runtime.h"
 #include "preload/syscall_site.h"
 
@@ -223,6 +226,8 @@ struct Object {
   const uint8_t* eh_frame_hdr = nullptr;
   bool text_relocations = false;
   bool go = false;  // a Go build ID note: Go's runtime
+  uint8_t build_id[32] = {};
+  uint32_t build_id_size = 0;  // its NT_GNU_BUILD_ID note's, 0 if none
 };
 
 Object describe(const dl_phdr_info& info) {
@@ -250,6 +255,11 @@ Object describe(const dl_phdr_info& info) {
         const auto* owner = reinterpret_cast<const char*>(p + sizeof *n);
         if (n->n_namesz == 3 && memcmp(owner, "Go", 3) == 0)
           o.go = true;
+        if (n->n_namesz == 4 && memcmp(owner, "GNU", 4) == 0 && n->n_type == NT_GNU_BUILD_ID &&
+            n->n_descsz <= sizeof o.build_id && p + sizeof *n + 4 + n->n_descsz <= end) {
+          memcpy(o.build_id, p + sizeof *n + 4, n->n_descsz);
+          o.build_id_size = n->n_descsz;
+        }
         p += sizeof *n + ((n->n_namesz + 3) & ~3u) + ((n->n_descsz + 3) & ~3u);
       }
     }
@@ -778,7 +788,9 @@ struct Report {
   size_t sites = 0;
   size_t counts[kVerdicts] = {};
   bool mmap_patched = false, mmap_left = false;
-  char why[200] = {};  // the object as a whole was left alone
+  char why[200] = {};             // the object as a whole was left alone
+  bool shared = false;            // patched from the run's shared analysis
+  const char* refused = nullptr;  // why a shared analysis of it was refused
 };
 
 const char* verdict_text(int v) {
@@ -813,33 +825,251 @@ const uint8_t* next_syscall_bytes(const uint8_t* p, const uint8_t* end) {
   return nullptr;
 }
 
-void patch_object(const Object& o, Report* report) {
-  if (o.text == 0 || o.text_end <= o.text + 2)
+// ---- the run's shared analyses ----------------------------------------------------
+
+// The first process of a run that analyses an object publishes the result in
+// the run's file (FTSC_PRELOAD_ANALYSES, preload_interface.h); later ones
+// patch from it without capstone, after checking the object's identity (its
+// file's device, inode, size and modification time, its build ID, where its
+// text lies and how long it is), a checksum over a private copy of the
+// record, and the bytes of every site. A record that fails any check is
+// refused and the object analysed again: nothing is patched from a stale or
+// corrupt record.
+
+static_assert(kVerdicts <= FTSC_ANALYSIS_VERDICTS, "a count per verdict");
+static_assert(sizeof(Site::original) == sizeof(ftsc_patch_site::original), "one window size");
+
+constexpr size_t kMaxRecords =
+    (FTSC_ANALYSIS_SLOT_BYTES - sizeof(ftsc_patch_analysis)) / sizeof(ftsc_patch_site);
+
+uint8_t* g_analyses = nullptr;  // mapped shared once; a fork child inherits it
+bool g_analyses_tried = false;
+
+// The run's file of analyses, mapped, or null (no run file, or it cannot be used).
+uint8_t* shared_analyses() {
+  if (g_analyses != nullptr || g_analyses_tried)
+    return g_analyses;
+  g_analyses_tried = true;
+  const char* path = getenv(FTSC_PRELOAD_ANALYSES_ENV);
+  if (path == nullptr || *path == '\0')
+    return nullptr;
+  long fd = raw_syscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path), O_RDWR | O_CLOEXEC);
+  if (is_error(fd))
+    return nullptr;
+  struct stat st {};
+  long m = -1;
+  if (!is_error(raw_syscall(SYS_fstat, fd, reinterpret_cast<long>(&st))) &&
+      static_cast<uint64_t>(st.st_size) >= FTSC_ANALYSES_BYTES)
+    m = raw_syscall(SYS_mmap, 0, static_cast<long>(FTSC_ANALYSES_BYTES), PROT_READ | PROT_WRITE,
+                    MAP_SHARED, fd, 0);
+  raw_syscall(SYS_close, fd);
+  if (!is_error(m))
+    g_analyses = reinterpret_cast<uint8_t*>(m);
+  return g_analyses;
+}
+
+// The identity fields of o in *id (the rest zero). False when o's file
+// cannot be named or looked at: its analysis is then neither read nor shared.
+bool identify(const Object& o, ftsc_patch_analysis* id) {
+  if (o.name[0] != '/')
+    return false;
+  struct stat st {};
+  if (is_error(raw_syscall(SYS_newfstatat, AT_FDCWD, reinterpret_cast<long>(o.name),
+                           reinterpret_cast<long>(&st), 0)))
+    return false;
+  memset(id, 0, sizeof *id);
+  id->version = FTSC_ANALYSIS_VERSION;
+  id->dev = st.st_dev;
+  id->ino = st.st_ino;
+  id->size = static_cast<uint64_t>(st.st_size);
+  id->mtime_sec = st.st_mtim.tv_sec;
+  id->mtime_nsec = st.st_mtim.tv_nsec;
+  id->text_offset = o.text - o.base;
+  id->text_size = o.text_end - o.text;
+  id->build_id_size = o.build_id_size;
+  memcpy(id->build_id, o.build_id, sizeof id->build_id);
+  return true;
+}
+
+bool same_object(const ftsc_patch_analysis& a, const ftsc_patch_analysis& b) {
+  constexpr size_t from = offsetof(ftsc_patch_analysis, dev);
+  constexpr size_t to = offsetof(ftsc_patch_analysis, n_sites);
+  return memcmp(reinterpret_cast<const uint8_t*>(&a) + from,
+                reinterpret_cast<const uint8_t*>(&b) + from, to - from) == 0;
+}
+
+uint64_t fnv1a(uint64_t h, const void* p, size_t n) {
+  const auto* b = static_cast<const uint8_t*>(p);
+  for (size_t i = 0; i < n; ++i) {
+    h ^= b[i];
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+uint64_t checksum_of(const ftsc_patch_analysis& header, const ftsc_patch_site* records, size_t n) {
+  ftsc_patch_analysis h = header;
+  h.state = 0;
+  h.checksum = 0;
+  return fnv1a(fnv1a(0xcbf29ce484222325ull, &h, sizeof h), records, n * sizeof *records);
+}
+
+// Site r of a record as the patcher's Site, if it is one that the text of o
+// holds now: its window within the text, after the previous one, its
+// instructions adding up to it, ending in 0f 05, its bytes those of the text.
+bool site_from_record(const Object& o, const ftsc_patch_site& r, uintptr_t after, Site* s) {
+  const size_t text_size = o.text_end - o.text;
+  if (r.window < 5 || r.window > sizeof r.original || r.syscall_offset + 2u > text_size ||
+      r.syscall_offset + 2u < r.window || r.n_displaced < 1 || r.n_displaced > kMaxDisplaced ||
+      r.original[r.window - 2] != 0x0f || r.original[r.window - 1] != 0x05)
+    return false;
+  *s = Site{};
+  s->syscall_at = o.text + r.syscall_offset;
+  s->start = s->syscall_at + 2 - r.window;
+  if (s->start < after)
+    return false;
+  size_t displaced = 0;
+  for (int i = 0; i < r.n_displaced; ++i) {
+    if (r.length[i] == 0 || (r.disp_offset[i] != 0 && r.disp_offset[i] + 4u > r.length[i]))
+      return false;
+    displaced += r.length[i];
+    s->length[i] = r.length[i];
+    s->disp_offset[i] = r.disp_offset[i];
+  }
+  if (displaced + 2 != r.window ||
+      memcmp(reinterpret_cast<const void*>(s->start), r.original, r.window) != 0)
+    return false;
+  s->n_displaced = r.n_displaced;
+  s->nr = r.nr;
+  s->verdict = kPatchable;
+  return true;
+}
+
+// The patchable sites of o from the run's shared analysis (mapped, *n of
+// them, *bytes long), with the other sites' counts in *report; null when
+// there is none that holds. *refused says why a record of o was refused.
+Site* load_shared(const Object& o, const ftsc_patch_analysis& id, size_t* n, size_t* bytes,
+                  Report* report, const char** refused) {
+  uint8_t* file = shared_analyses();
+  if (file == nullptr)
+    return nullptr;
+  const uint64_t claimed = __atomic_load_n(reinterpret_cast<uint64_t*>(file), __ATOMIC_ACQUIRE);
+  for (uint64_t slot = 0; slot < claimed && slot < FTSC_ANALYSIS_SLOTS; ++slot) {
+    const uint8_t* at = file + FTSC_ANALYSES_HEADER + slot * FTSC_ANALYSIS_SLOT_BYTES;
+    if (__atomic_load_n(reinterpret_cast<const uint32_t*>(at), __ATOMIC_ACQUIRE) !=
+        FTSC_ANALYSIS_READY)
+      continue;
+    ftsc_patch_analysis h;
+    memcpy(&h, at, sizeof h);
+    if (!same_object(h, id))
+      continue;
+    if (h.version != FTSC_ANALYSIS_VERSION || h.n_records > kMaxRecords ||
+        h.n_records > h.n_sites) {
+      *refused = "its header is not one this library writes";
+      continue;
+    }
+    // A private copy: what is checked is what is used.
+    const size_t record_bytes = h.n_records * sizeof(ftsc_patch_site);
+    auto* records = static_cast<ftsc_patch_site*>(map_anonymous(record_bytes + 1));
+    const size_t site_bytes = h.n_records * sizeof(Site);
+    auto* sites = static_cast<Site*>(map_anonymous(site_bytes + 1));
+    bool ok = records != nullptr && sites != nullptr;
+    if (ok) {
+      memcpy(records, at + sizeof h, record_bytes);
+      ok = checksum_of(h, records, h.n_records) == h.checksum;
+      if (!ok)
+        *refused = "its checksum does not match";
+    }
+    uintptr_t after = o.text;
+    for (size_t i = 0; ok && i < h.n_records; ++i) {
+      ok = site_from_record(o, records[i], after, &sites[i]);
+      after = sites[i].syscall_at + 2;
+      if (!ok)
+        *refused = "a site's bytes or form do not match the text";
+    }
+    unmap(records, record_bytes + 1);
+    if (!ok) {
+      unmap(sites, site_bytes + 1);
+      continue;
+    }
+    report->sites = h.n_sites;
+    for (int v = 0; v < kVerdicts; ++v)
+      if (v != kPatchable && v != kPatched && v != kCandidate)
+        report->counts[v] = h.counts[v];
+    report->mmap_left = (h.flags & FTSC_ANALYSIS_MMAP_LEFT) != 0;
+    *n = h.n_records;
+    *bytes = site_bytes + 1;
+    return sites;
+  }
+  return nullptr;
+}
+
+// Publishes the analysis of o (sites[0, n), each with its verdict, the text
+// still unpatched) in the run's file, if there is one and room.
+void store_shared(const Object& o, const ftsc_patch_analysis& id, const Site* sites, size_t n) {
+  uint8_t* file = shared_analyses();
+  if (file == nullptr)
     return;
+  ftsc_patch_analysis h = id;
+  h.n_sites = static_cast<uint32_t>(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (sites[i].verdict == kPatchable)
+      ++h.n_records;
+    else
+      ++h.counts[sites[i].verdict];
+    if (sites[i].verdict != kPatchable && sites[i].nr == SYS_mmap)
+      h.flags |= FTSC_ANALYSIS_MMAP_LEFT;
+  }
+  if (h.n_records == 0 || h.n_records > kMaxRecords)
+    return;
+  const uint64_t slot =
+      __atomic_fetch_add(reinterpret_cast<uint64_t*>(file), uint64_t{1}, __ATOMIC_ACQ_REL);
+  if (slot >= FTSC_ANALYSIS_SLOTS)
+    return;
+  uint8_t* at = file + FTSC_ANALYSES_HEADER + slot * FTSC_ANALYSIS_SLOT_BYTES;
+  auto* records = reinterpret_cast<ftsc_patch_site*>(at + sizeof h);
+  size_t k = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const Site& s = sites[i];
+    if (s.verdict != kPatchable)
+      continue;
+    ftsc_patch_site r{};
+    r.syscall_offset = static_cast<uint32_t>(s.syscall_at - o.text);
+    r.window = static_cast<uint8_t>(s.window());
+    r.n_displaced = s.n_displaced;
+    r.nr = s.nr;
+    memcpy(r.length, s.length, sizeof r.length);
+    memcpy(r.disp_offset, s.disp_offset, sizeof r.disp_offset);
+    memcpy(r.original, reinterpret_cast<const void*>(s.start), s.window());
+    records[k++] = r;
+  }
+  h.state = 0;
+  h.checksum = checksum_of(h, records, k);
+  memcpy(at, &h, sizeof h);
+  __atomic_store_n(reinterpret_cast<uint32_t*>(at), FTSC_ANALYSIS_READY, __ATOMIC_RELEASE);
+}
+
+// The full analysis of o's n sites (*bytes of them, mapped), or null with
+// the reason in report->why.
+Site* analyse_object(const Object& o, size_t n, size_t* sites_bytes_out, Report* report) {
   const auto* b = reinterpret_cast<const uint8_t*>(o.text);
   const size_t size = o.text_end - o.text;
-  size_t n = 0;
-  for (const uint8_t* p = b; (p = next_syscall_bytes(p, b + size)) != nullptr; ++p)
-    ++n;
-  report->sites = n;
-  if (n == 0)
-    return;
   const char* why = nullptr;
   FunctionTable table;
   if (!read_function_table(o, &table)) {
     snprintf(report->why, sizeof report->why,
              "its .eh_frame_hdr has no function table the analysis reads");
-    return;
+    return nullptr;
   }
   if (!open_capstone(&why)) {
     snprintf(report->why, sizeof report->why, "%s", why);
-    return;
+    return nullptr;
   }
   const size_t sites_bytes = n * sizeof(Site);
   auto* sites = static_cast<Site*>(map_anonymous(sites_bytes));
   if (sites == nullptr) {
     snprintf(report->why, sizeof report->why, "no memory for the analysis");
-    return;
+    return nullptr;
   }
   size_t k = 0;
   for (const uint8_t* p = b; k < n && (p = next_syscall_bytes(p, b + size)) != nullptr; ++p) {
@@ -869,6 +1099,13 @@ void patch_object(const Object& o, Report* report) {
   unmap(targets, kTargets * sizeof(uintptr_t));
   exclude_branch_targets(o, sites, n);
 
+  *sites_bytes_out = sites_bytes;
+  return sites;
+}
+
+// Maps the trampolines of sites[0, n), writes the jumps, and counts each
+// site's verdict in *report.
+void install(const Object& o, Site* sites, size_t n, Report* report) {
   size_t patchable = 0;
   for (size_t i = 0; i < n; ++i)
     patchable += sites[i].verdict == kPatchable;
@@ -921,6 +1158,38 @@ void patch_object(const Object& o, Report* report) {
         report->mmap_left = true;
     }
   }
+}
+
+void patch_object(const Object& o, Report* report) {
+  if (o.text == 0 || o.text_end <= o.text + 2)
+    return;
+  ftsc_patch_analysis id;
+  const bool known = identify(o, &id);
+  size_t n = 0, sites_bytes = 0;
+  Site* sites = nullptr;
+  if (known)
+    sites = load_shared(o, id, &n, &sites_bytes, report, &report->refused);
+  if (sites != nullptr) {
+    report->shared = true;
+  } else {
+    report->sites = 0;
+    for (size_t& c : report->counts)
+      c = 0;
+    report->mmap_left = false;
+    const auto* b = reinterpret_cast<const uint8_t*>(o.text);
+    const size_t size = o.text_end - o.text;
+    for (const uint8_t* p = b; (p = next_syscall_bytes(p, b + size)) != nullptr; ++p)
+      ++n;
+    report->sites = n;
+    if (n == 0)
+      return;
+    sites = analyse_object(o, n, &sites_bytes, report);
+    if (sites == nullptr)
+      return;
+    if (known)
+      store_shared(o, id, sites, n);
+  }
+  install(o, sites, n, report);
   unmap(sites, sites_bytes);
 }
 
@@ -932,8 +1201,13 @@ void say_report(const Object& o, const Report& r) {
     say(text);
     return;
   }
-  int n = snprintf(text, sizeof text, "%s: patched %zu of %zu syscall sites", o.name,
-                   r.counts[kPatched], r.sites);
+  if (r.refused != nullptr) {
+    snprintf(text, sizeof text, "%s: the run's shared analysis was refused (%s): analysed again",
+             o.name, r.refused);
+    say(text);
+  }
+  int n = snprintf(text, sizeof text, "%s: patched %zu of %zu syscall sites%s", o.name,
+                   r.counts[kPatched], r.sites, r.shared ? " (shared analysis)" : "");
   const char* sep = "; left alone: ";
   for (int v = 0; v < kVerdicts && n > 0 && static_cast<size_t>(n) < sizeof text; ++v) {
     const char* what = verdict_text(v);
@@ -1002,7 +1276,7 @@ int look_at(dl_phdr_info* info, size_t, void* data) {
   if (libc) {
     g_allocator_patched = report.mmap_patched && !report.mmap_left;
   }
-  if (g_verbose && (report.sites > 0 || report.why[0] != '\0'))
+  if (g_verbose && (report.sites > 0 || report.why[0] != '\0' || report.refused != nullptr))
     say_report(o, report);
   return 0;
 }

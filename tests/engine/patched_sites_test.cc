@@ -32,6 +32,17 @@ size_t count_lines(const std::string& text, const std::vector<std::string>& part
   return n;
 }
 
+// The N of each "libc.so.6: patched N of M" line, in order.
+std::vector<std::string> patched_counts(const std::string& err) {
+  std::vector<std::string> counts;
+  const std::string key = "libc.so.6: patched ";
+  for (size_t at = err.find(key); at != std::string::npos; at = err.find(key, at + 1)) {
+    const size_t from = at + key.size();
+    counts.push_back(err.substr(from, err.find(" syscall sites", from) - from));
+  }
+  return counts;
+}
+
 std::string raw_openat_library() {
   return prog("libraw_openat.so");
 }
@@ -164,6 +175,30 @@ TEST_P(PatchedSites, ForkThenExecPatchesTheNewProgram) {
   EXPECT_EQ(r.out, "fopen: No such file or directory\nparent fopen: No such file or directory\n");
   EXPECT_EQ(count_lines(r.err, {"libc.so.6: patched "}), 2u)
       << r.err;  // the program, the exec'd one
+  // The program analysed libc; the exec'd one patched from its analysis, the same sites.
+  EXPECT_EQ(count_lines(r.err, {"libc.so.6: patched ", "(shared analysis)"}), 1u) << r.err;
+  EXPECT_EQ(patched_counts(r.err).size(), 2u) << r.err;
+  EXPECT_EQ(patched_counts(r.err)[0], patched_counts(r.err)[1]) << r.err;
+  EXPECT_EQ(supervisor_lines(r.err), 0u) << r.err;
+  nlohmann::json row = stats_row(stats, "openat", "ENOENT");
+  EXPECT_EQ(counter(row, "calls"), 2u) << row;
+  EXPECT_EQ(counter(row, "attempts"), 6u) << row;
+}
+
+TEST_P(PatchedSites, ACorruptSharedAnalysisIsRefusedAndLibcAnalysedAgain) {
+  TempDir dir;
+  const std::string stats = dir.path() + "/stats.json";
+  ProcessResult r = run_missing_open({"corrupt_exec", dir.path() + "/missing"}, stats);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "fopen: No such file or directory\nparent fopen: No such file or directory\n");
+  EXPECT_EQ(count_lines(r.err, {"libc.so.6: the run's shared analysis was refused", "checksum",
+                                "analysed again"}),
+            1u)
+      << r.err;
+  EXPECT_EQ(count_lines(r.err, {"(shared analysis)"}), 0u) << r.err;
+  EXPECT_EQ(patched_counts(r.err).size(), 2u) << r.err;
+  EXPECT_EQ(patched_counts(r.err)[0], patched_counts(r.err)[1]) << r.err;
+  // The exec'd program's patched openat is handled in-process all the same.
   EXPECT_EQ(supervisor_lines(r.err), 0u) << r.err;
   nlohmann::json row = stats_row(stats, "openat", "ENOENT");
   EXPECT_EQ(counter(row, "calls"), 2u) << row;

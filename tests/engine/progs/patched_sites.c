@@ -11,14 +11,18 @@
  *                          dlopens and dlcloses LIB
  *   fork_exec FILE         fopen(FILE) in a child that exec'd this program,
  *                          then in the parent
+ *   corrupt_exec FILE      damages the first record of the run's shared
+ *                          analyses (FTSC_PRELOAD_ANALYSES), then fork_exec FILE
  *   cancel                 a thread blocked in fgets (stdio's read) is
  *                          cancelled: its cleanup handler (frame-based, the
  *                          program is built with -fexceptions) must run
  * Each prints one line per result. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +31,8 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "preload/preload_interface.h"
 
 static void try_fopen(const char* label, const char* path) {
   FILE* f = fopen(path, "r");
@@ -144,6 +150,26 @@ static int cancel_case(void) {
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char* what = argc > 1 ? argv[1] : "";
+  if (strcmp(what, "corrupt_exec") == 0 && argc > 2) {
+    /* The first byte of the first slot's first site's original bytes: a
+     * later process must refuse the record and analyse libc itself. */
+    const char* path = getenv(FTSC_PRELOAD_ANALYSES_ENV);
+    int fd = path != NULL ? open(path, O_RDWR | O_CLOEXEC) : -1;
+    const off_t at = (off_t)(FTSC_ANALYSES_HEADER + sizeof(struct ftsc_patch_analysis) +
+                             offsetof(struct ftsc_patch_site, original));
+    uint8_t byte = 0;
+    if (fd < 0 || pread(fd, &byte, 1, at) != 1) {
+      printf("corrupt: %s\n", strerror(errno));
+      return 1;
+    }
+    byte ^= 0xff;
+    if (pwrite(fd, &byte, 1, at) != 1) {
+      printf("corrupt: %s\n", strerror(errno));
+      return 1;
+    }
+    close(fd);
+    what = "fork_exec";
+  }
   if (strcmp(what, "fopen") == 0 && argc > 2) {
     try_fopen("fopen", argv[2]);
   } else if (strcmp(what, "mprotect") == 0 && argc > 2) {
@@ -172,7 +198,8 @@ int main(int argc, char** argv) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
   } else {
     fprintf(stderr,
-            "usage: patched_sites fopen|mprotect|signal|dlopen|threads|fork_exec|cancel ...\n");
+            "usage: patched_sites "
+            "fopen|mprotect|signal|dlopen|threads|fork_exec|corrupt_exec|cancel ...\n");
     return 2;
   }
   return 0;
