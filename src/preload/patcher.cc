@@ -791,6 +791,7 @@ struct Report {
   char why[200] = {};             // the object as a whole was left alone
   bool shared = false;            // patched from the run's shared analysis
   const char* refused = nullptr;  // why a shared analysis of it was refused
+  bool need_capstone = false;     // analysing it takes capstone, which is not loaded
 };
 
 const char* verdict_text(int v) {
@@ -1054,15 +1055,16 @@ void store_shared(const Object& o, const ftsc_patch_analysis& id, const Site* si
 Site* analyse_object(const Object& o, size_t n, size_t* sites_bytes_out, Report* report) {
   const auto* b = reinterpret_cast<const uint8_t*>(o.text);
   const size_t size = o.text_end - o.text;
-  const char* why = nullptr;
   FunctionTable table;
   if (!read_function_table(o, &table)) {
     snprintf(report->why, sizeof report->why,
              "its .eh_frame_hdr has no function table the analysis reads");
     return nullptr;
   }
-  if (!open_capstone(&why)) {
-    snprintf(report->why, sizeof report->why, "%s", why);
+  if (g_cs.insn == nullptr) {
+    // Not loaded: loading it under dl_iterate_phdr's lock, or in the middle of
+    // a dlopen, could deadlock. The caller loads it and looks again.
+    report->need_capstone = true;
     return nullptr;
   }
   const size_t sites_bytes = n * sizeof(Site);
@@ -1249,6 +1251,7 @@ bool never_patched(const Object& o) {
 
 struct Look {
   bool startup;
+  bool need_capstone;  // an object was left for a look with capstone loaded
   uintptr_t present[kSeen];
   int n_present;
 };
@@ -1273,6 +1276,23 @@ int look_at(dl_phdr_info* info, size_t, void* data) {
     snprintf(report.why, sizeof report.why, "it has text relocations");
   else
     patch_object(o, &report);
+  if (report.need_capstone && look->startup) {
+    look->need_capstone = true;  // patch_syscall_sites loads it and looks again
+    if (g_n_seen > 0 && g_seen[g_n_seen - 1] == o.text)
+      --g_n_seen;
+    return 0;
+  }
+  if (report.need_capstone) {
+    // Inside a dlopen, which capstone's own dlopen must not nest in. The
+    // run's next processes load it at start-up.
+    uint8_t* file = shared_analyses();
+    if (file != nullptr)
+      __atomic_fetch_or(reinterpret_cast<uint64_t*>(file) + 1, FTSC_ANALYSES_LOAD_CAPSTONE,
+                        __ATOMIC_RELAXED);
+    snprintf(report.why, sizeof report.why,
+             "capstone is not loaded in this process (it patched libc from the run's shared "
+             "analysis) and cannot be while a library loads; the run's next processes load it");
+  }
   if (libc) {
     g_allocator_patched = report.mmap_patched && !report.mmap_left;
   }
@@ -1281,11 +1301,14 @@ int look_at(dl_phdr_info* info, size_t, void* data) {
   return 0;
 }
 
-void look(bool startup) {
+// Patches the objects not seen yet. True when one waits for capstone (start-up only).
+bool look(bool startup) {
+  bool need_capstone = false;
   pthread_mutex_lock(&g_lock);
   auto* l = static_cast<Look*>(map_anonymous(sizeof(Look)));
   if (l != nullptr) {
     l->startup = startup;
+    l->need_capstone = false;
     l->n_present = 0;
     dl_iterate_phdr(&look_at, l);
     // Forget objects that were unloaded: a new one may come at their address.
@@ -1298,9 +1321,11 @@ void look(bool startup) {
         g_seen[kept++] = g_seen[i];
     }
     g_n_seen = kept;
+    need_capstone = l->need_capstone;
     unmap(l, sizeof(Look));
   }
   pthread_mutex_unlock(&g_lock);
+  return need_capstone;
 }
 
 // ld.so's r_brk: called with r_state RT_CONSISTENT when a dlopen has mapped
@@ -1309,6 +1334,29 @@ void look(bool startup) {
 extern "C" void ftsc_preload_link_map_changed() {
   if (_r_debug.r_state == r_debug::RT_CONSISTENT && library_active())
     look(false);
+}
+
+// The length of the nop at p (0x90, or 0f 1f with its ModRM operand, after
+// 66 and 2e prefixes, as assemblers pad with), or 0 for anything else.
+size_t nop_length(const uint8_t* p) {
+  size_t n = 0;
+  while (n < 6 && (p[n] == 0x66 || p[n] == 0x2e))
+    ++n;
+  if (p[n] == 0x90)
+    return n + 1;
+  if (p[n] != 0x0f || p[n + 1] != 0x1f)
+    return 0;
+  const uint8_t modrm = p[n + 2];
+  const int mod = modrm >> 6, rm = modrm & 7;
+  if (((modrm >> 3) & 7) != 0)
+    return 0;
+  if (mod == 3)
+    return n + 3;
+  const bool sib = rm == 4;
+  size_t disp = mod == 1 ? 1 : mod == 2 ? 4 : 0;
+  if (mod == 0 && (rm == 5 || (sib && (p[n + 3] & 7) == 5)))
+    disp = 4;
+  return n + 3 + (sib ? 1 : 0) + disp;
 }
 
 // Points ld.so's r_brk at the hook. It must be an empty function (`ret`, or
@@ -1320,17 +1368,21 @@ bool hook_link_map_changes(const char** why) {
     return false;
   }
   const auto* code = reinterpret_cast<const uint8_t*>(brk);
-  size_t size = 32;
-  uint64_t address = brk;
   size_t bytes = 0;
   bool returned = false;
-  while (bytes < 5 && g_cs.disasm_iter(g_cs.handle, &code, &size, &address, g_cs.insn)) {
-    const unsigned id = g_cs.insn->id;
-    const bool ok = !returned ? (id == X86_INS_ENDBR64 || id == X86_INS_RET) : id == X86_INS_NOP;
-    if (!ok || (id == X86_INS_RET && g_cs.insn->size != 1))  // not `ret $n`
+  while (bytes < 5) {
+    size_t length = 0;
+    if (!returned && memcmp(code + bytes, "\xf3\x0f\x1e\xfa", 4) == 0) {
+      length = bytes == 0 ? 4 : 0;  // endbr64, first only
+    } else if (!returned && code[bytes] == 0xc3) {
+      length = 1;
+      returned = true;
+    } else if (returned) {
+      length = nop_length(code + bytes);
+    }
+    if (length == 0)
       break;
-    returned = returned || id == X86_INS_RET;
-    bytes += g_cs.insn->size;
+    bytes += length;
   }
   if (!returned || bytes < 5) {
     *why = "ld.so's _dl_debug_state is not the empty function expected (a debugger's breakpoint?)";
@@ -1388,17 +1440,31 @@ void patch_syscall_sites() {
       say("libc is not a glibc from 2.26 to 2.40: its syscall sites stay unpatched");
     return;
   }
-  // Loaded before dl_iterate_phdr walks the objects, not while it does.
+  // Capstone (some 7 ms of relocations to load) only when an object needs
+  // analysing, loaded between dl_iterate_phdr's walks, never during one; and
+  // when the run's processes found that libraries loaded later need it.
   const char* why = nullptr;
-  if (!open_capstone(&why)) {
-    if (g_verbose) {
-      char text[300];
-      snprintf(text, sizeof text, "libc's syscall sites stay unpatched: %s", why);
-      say(text);
+  uint8_t* file = shared_analyses();
+  const bool later_need_capstone =
+      file != nullptr && (__atomic_load_n(reinterpret_cast<uint64_t*>(file) + 1, __ATOMIC_RELAXED) &
+                          FTSC_ANALYSES_LOAD_CAPSTONE) != 0;
+  const bool libc_waits = look(true);
+  if (libc_waits || later_need_capstone || file == nullptr) {
+    if (open_capstone(&why)) {
+      look(true);
+    } else {
+      if (g_verbose) {
+        char text[300];
+        snprintf(text, sizeof text, "%s: %s",
+                 libc_waits ? "libc's syscall sites stay unpatched"
+                            : "libraries loaded later are analysed by no process",
+                 why);
+        say(text);
+      }
+      if (libc_waits)
+        return;
     }
-    return;
   }
-  look(true);
   if (!hook_link_map_changes(&why) && g_verbose) {
     char text[300];
     snprintf(text, sizeof text, "libraries loaded later are not patched: %s", why);

@@ -205,7 +205,8 @@ _Static_assert(sizeof(struct ftsc_process_record) == 32, "ftsc_process_record la
 
 /* The shared analyses (FTSC_PRELOAD_ANALYSES): a header page whose first
  * word counts the slots claimed (an atomic fetch-and-add; claims beyond
- * FTSC_ANALYSIS_SLOTS are not written), then the slots. A slot is one
+ * FTSC_ANALYSIS_SLOTS are not written) and whose second holds flags, then
+ * the slots. A slot is one
  * object's analysis: a struct ftsc_patch_analysis, then n_records struct
  * ftsc_patch_site. Its writer stores `state` FTSC_ANALYSIS_READY last
  * (release); a reader copies the slot, checks the checksum over its copy
@@ -213,6 +214,10 @@ _Static_assert(sizeof(struct ftsc_process_record) == 32, "ftsc_process_record la
  * the object's identity and every site's bytes, and otherwise analyses the
  * object itself. The file is sparse: only written pages take memory. */
 #define FTSC_PRELOAD_ANALYSES_ENV "FTSC_PRELOAD_ANALYSES"
+/* The header page's second word: flags. A process found a library loaded
+ * later that nobody had analysed, without capstone to analyse it: the run's
+ * next processes load capstone at start-up. */
+#define FTSC_ANALYSES_LOAD_CAPSTONE 1ull
 #define FTSC_ANALYSIS_VERSION 1u
 #define FTSC_ANALYSIS_READY 0x52454459u /* "REDY" */
 #define FTSC_ANALYSIS_SLOTS 256ul

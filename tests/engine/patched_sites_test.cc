@@ -205,6 +205,31 @@ TEST_P(PatchedSites, ACorruptSharedAnalysisIsRefusedAndLibcAnalysedAgain) {
   EXPECT_EQ(counter(row, "attempts"), 6u) << row;
 }
 
+TEST_P(PatchedSites, ALaterProcessPatchesADlopenedLibraryFromTheSharedAnalysis) {
+  // Three children dlopen the library in turn. The first patched libc from
+  // the program's analysis without loading capstone, so it cannot analyse the
+  // library inside dlopen and leaves it; it tells the run, so the second loads
+  // capstone at start-up and analyses it; the third patches it from that.
+  TempDir dir;
+  const std::string stats = dir.path() + "/stats.json";
+  ProcessResult r = run_missing_open(
+      {"children", "3", "dlopen", raw_openat_library(), dir.path() + "/missing"}, stats);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "raw_openat: No such file or directory\n"
+            "raw_openat: No such file or directory\n"
+            "raw_openat: No such file or directory\n");
+  EXPECT_EQ(count_lines(r.err, {"libraw_openat.so: left unpatched", "capstone is not loaded"}), 1u)
+      << r.err;
+  EXPECT_EQ(count_lines(r.err, {"libraw_openat.so: patched 1 of 1 syscall sites"}), 2u) << r.err;
+  EXPECT_EQ(
+      count_lines(r.err, {"libraw_openat.so: patched 1 of 1 syscall sites (shared analysis)"}), 1u)
+      << r.err;
+  // The first child's raw openat: the supervisor's under auto, nobody's under preload.
+  EXPECT_EQ(supervisor_lines(r.err), under_auto() ? 3u : 0u) << r.err;
+  EXPECT_EQ(counter(stats_row(stats, "openat", "ENOENT"), "attempts"), under_auto() ? 9u : 6u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, PatchedSites, ::testing::Values("preload", "auto"),
                          [](const auto& param_info) { return std::string(param_info.param); });
 

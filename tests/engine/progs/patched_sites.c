@@ -13,6 +13,8 @@
  *                          then in the parent
  *   corrupt_exec FILE      damages the first record of the run's shared
  *                          analyses (FTSC_PRELOAD_ANALYSES), then fork_exec FILE
+ *   children N CASE ARGS   runs this program with CASE ARGS N times, one
+ *                          child after the other (fork, exec, wait)
  *   cancel                 a thread blocked in fgets (stdio's read) is
  *                          cancelled: its cleanup handler (frame-based, the
  *                          program is built with -fexceptions) must run
@@ -186,6 +188,19 @@ int main(int argc, char** argv) {
     return threads_case(argv[2]);
   } else if (strcmp(what, "cancel") == 0) {
     return cancel_case();
+  } else if (strcmp(what, "children") == 0 && argc > 3) {
+    for (int i = 0; i < atoi(argv[2]); ++i) {
+      pid_t child = fork();
+      if (child == 0) {
+        argv[2] = argv[0];
+        execv(argv[0], argv + 2);
+        _exit(127);
+      }
+      int status = 0;
+      waitpid(child, &status, 0);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return 1;
+    }
   } else if (strcmp(what, "fork_exec") == 0 && argc > 2) {
     pid_t child = fork();
     if (child == 0) {
