@@ -36,6 +36,11 @@
 // never load the library (static programs, set-user-ID ones) are not waited
 // for, since they count nothing.
 //
+// A fifth memfd, FTSC_PRELOAD_ANALYSES, sparse and writable by every process
+// of the run, carries the patcher's analyses of libc and of later libraries
+// from the first process that made one to the others (patcher.cc), which
+// check every record before they use it.
+//
 // Limits: a process whose credentials no longer allow it to open ftsc's
 // /proc/PID/fd (it changed its uid) or that the loader runs in secure mode
 // (set-user-ID, ld.so(8): LD_PRELOAD is then ignored) runs without the

@@ -10,9 +10,11 @@
 // segment (dl_iterate_phdr), looks for the bytes of `syscall` (0f 05), and for
 // each finds the function that holds it in .eh_frame_hdr's table of function
 // starts and decodes that function from its start with capstone (Debian's
-// libcapstone, loaded with dlopen, RTLD_LOCAL | RTLD_DEEPBIND, only when
-// patching is on: a program's own capstone of another version stays its own,
-// and a process with patching off maps none of it). A match that is
+// libcapstone, loaded with dlopen, RTLD_LOCAL | RTLD_DEEPBIND, only when an
+// object needs analysing: a program's own capstone of another version stays
+// its own, and a process with patching off maps none of it). The result is
+// shared by the processes of a run ("The run's shared analyses" below): only
+// the first one that meets an object decodes it. A match that is
 // not an instruction is no site. A site's window is the `syscall` and the
 // whole instructions right before it, at least 5 bytes (`mov $nr, %eax;
 // syscall` is 7). The window is replaced by a `jmp rel32` to the site's
