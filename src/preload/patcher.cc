@@ -872,9 +872,12 @@ uint8_t* shared_analyses() {
 }
 
 // The identity fields of o in *id (the rest zero). False when o's file
-// cannot be named or looked at: its analysis is then neither read nor shared.
+// cannot be named or looked at, or o has no build ID: its analysis is then
+// neither read nor shared. The build ID is read from the mapping, stat from
+// the file now at its path: the two tell an object apart from a newer file
+// that replaced it (a package upgrade while the run goes on).
 bool identify(const Object& o, ftsc_patch_analysis* id) {
-  if (o.name[0] != '/')
+  if (o.name[0] != '/' || o.build_id_size == 0)
     return false;
   struct stat st {};
   if (is_error(raw_syscall(SYS_newfstatat, AT_FDCWD, reinterpret_cast<long>(o.name),
