@@ -612,7 +612,11 @@ void exclude_branch_targets(const Object& o, Site* sites, size_t n) {
 
 // ---- trampolines ------------------------------------------------------------------
 
-constexpr size_t kTrampolineSize = 256;
+// The longest trampoline: 22 displaced bytes, 5 compares and jumps to the
+// raw path (40), the table's look-up (22), the jump to the stub (17), the raw
+// syscall and the jump back (7), alignment (7) and two slots (16): 131.
+// Fewer pages for the trampolines are fewer page faults at every start.
+constexpr size_t kTrampolineSize = 144;
 
 // Which syscalls the library handles (handles_syscall()), one byte per number
 // below FTSC_NR_LIMIT, on a read-write page after each object's trampolines:
