@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -144,10 +146,19 @@ int run_preload(const RunOptions& o, const ftsc_policy& compiled) {
   auto library = preload::find_library();
   if (!library)
     throw UserError{library.error().message, library.error().hint, kExitSetupFailed};
-  fmt::print(stderr,
-             "ftsc: the preload engine covers calls through libc's functions only, not raw "
-             "syscall instructions or calls inside libc (such as fopen's open); --engine ptrace "
-             "covers every call\n");
+  // FTSC_PRELOAD_PATCH=0 turns off the patching of libc's syscall sites
+  // (src/preload/patcher.cc), which the command inherits.
+  const char* patch = std::getenv("FTSC_PRELOAD_PATCH");
+  if (patch != nullptr && std::string_view(patch) == "0")
+    fmt::print(stderr,
+               "ftsc: the preload engine covers calls through libc's functions only, not raw "
+               "syscall instructions or calls inside libc (such as fopen's open); --engine ptrace "
+               "covers every call\n");
+  else
+    fmt::print(stderr,
+               "ftsc: the preload engine covers calls through libc, inside it too where it could "
+               "patch libc's syscall instructions, not raw syscall instructions of the program or "
+               "the loader's own calls; --engine ptrace covers every call\n");
   if (o.verbose)
     fmt::print(stderr, "ftsc: preload library {}\n", *library);
   preload::Options popts;

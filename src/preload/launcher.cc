@@ -36,6 +36,11 @@
 // never load the library (static programs, set-user-ID ones) are not waited
 // for, since they count nothing.
 //
+// A fifth memfd, FTSC_PRELOAD_ANALYSES, sparse and writable by every process
+// of the run, carries the patcher's analyses of libc and of later libraries
+// from the first process that made one to the others (patcher.cc), which
+// check every record before they use it.
+//
 // Limits: a process whose credentials no longer allow it to open ftsc's
 // /proc/PID/fd (it changed its uid) or that the loader runs in secure mode
 // (set-user-ID, ld.so(8): LD_PRELOAD is then ignored) runs without the
@@ -217,6 +222,7 @@ struct RunFiles::State {
   base::UniqueFd log_read;
   base::UniqueFd log_write;
   base::UniqueFd processes_fd;
+  base::UniqueFd analyses_fd;
   std::unique_ptr<LogRelay> relay;
 
   ~State() {
@@ -277,6 +283,13 @@ base::Result<std::unique_ptr<RunFiles>> RunFiles::create(const ftsc_policy& poli
   if (ftruncate(s.processes_fd.get(), FTSC_PROCESS_REGISTRY_BYTES) != 0)
     return base::system_error("cannot size the run's processes memfd", errno);
 
+  // Sparse as well: the patcher's analyses, shared by the run's processes.
+  s.analyses_fd = base::UniqueFd(memfd_create("ftsc-analyses", MFD_CLOEXEC));
+  if (s.analyses_fd.get() < 0)
+    return base::system_error("cannot create a memfd for the patcher's analyses", errno);
+  if (ftruncate(s.analyses_fd.get(), FTSC_ANALYSES_BYTES) != 0)
+    return base::system_error("cannot size the patcher's analyses memfd", errno);
+
   if (s.log) {
     int log_pipe[2];
     if (pipe2(log_pipe, O_CLOEXEC) != 0)
@@ -302,6 +315,8 @@ std::vector<std::string> RunFiles::environment(bool under_supervisor) const {
       fmt::format("{}={}", FTSC_PRELOAD_POLICY_ENV, proc_fd_path(state_->policy_fd.get())),
       fmt::format("{}={}", FTSC_PRELOAD_STATS_ENV, proc_fd_path(state_->stats_fd.get())),
   };
+  env.push_back(
+      fmt::format("{}={}", FTSC_PRELOAD_ANALYSES_ENV, proc_fd_path(state_->analyses_fd.get())));
   if (state_->log_write.get() >= 0)
     env.push_back(
         fmt::format("{}={}", FTSC_PRELOAD_LOG_ENV, proc_fd_path(state_->log_write.get())));

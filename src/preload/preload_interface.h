@@ -37,6 +37,10 @@
  *                         library then makes its calls from the syscall page
  *                         below, which the supervisor's seccomp filter lets
  *                         through untraced, and leaves everything else to it
+ *   FTSC_PRELOAD_ANALYSES optional: a file (a memfd, /proc/PID/fd/N) where the
+ *                         first process of a run that analyses an object for
+ *                         patching (patcher.cc) publishes the result, so that
+ *                         the run's later processes patch without decoding
  *
  * Plain C, so that tools other than ftsc can set a run up.
  */
@@ -198,6 +202,71 @@ _Static_assert(sizeof(struct ftsc_process_record) == 32, "ftsc_process_record la
  * (checked when the library is assembled) and where it ends. */
 #define FTSC_SYSCALL_PAGE_SYSCALL_OFFSET 27
 #define FTSC_SYSCALL_PAGE_RETURN_OFFSET (FTSC_SYSCALL_PAGE_SYSCALL_OFFSET + 2)
+
+/* The shared analyses (FTSC_PRELOAD_ANALYSES): a header page whose first
+ * word counts the slots claimed (an atomic fetch-and-add; claims beyond
+ * FTSC_ANALYSIS_SLOTS are not written) and whose second holds flags, then
+ * the slots. A slot is one
+ * object's analysis: a struct ftsc_patch_analysis, then n_records struct
+ * ftsc_patch_site. Its writer stores `state` FTSC_ANALYSIS_READY last
+ * (release); a reader copies the slot, checks the checksum over its copy
+ * (FNV-1a 64 of the header with state and checksum zero, then the records),
+ * the object's identity and every site's bytes, and otherwise analyses the
+ * object itself. The file is sparse: only written pages take memory. */
+#define FTSC_PRELOAD_ANALYSES_ENV "FTSC_PRELOAD_ANALYSES"
+/* The header page's second word: flags. A process found a library loaded
+ * later that nobody had analysed, without capstone to analyse it: the run's
+ * next processes load capstone at start-up. */
+#define FTSC_ANALYSES_LOAD_CAPSTONE 1ull
+#define FTSC_ANALYSIS_VERSION 1u
+#define FTSC_ANALYSIS_READY 0x52454459u /* "REDY" */
+#define FTSC_ANALYSIS_SLOTS 256ul
+#define FTSC_ANALYSIS_SLOT_BYTES (128ul * 1024)
+#define FTSC_ANALYSES_HEADER 4096ul
+#define FTSC_ANALYSES_BYTES (FTSC_ANALYSES_HEADER + FTSC_ANALYSIS_SLOTS * FTSC_ANALYSIS_SLOT_BYTES)
+#define FTSC_ANALYSIS_VERDICTS 16
+
+struct ftsc_patch_analysis {
+  uint32_t state;   /* FTSC_ANALYSIS_READY once whole, stored last */
+  uint32_t version; /* FTSC_ANALYSIS_VERSION */
+  uint64_t checksum;
+  /* The object's identity: its file (stat(2)) and its mapping. */
+  uint64_t dev, ino, size;
+  int64_t mtime_sec, mtime_nsec;
+  uint64_t text_offset; /* the executable segment's start from the load base */
+  uint64_t text_size;
+  uint32_t build_id_size; /* its NT_GNU_BUILD_ID note, 0 if none */
+  uint8_t build_id[32];
+  uint32_t n_sites;                        /* bytes 0f 05 in the executable segment */
+  uint32_t n_records;                      /* the patchable ones, recorded after this header */
+  uint32_t flags;                          /* FTSC_ANALYSIS_MMAP_LEFT */
+  uint32_t counts[FTSC_ANALYSIS_VERDICTS]; /* the other sites, by patcher.cc's verdict */
+};
+/* A site that loads mmap's number was left alone. */
+#define FTSC_ANALYSIS_MMAP_LEFT 1u
+
+/* One patchable site: its window [syscall_offset - window + 2,
+ * syscall_offset + 2) from the executable segment's start, the instructions
+ * it displaces (their lengths, and where a RIP-relative displacement sits in
+ * each, 0 for none) and its bytes, which must be found there unchanged. */
+struct ftsc_patch_site {
+  uint32_t syscall_offset;
+  uint8_t window;
+  uint8_t n_displaced;
+  int16_t nr; /* the number loaded right before, -1 if unknown */
+  uint8_t length[3];
+  uint8_t disp_offset[3];
+  uint8_t original[24];
+  uint8_t reserved[2];
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(struct ftsc_patch_analysis) == 184, "ftsc_patch_analysis layout changed");
+static_assert(sizeof(struct ftsc_patch_site) == 40, "ftsc_patch_site layout changed");
+#else
+_Static_assert(sizeof(struct ftsc_patch_analysis) == 184, "ftsc_patch_analysis layout changed");
+_Static_assert(sizeof(struct ftsc_patch_site) == 40, "ftsc_patch_site layout changed");
+#endif
 
 #define FTSC_PRELOAD_LOG_VERSION 2u
 

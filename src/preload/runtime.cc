@@ -77,9 +77,11 @@
 //
 // It relies on ld.so(8)'s LD_PRELOAD (ignored for set-user-ID programs in
 // secure mode), on glibc binding its exported functions through the PLT, and
-// on memfd_create(2)/proc(5) for the files `ftsc run` passes. It cannot see
-// libc-internal calls (fopen's openat, getaddrinfo's connect, malloc's own
-// mmap), raw `syscall` instructions, or statically linked programs. The
+// on memfd_create(2)/proc(5) for the files `ftsc run` passes. libc-internal
+// calls (fopen's openat, getaddrinfo's connect, malloc's own mmap) reach it
+// only through libc's patched syscall sites (patcher.cc), which call
+// ftsc_preload_patched_dispatch() below; it cannot see raw `syscall`
+// instructions of the program, or statically linked programs. The
 // program's calls of cancellation points stay cancellation points, as in
 // libc ("cancellation points" below); the library's own calls (guards,
 // logging) are none.
@@ -106,6 +108,7 @@
 #include "abi/compiled_policy.h"
 #include "abi/stats.h"
 #include "decide/retry_unit.h"
+#include "preload/patcher.h"
 #include "preload/preload_interface.h"
 #include "preload/runtime.h"
 #include "preload/syscall_site.h"
@@ -594,6 +597,7 @@ void step_aside() {
   if (g_sandboxed.exchange(true, std::memory_order_acq_rel))
     return;
   __atomic_store_n(&g_entry, &ftsc_preload_raw_syscall, __ATOMIC_RELEASE);
+  forget_handled_syscalls();
   if (g_mode.load(std::memory_order_acquire) >= kFast)
     say_sandboxed();
 }
@@ -1458,6 +1462,7 @@ __attribute__((constructor)) void preload_constructor() {
   initialise();
   resolve_allocator();
   pthread_atfork(nullptr, nullptr, &reset_after_fork);
+  patch_syscall_sites();
 }
 
 }  // namespace
@@ -1477,7 +1482,11 @@ long call_cancellation_point(EntryFn used, long nr, const long* args) {
   return cancellable_attempt(used, nr, args);  // a syscall site
 }
 
-long on_failure(long nr, long result, const long* args, EntryFn used, bool cancellation_point) {
+namespace {
+
+// The raw final result of a call whose first attempt, made through `used`,
+// failed with result (on_failure() without errno).
+long retry_failed(long nr, long result, const long* args, EntryFn used, bool cancellation_point) {
   // Only a first attempt made by the fast entry is this function's to retry:
   // bootstrap_entry() and full_entry() return complete calls, and a call made
   // before the library was ready is the supervisor's under `auto`.
@@ -1494,6 +1503,13 @@ long on_failure(long nr, long result, const long* args, EntryFn used, bool cance
     if (nr == SYS_connect && result == -EINPROGRESS)
       remember_connect(args);
   }
+  return result;
+}
+
+}  // namespace
+
+long on_failure(long nr, long result, const long* args, EntryFn used, bool cancellation_point) {
+  result = retry_failed(nr, result, args, used, cancellation_point);
   if (is_error(result)) {
     errno = static_cast<int>(-result);
     return -1;
@@ -1581,8 +1597,9 @@ int on_poll_result(struct pollfd* fds, unsigned long n, int ready) {
 }
 
 int retry_allocation(size_t size, AllocationAttempt attempt, void* context) {
-  // Under `auto` the supervisor has already retried the allocator's own mmap.
-  if (!initialise() || g_auto || sandboxed())
+  // Under `auto` the supervisor has already retried the allocator's own
+  // mmap, and so has a patched site of libc (patcher.h).
+  if (!initialise() || g_auto || sandboxed() || allocator_calls_patched())
     return ENOMEM;
   const long nr = allocation_syscall(*g_policy);
   if (nr < 0)
@@ -1602,6 +1619,20 @@ int retry_allocation(size_t size, AllocationAttempt attempt, void* context) {
   return is_error(result) ? static_cast<int>(-result) : 0;
 }
 
+bool library_active() {
+  // The flag only: sandboxed() would spend the calling thread's next look at
+  // its filters (at most one per kFilterLookNs), which the first failure needs.
+  return initialise() && !g_sandboxed.load(std::memory_order_acquire);
+}
+
+bool handles_syscall(long nr) {
+  return initialise() && handles(nr);
+}
+
+bool verbose() {
+  return g_log_path[0] != '\0';
+}
+
 void* next_symbol(const char* name) {
   void* sym = dlsym(RTLD_NEXT, name);
   if (sym == nullptr) {
@@ -1613,6 +1644,31 @@ void* next_symbol(const char* name) {
 }
 
 }  // namespace ftsc::preload
+
+// A patched site of libc or of a dlopen'ed library (patcher.cc): the call
+// is handled as a wrapper handles it, and its raw result goes back to the
+// site, which sets errno itself. libc has already made it a cancellation
+// point when it is one (glibc 2.36 switches to asynchronous cancellation
+// around the syscall of a multi-threaded process). A syscall the library does
+// not handle runs from its own syscall instruction, where `auto`'s filter
+// traces it as it traced libc's.
+extern "C" long ftsc_preload_patched_dispatch(const long* frame) {
+  using namespace ftsc::preload;
+  const long nr = frame[0];
+  const long* a = frame + 1;
+  if (!handles(nr))
+    return ftsc_preload_raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  const bool cancellation_point = is_cancellation_point(nr) && !__libc_single_threaded;
+  const EntryFn e = entry();
+  long r;
+  if (!cancellation_point || e == &ftsc_preload_raw_syscall)
+    r = e(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  else
+    r = call_cancellation_point(e, nr, a);
+  if (__builtin_expect(is_error(r), 0))
+    r = retry_failed(nr, r, a, e, cancellation_point);
+  return r;
+}
 
 extern "C" __attribute__((visibility("default"))) int ftsc_preload_active(void) {
   return ftsc::preload::initialise() ? 1 : 0;

@@ -15,6 +15,8 @@
 // it executes.
 #pragma once
 
+#include <sys/syscall.h>
+
 #include <cstddef>
 
 struct pollfd;
@@ -30,6 +32,40 @@ extern EntryFn g_entry __attribute__((visibility("hidden")));
 
 inline EntryFn entry() {
   return __atomic_load_n(&g_entry, __ATOMIC_ACQUIRE);
+}
+
+// Is the libc function that makes syscall nr a cancellation point
+// (pthreads(7))? glibc 2.36 makes exactly these calls with SYSCALL_CANCEL
+// among the functions of interposed.h: read, write and their p/v variants,
+// open, openat, creat, close, connect, accept, accept4, the send and recv
+// families, fsync and fdatasync. Folded at compile time for a row's
+// constant number; syscall(2) is no cancellation point whatever it makes.
+constexpr bool is_cancellation_point(long nr) {
+  switch (nr) {
+    case SYS_read:
+    case SYS_write:
+    case SYS_pread64:
+    case SYS_pwrite64:
+    case SYS_readv:
+    case SYS_writev:
+    case SYS_preadv:
+    case SYS_pwritev:
+    case SYS_openat:
+    case SYS_creat:
+    case SYS_close:
+    case SYS_connect:
+    case SYS_accept:
+    case SYS_accept4:
+    case SYS_sendto:
+    case SYS_sendmsg:
+    case SYS_recvfrom:
+    case SYS_recvmsg:
+    case SYS_fsync:
+    case SYS_fdatasync:
+      return true;
+    default:
+      return false;
+  }
 }
 
 // The first attempt of a call of a cancellation point (read, connect ...:
@@ -85,6 +121,17 @@ using AllocationAttempt = int (*)(void* context);
 // last attempt (0: it succeeded). Without such a rule: ENOMEM at once.
 int retry_allocation(size_t size, AllocationAttempt attempt, void* context)
     __attribute__((visibility("hidden"), noinline, cold));
+
+// Does the library handle calls: initialised with a valid policy, and the
+// program has not confined itself with a seccomp filter of its own?
+bool library_active() __attribute__((visibility("hidden")));
+
+// Does the library retry or inject syscall nr (what its dispatcher of
+// patched sites hands on, the rest runs at the site)?
+bool handles_syscall(long nr) __attribute__((visibility("hidden")));
+
+// `ftsc run -v`: the library says what it did.
+bool verbose() __attribute__((visibility("hidden")));
 
 // Resolves the real allocator (allocator.cc); called by the constructor.
 void resolve_allocator() __attribute__((visibility("hidden")));

@@ -49,40 +49,6 @@ inline R from_register(long r) {
     return static_cast<R>(r);
 }
 
-// Is the libc function that makes syscall nr a cancellation point
-// (pthreads(7))? glibc 2.36 makes exactly these calls with SYSCALL_CANCEL
-// among the functions of interposed.h: read, write and their p/v variants,
-// open, openat, creat, close, connect, accept, accept4, the send and recv
-// families, fsync and fdatasync. Folded at compile time for a row's
-// constant number; syscall(2) is no cancellation point whatever it makes.
-constexpr bool is_cancellation_point(long nr) {
-  switch (nr) {
-    case SYS_read:
-    case SYS_write:
-    case SYS_pread64:
-    case SYS_pwrite64:
-    case SYS_readv:
-    case SYS_writev:
-    case SYS_preadv:
-    case SYS_pwritev:
-    case SYS_openat:
-    case SYS_creat:
-    case SYS_close:
-    case SYS_connect:
-    case SYS_accept:
-    case SYS_accept4:
-    case SYS_sendto:
-    case SYS_sendmsg:
-    case SYS_recvfrom:
-    case SYS_recvmsg:
-    case SYS_fsync:
-    case SYS_fdatasync:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // The hot path of every wrapper: the syscall and one branch on its result.
 // A cancellation point acts on pthread_cancel as libc's function would
 // (runtime.cc, "cancellation points"): in a single-threaded process, where

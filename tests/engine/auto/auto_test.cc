@@ -3,6 +3,8 @@
 // libc's functions in-process, the ptrace supervisor every other call the
 // policy names, and each call is handled by exactly one of them. -v names the
 // layer at the end of each line: "(preload)" or "(ptrace)".
+#include <stdlib.h>
+
 #include <string>
 #include <vector>
 
@@ -47,17 +49,33 @@ TEST(Auto, EachCallIsHandledByExactlyOneLayer) {
   EXPECT_EQ(r.out,
             "open: No such file or directory\nfopen: No such file or directory\n"
             "raw: No such file or directory\npage: 6ff00000-6ff01000 r-xp\n");
-  // open() in-process; fopen's openat and the raw instruction by the
-  // supervisor. Each call: two retries, then the schedule is exhausted. A
-  // call seen by both layers would show more attempts.
-  EXPECT_EQ(count_lines(r.err, {"= -ENOENT, retry", "(preload)"}), 2u) << r.err;
-  EXPECT_EQ(count_lines(r.err, {"= -ENOENT, schedule_exhausted", "(preload)"}), 1u) << r.err;
-  EXPECT_EQ(count_lines(r.err, {"= -ENOENT, retry", "(ptrace)"}), 4u) << r.err;
-  EXPECT_EQ(count_lines(r.err, {"= -ENOENT, schedule_exhausted", "(ptrace)"}), 2u) << r.err;
+  // open() and fopen's openat (at libc's patched site) in-process; the raw
+  // instruction of the program by the supervisor. Each call: two retries,
+  // then the schedule is exhausted. A call seen by both layers would show
+  // more attempts.
+  EXPECT_EQ(count_lines(r.err, {"= -ENOENT, retry", "(preload)"}), 4u) << r.err;
+  EXPECT_EQ(count_lines(r.err, {"= -ENOENT, schedule_exhausted", "(preload)"}), 2u) << r.err;
+  EXPECT_EQ(count_lines(r.err, {"= -ENOENT, retry", "(ptrace)"}), 2u) << r.err;
+  EXPECT_EQ(count_lines(r.err, {"= -ENOENT, schedule_exhausted", "(ptrace)"}), 1u) << r.err;
   nlohmann::json row = stats_row(stats, "openat", "ENOENT");
   EXPECT_EQ(counter(row, "calls"), 3u) << row;
   EXPECT_EQ(counter(row, "attempts"), 9u) << row;
   EXPECT_EQ(counter(row, "gave_up"), 3u) << row;
+}
+
+TEST(Auto, WithoutPatchingLibcsInternalCallsAreTheSupervisors) {
+  TempDir dir;
+  std::string stats = dir.path() + "/stats.json";
+  setenv("FTSC_PRELOAD_PATCH", "0", 1);  // ftsc and the command inherit it
+  ProcessResult r =
+      run_ftsc({"run", "-v", "--retry", "openat=ENOENT", "--backoff", "1ms,1ms", "--stats", stats,
+                "--", prog("three_opens"), dir.path() + "/missing"});
+  unsetenv("FTSC_PRELOAD_PATCH");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // open() in-process; fopen's openat and the raw instruction by the supervisor.
+  EXPECT_EQ(count_lines(r.err, {"= -ENOENT, schedule_exhausted", "(preload)"}), 1u) << r.err;
+  EXPECT_EQ(count_lines(r.err, {"= -ENOENT, schedule_exhausted", "(ptrace)"}), 2u) << r.err;
+  EXPECT_EQ(counter(stats_row(stats, "openat", "ENOENT"), "attempts"), 9u);
 }
 
 TEST(Auto, WithoutThePageTheSupervisorHandlesEverything) {
@@ -95,9 +113,9 @@ TEST(Auto, BothLayersChargeOneBudgetInAPidNamespace) {
   // The program runs as pid 1 of a pid namespace of its own (unshare(1)),
   // where the library knows it by another id than the supervisor. Its three
   // failing opens may plan 150 ms of waiting: open()'s retry (the library's)
-  // takes 100, so fopen's (the supervisor's) trips the breaker and the raw
-  // call finds it tripped, as outside a namespace. Two budgets would let
-  // fopen's retry wait too.
+  // takes 100, so fopen's (the library's too, at libc's patched site) trips
+  // the breaker and the raw call (the supervisor's) finds it tripped, as
+  // outside a namespace. Two budgets would let the raw call's retry wait.
   ProcessResult probe = run_process({"unshare", "--pid", "--fork", "true"});
   std::vector<std::string> unshare = {"unshare", "--pid", "--fork"};
   if (probe.exit_code != 0) {
@@ -128,7 +146,8 @@ TEST(Auto, BothLayersChargeOneBudgetInAPidNamespace) {
     ProcessResult r = run_ftsc(args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(count_lines(r.err, {"= -ENOTDIR, retry", "(preload)"}), 1u) << r.err;
-    EXPECT_EQ(count_lines(r.err, {"= -ENOTDIR, budget", "(ptrace)"}), 2u) << r.err;
+    EXPECT_EQ(count_lines(r.err, {"= -ENOTDIR, budget", "(preload)"}), 1u) << r.err;
+    EXPECT_EQ(count_lines(r.err, {"= -ENOTDIR, budget", "(ptrace)"}), 1u) << r.err;
     nlohmann::json row = stats_row(stats, "openat", "ENOTDIR");
     EXPECT_EQ(counter(row, "calls"), 3u) << (in_namespace ? "in a namespace " : "") << row;
     EXPECT_EQ(counter(row, "gave_up"), 1u) << (in_namespace ? "in a namespace " : "") << row;
