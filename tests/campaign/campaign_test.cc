@@ -121,6 +121,82 @@ TEST(Campaign, IgnoredWriteIsCorruptedUntilTheDerivedPolicyAndANullFileCrashes) 
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
 }
 
+TEST(Campaign, AGivenPolicyIsTheSecondPassAndTheReportPaintsItsMatrixInChromium) {
+  TempDir dir;
+  std::string in = dir.write("in", "4\n");
+  std::string policy = dir.write("p.toml",
+                                 "version = 1\n[[rule]]\nsyscalls = [\"write\"]\nretry = "
+                                 "[\"ENOSPC\"]\nbackoff = [\"1ms\"]\n");
+  std::string out = dir.path() + "/c.json";
+  std::string report = dir.path() + "/r.html";
+  ProcessResult r = ftsc({"campaign", "-q", "--syscalls", "write", "--errnos", "ENOSPC,EIO",
+                          "--policy", policy, "--compare", "{}/out", "-o", out, "--report", report,
+                          "--", kProgs + "/ignores_errors", in, "{}/out"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json c = json::parse(slurp(out));
+  EXPECT_EQ(c.at("policy").at("source"), policy);
+  // ENOSPC is retried: tolerated. EIO is not in the policy: still corrupted.
+  EXPECT_EQ(outcomes(c, 1, "write", "ENOSPC"),
+            (std::multiset<std::string>{"corrupted", "corrupted", "corrupted"}));
+  EXPECT_EQ(outcomes(c, 2, "write", "ENOSPC"),
+            (std::multiset<std::string>{"tolerated", "tolerated", "tolerated"}));
+  EXPECT_EQ(outcomes(c, 2, "write", "EIO"),
+            (std::multiset<std::string>{"corrupted", "corrupted", "corrupted"}));
+
+  std::string html = slurp(report);
+  EXPECT_EQ(html.find("http"), std::string::npos);  // self-contained
+  EXPECT_EQ(html.find(" src="), std::string::npos);
+  if (std::string why = chromium_missing(); !why.empty())
+    GTEST_SKIP() << why;
+  ProcessResult dom = run_process(
+      {"timeout", "120", find_program("chromium"), "--headless", "--no-sandbox", "--disable-gpu",
+       "--disable-quic", "--no-first-run", "--disable-background-networking",
+       "--disable-component-update", "--disable-sync", "--user-data-dir=" + dir.path() + "/chr",
+       "--window-size=1100,1400", "--dump-dom", "file://" + report});
+  ASSERT_EQ(dom.exit_code, 0) << dom.err;
+  // Both matrices' two cells (write ENOSPC, write EIO) were laid out in their colour.
+  EXPECT_NE(dom.out.find("data-painted-before=\"2\""), std::string::npos) << dom.out.substr(0, 400);
+  EXPECT_NE(dom.out.find("data-painted-after=\"2\""), std::string::npos) << dom.out.substr(0, 400);
+  EXPECT_NE(dom.out.find("title=\"write ENOSPC: 3 corrupted\">0/3</td>"), std::string::npos);
+  EXPECT_NE(dom.out.find("title=\"write ENOSPC: 3 tolerated\">3/3</td>"), std::string::npos);
+  EXPECT_NE(dom.out.find("<p id=\"summary\">6 faults: 0 tolerated, 0 handled, 0 crashed, 0 hung, "
+                         "6 corrupted; with the policy: 3 tolerated"),
+            std::string::npos);
+}
+
+TEST(Campaign, Sqlite3KeepsItsDatabaseIntactWhateverFails) {
+  if (find_program("sqlite3").empty())
+    GTEST_SKIP() << "sqlite3 is not in PATH";
+  TempDir dir;
+  std::string tmpl = dir.path() + "/tmpl";
+  std::filesystem::create_directory(tmpl);
+  ProcessResult made = run_process({"sqlite3", tmpl + "/t.db",
+                                    "create table t(x integer, y text); insert into t values "
+                                    "(1, 'a'), (2, 'b'), (3, 'c');"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::string out = dir.path() + "/c.json";
+  // integrity_check prints "ok" or the damage, and exits 0 either way.
+  ProcessResult r =
+      ftsc({"campaign", "-q", "--no-policy", "--syscalls", "pwrite64,pread64,write", "--workdir",
+            tmpl, "--compare", "t.db", "--check",
+            "test \"$(sqlite3 {}/t.db 'pragma integrity_check')\" = ok", "-o", out, "--", "sqlite3",
+            "t.db", "insert into t values (4, 'd'); select count(*) from t;"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json c = json::parse(slurp(out));
+  ASSERT_GT(c.at("runs").size(), 0u);
+  for (const json& run : c.at("runs"))
+    EXPECT_EQ(run.at("check_passed"), true) << run.dump();
+  // A failed write of the database: sqlite3 says so and exits 1.
+  for (const json& run : c.at("runs")) {
+    if (run.at("syscall") != "pwrite64")
+      continue;
+    EXPECT_EQ(run.at("outcome"), "handled") << run.dump();
+    EXPECT_NE(run.at("stderr_tail").get<std::string>().find("Error: "), std::string::npos);
+  }
+  // The result line lost on standard output, exit status 0: corrupted.
+  EXPECT_EQ(outcomes(c, 1, "write", "ENOSPC"), (std::multiset<std::string>{"corrupted"}));
+}
+
 TEST(Campaign, CpReportsEveryFailureItMeets) {
   TempDir dir;
   std::string src = dir.write("src", std::string(200000, 'x'));
