@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "campaign/classify.h"
 #include "profile/profile.h"
 
 namespace ftsc::campaign {
@@ -71,6 +72,11 @@ std::string format_summary(const Campaign& c) {
   if (!c.policy_source.empty()) {
     Tally second = c.tally(2);
     out += fmt::format("; with the policy: {}", tally_words(second));
+    if (c.with_policy && classify(c.golden.observed, *c.with_policy) != Outcome::kTolerated)
+      out += fmt::format(
+          " (the policy changes the fault-free run too: exit status {} without it, {} with it; "
+          "the second pass is compared with the run under the policy)",
+          c.golden.observed.exit_status, c.with_policy->exit_status);
   }
   if (c.interrupted)
     out += fmt::format(" (interrupted: {} of {} runs done)", c.runs.size(),

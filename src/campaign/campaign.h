@@ -98,7 +98,9 @@ struct Campaign {
   std::vector<Run> runs;      // pass 1, then pass 2, each in plan order
   std::string policy_source;  // "derived", a file name, or "" for no second pass
   std::string policy_text;    // the policy of the second pass
-  bool interrupted = false;   // ended by Ctrl-C or SIGTERM: runs are those done
+  // The second pass's reference: the command under the policy, no fault.
+  std::optional<Observation> with_policy;
+  bool interrupted = false;  // ended by Ctrl-C or SIGTERM: runs are those done
 
   Tally tally(int pass) const;
 };

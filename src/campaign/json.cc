@@ -38,6 +38,11 @@ std::string format_campaign_json(const Campaign& c) {
   for (const auto& [nr, n] : c.golden.calls)
     calls[profile::profile_syscall_label(nr)] = n;
   g["calls"] = calls;
+  if (c.with_policy)
+    g["with_policy"] = {{"exit_status", c.with_policy->exit_status},
+                        {"stdout_digest", c.with_policy->stdout_digest},
+                        {"stderr_digest", c.with_policy->stderr_digest},
+                        {"compare", c.with_policy->compare_digests}};
   j["golden"] = g;
   j["options"] = {{"compare", c.compare},
                   {"check", c.check},
@@ -98,7 +103,17 @@ base::Result<Campaign> parse_campaign_json(std::string_view text, std::string_vi
     c.started = j.value("started", "");
     c.interrupted = j.value("interrupted", false);
     const json& g = j.at("golden");
-    c.golden.observed.exit_status = g.at("exit_status").get<int>();
+    auto observation = [](const json& o) {
+      Observation x;
+      x.exit_status = o.at("exit_status").get<int>();
+      x.stdout_digest = o.value("stdout_digest", "");
+      x.stderr_digest = o.value("stderr_digest", "");
+      x.compare_digests = o.value("compare", std::map<std::string, std::string>{});
+      return x;
+    };
+    c.golden.observed = observation(g);
+    if (g.contains("with_policy"))
+      c.with_policy = observation(g.at("with_policy"));
     c.golden.duration_s = g.at("duration_s").get<double>();
     for (const auto& [name, n] : g.at("calls").items())
       if (auto nr = kb::syscall_number(name))

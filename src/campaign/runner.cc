@@ -200,11 +200,13 @@ struct HostSetup {
   } else {
     const kb::KnowledgeBase& kb = kb::KnowledgeBase::builtin();
     policy::LoadedPolicy loaded = policy::parse_policy_text(s.policy_text, s.policy_name);
-    auto inject = policy::parse_inject_spec(s.inject, base::SourceLoc{});
+    auto inject = s.inject.empty() ? base::Result<policy::InjectSpec>(policy::InjectSpec{})
+                                   : policy::parse_inject_spec(s.inject, base::SourceLoc{});
     if (!inject) {
       set_message(r, inject.error().message);
     } else {
-      loaded.spec.injects.push_back(*inject);
+      if (!s.inject.empty())
+        loaded.spec.injects.push_back(*inject);
       policy::Resolved resolved = policy::resolve(loaded.spec, kb);
       auto compiled = policy::compile(resolved.policy, kb);
       if (!compiled) {
@@ -292,7 +294,7 @@ bool start_host(Job& job, const RunnerOptions& options, const std::string& scrat
   s.golden = job.golden;
   s.policy_text = job.policy_text;
   s.policy_name = job.policy_name;
-  if (!job.golden)
+  if (!job.golden && job.fault.nr >= 0)
     s.inject = fmt::format("{}:error={}:when={}", profile::profile_syscall_label(job.fault.nr),
                            profile::profile_errno_label(job.fault.err), job.fault.occurrence);
   int fds[2];
@@ -563,7 +565,44 @@ base::Result<Golden> Runner::golden() {
   return g;
 }
 
-bool Runner::run_faults(const Golden& golden, const std::vector<Fault>& faults, int pass,
+base::Result<Observation> Runner::reference(const std::string& policy_text,
+                                            const std::string& policy_name) {
+  std::vector<Job> jobs(2);
+  for (Job& j : jobs) {
+    j.fault.nr = -1;  // nothing injected
+    j.id = next_id_++;
+    j.policy_text = policy_text;
+    j.policy_name = policy_name;
+  }
+  std::vector<Observation> seen;
+  std::optional<base::Error> failure;
+  bool done = execute(jobs, options_, scratch_, timeout_s_, [&](Job& job) {
+    if (job.report.setup_failed && !failure)
+      failure = base::Error{job.report.message, {}, {}};
+    else if (job.timed_out && !failure)
+      failure = base::Error{"under the policy, the command did not end within the timeout",
+                            {},
+                            "give a longer --timeout"};
+    else if (!job.reported && !failure)
+      failure = base::Error{"a run under the policy ended without saying how", {}, {}};
+    else
+      seen.push_back(observe_job(job, options_));
+    remove_job_dir(job);
+  });
+  if (!done)
+    return base::Error{"interrupted", {}, {}};
+  if (failure)
+    return *failure;
+  if (seen.size() != 2 || classify(seen[0], seen[1]) != Outcome::kTolerated)
+    return base::Error{
+        fmt::format("under the policy, the command does not behave the same in two runs: {} differ",
+                    seen.size() == 2 ? difference(seen[0], seen[1]) : std::string("runs")),
+        {},
+        "compare what matters with --compare and --ignore-output, or use --check"};
+  return seen[0];
+}
+
+bool Runner::run_faults(const Observation& golden, const std::vector<Fault>& faults, int pass,
                         const std::string& policy_text, const std::string& policy_name,
                         std::vector<Run>& out) {
   std::vector<Job> jobs(faults.size());
@@ -588,7 +627,7 @@ bool Runner::run_faults(const Golden& golden, const std::vector<Fault>& faults, 
       r.error = "the run ended without saying how (its host died)";
     } else {
       Observation o = observe_job(job, options_);
-      r.outcome = classify(golden.observed, o);
+      r.outcome = classify(golden, o);
       r.exit_status = o.exit_status;
       r.term_signal = o.signaled ? o.term_signal : 0;
       r.injected = job.report.injected;

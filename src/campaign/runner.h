@@ -64,11 +64,17 @@ class Runner {
   // The timeout every fault run gets (set by golden() unless given).
   double timeout_s() const { return timeout_s_; }
 
+  // Two runs without a fault under the policy policy_text (read as
+  // policy_name would be: TOML or a matrix): what the second pass's runs are
+  // compared with, since a policy may change the command's fault-free run (it
+  // may retry a failure the golden run met). An error when they differ.
+  base::Result<Observation> reference(const std::string& policy_text,
+                                      const std::string& policy_name);
+
   // One run per fault, each with the fault injected once under the policy
-  // policy_text (read as policy_name would be: TOML or a matrix; "" for none).
-  // Runs are appended in plan order; returns false when a stop request ended
-  // the pass early.
-  bool run_faults(const Golden& golden, const std::vector<Fault>& faults, int pass,
+  // policy_text ("" for none), classified against `golden`. Runs are appended
+  // in plan order; returns false when a stop request ended the pass early.
+  bool run_faults(const Observation& golden, const std::vector<Fault>& faults, int pass,
                   const std::string& policy_text, const std::string& policy_name,
                   std::vector<Run>& out);
 

@@ -195,7 +195,7 @@ int run_campaign(const CampaignOptions& o) {
   if (c.plan.empty())
     throw UserError{"the fault plan is empty: no syscall the command called has a candidate errno",
                     "widen it with --all-errnos or --errnos LIST, or check --syscalls"};
-  bool done = runner.run_faults(c.golden, c.plan, 1, "", "", c.runs);
+  bool done = runner.run_faults(c.golden.observed, c.plan, 1, "", "", c.runs);
   if (done && !o.no_policy) {
     if (!o.policy.empty()) {
       c.policy_source = o.policy;
@@ -204,11 +204,20 @@ int run_campaign(const CampaignOptions& o) {
       c.policy_source = "derived";
       c.policy_text = campaign::suggest_campaign_policy(c, kb);
     }
+    const std::string name = c.policy_source == "derived" ? "derived.toml" : c.policy_source;
     if (!c.policy_source.empty()) {
-      what = "with the policy";
-      done = runner.run_faults(c.golden, c.plan, 2, c.policy_text,
-                               c.policy_source == "derived" ? "derived.toml" : c.policy_source,
-                               c.runs);
+      auto reference = runner.reference(c.policy_text, name);
+      if (!reference) {
+        done = !runner.stop_requested();
+        progress.clear();
+        fmt::print(stderr, "ftsc: no second pass: {}{}\n", reference.error().message,
+                   reference.error().hint.empty() ? "" : " (" + reference.error().hint + ")");
+        c.policy_source.clear();
+      } else {
+        c.with_policy = *reference;
+        what = "with the policy";
+        done = runner.run_faults(*reference, c.plan, 2, c.policy_text, name, c.runs);
+      }
     }
   }
   progress.clear();

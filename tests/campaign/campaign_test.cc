@@ -197,6 +197,38 @@ TEST(Campaign, Sqlite3KeepsItsDatabaseIntactWhateverFails) {
   EXPECT_EQ(outcomes(c, 1, "write", "ENOSPC"), (std::multiset<std::string>{"corrupted"}));
 }
 
+TEST(Campaign, ThePapersRaceIsFixedByTheDerivedPolicyWithAndWithoutInjectedFaults) {
+  // tests/scenarios/paper_race.c: two threads take turns with 128 MiB blocks
+  // under a lowered RLIMIT_AS; natively round 1's mmap fails with ENOMEM.
+  TempDir dir;
+  std::string out = dir.path() + "/c.json";
+  ProcessResult r = ftsc({"campaign", "--syscalls", "mmap", "--errnos", "ENOMEM", "--timeout",
+                          "60s", "-o", out, "--", FTSC_PAPER_RACE});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json c = json::parse(slurp(out));
+  EXPECT_EQ(c.at("golden").at("exit_status"), 1);  // the race's own ENOMEM
+  // The derived policy retries mmap ENOMEM, and with it the command's own run
+  // succeeds: the second pass is judged against that run.
+  EXPECT_NE(c.at("policy").at("text").get<std::string>().find(
+                "syscalls = [\"mmap\"]\nretry = [\"ENOMEM\"]"),
+            std::string::npos)
+      << c.at("policy").at("text");
+  EXPECT_EQ(c.at("golden").at("with_policy").at("exit_status"), 0);
+  EXPECT_NE(r.out.find("(the policy changes the fault-free run too: exit status 1 without it, 0 "
+                       "with it;"),
+            std::string::npos)
+      << r.out;
+  size_t first = 0;
+  for (const json& run : c.at("runs")) {
+    if (run.at("pass") == 1)
+      ++first;
+    else
+      EXPECT_EQ(run.at("outcome"), "tolerated") << run.dump();
+  }
+  EXPECT_GE(first, 2u);
+  EXPECT_EQ(count_of(c, 2, "tolerated"), first);
+}
+
 TEST(Campaign, CpReportsEveryFailureItMeets) {
   TempDir dir;
   std::string src = dir.write("src", std::string(200000, 'x'));
