@@ -261,9 +261,11 @@ TEST(Campaign, AHungRunIsKilledWithItsChildrenAndTheWorkdirIsCopiedForEachRun) {
   std::filesystem::create_directory(tmpl);
   std::ofstream(tmpl + "/in") << "some input\n";
   std::string out = dir.path() + "/c.json";
+  // The runs' directories under the test's own: their paths name this test's processes.
   ProcessResult r =
-      ftsc({"campaign", "-q", "--no-policy", "--jobs", "2", "--timeout", "1s", "--workdir", tmpl,
-            "--syscalls", "read,openat", "-o", out, "--", kProgs + "/waits_on_error", "in"});
+      run_process({"env", "TMPDIR=" + dir.path(), FTSC_BINARY, "campaign", "-q", "--no-policy",
+                   "--jobs", "2", "--timeout", "1s", "--workdir", tmpl, "--syscalls", "read,openat",
+                   "-o", out, "--", kProgs + "/waits_on_error", "{}/in"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json c = json::parse(slurp(out));
   EXPECT_EQ(c.at("options").at("timeout_s"), 1.0);
@@ -282,7 +284,7 @@ TEST(Campaign, AHungRunIsKilledWithItsChildrenAndTheWorkdirIsCopiedForEachRun) {
   EXPECT_GT(count_of(c, 1, "handled"), 0u);
   EXPECT_FALSE(std::filesystem::exists(tmpl + "/out"));
   // Nothing of any run is left: not the program, not its helper.
-  EXPECT_EQ(processes_naming(kProgs + "/waits_on_error"), std::vector<std::string>{});
+  EXPECT_EQ(processes_naming(dir.path() + "/ftsc-campaign-"), std::vector<std::string>{});
 }
 
 TEST(Campaign, CtrlCEndsCleanlyWithTheRunsDoneWritten) {
@@ -291,20 +293,26 @@ TEST(Campaign, CtrlCEndsCleanlyWithTheRunsDoneWritten) {
   std::filesystem::create_directory(tmpl);
   std::ofstream(tmpl + "/in") << "some input\n";
   std::string out = dir.path() + "/c.json";
-  Background bg(
-      {FTSC_BINARY, "campaign", "--jobs", "2", "--timeout", "20s", "--workdir", tmpl, "--errnos",
-       "EIO", "--occurrences", "5", "-o", out, "--", kProgs + "/waits_on_error", "in"},
-      dir.path() + "/out", dir.path() + "/err");
+  Background bg({"env", "TMPDIR=" + dir.path(), FTSC_BINARY, "campaign", "--jobs", "2", "--timeout",
+                 "20s", "--workdir", tmpl, "--errnos", "EIO", "--occurrences", "5", "-o", out, "--",
+                 kProgs + "/waits_on_error", "{}/in"},
+                dir.path() + "/out", dir.path() + "/err");
   ASSERT_TRUE(bg.started());
-  // Long enough for the golden runs and some faults, not for the hung ones.
-  std::this_thread::sleep_for(std::chrono::seconds(3));
+  // Long enough for the golden runs and some faults on a loaded machine; the
+  // run that hangs holds its slot for the 20 s timeout, so the campaign is
+  // still going.
+  std::this_thread::sleep_for(std::chrono::seconds(6));
   kill(bg.pid(), SIGINT);
   ASSERT_EQ(bg.wait(), 130) << bg.err();
   json c = json::parse(slurp(out));
   EXPECT_EQ(c.at("interrupted"), true);
   EXPECT_LT(c.at("runs").size(), c.at("plan_size").get<size_t>());
   EXPECT_NE(bg.out().find("(interrupted: "), std::string::npos) << bg.out();
-  EXPECT_EQ(processes_naming(kProgs + "/waits_on_error"), std::vector<std::string>{});
+  EXPECT_EQ(processes_naming(dir.path() + "/ftsc-campaign-"), std::vector<std::string>{});
+  // and the runs' directories are gone with ftsc.
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    EXPECT_EQ(entry.path().filename().string().rfind("ftsc-campaign-", 0), std::string::npos)
+        << entry.path();
 }
 
 TEST(CampaignErrors, ACommandThatCannotRun) {
