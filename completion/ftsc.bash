@@ -115,9 +115,16 @@ _ftsc_add_value() {
     --policy | --stats | --metrics | -o | --output | --report | --from-audit | --module)
       _ftsc_add_compgen file "$value"
       files=1 ;;
-    --cgroup)
+    --compare)
+      _ftsc_add_compgen file "$value"
+      files=1 ;;
+    --cgroup | --workdir)
       _ftsc_add_compgen directory "$value"
       files=1 ;;
+    --syscalls)  # SYSCALL[,SYSCALL...]
+      _ftsc_add_names "$ftsc" syscalls -- "" "$value" ;;
+    --errnos)  # ERRNO[,ERRNO...]
+      _ftsc_add_names "$ftsc" errnos -- "" "$value" ;;
     --retry)  # SYSCALL[,SYSCALL...]=ERRNO[,ERRNO...]
       if [[ $value == *=* ]]; then
         _ftsc_add_names "$ftsc" errnos -- "${value%%=*}=" "${value#*=}"
@@ -179,7 +186,7 @@ _ftsc() {
   fi
 
   # The verb (run, policy check, ...), the operands so far, and where the
-  # command of `run` or `profile` begins (after `--`).
+  # command of `run`, `profile` or `campaign` begins (after `--`).
   local -a verb=()
   local w kind key operands=0 dashdash=-1 i
   _ftsc_load "$ftsc"
@@ -226,7 +233,8 @@ _ftsc() {
       _ftsc_add_value "$ftsc" "${cur%%=*}" "$kind" "${cur#*=}"
     elif [[ $cur == -* ]]; then
       while read -r w kind; do [[ -n $w ]] && candidates+=("$w"); done <<<"$options"
-      [[ ${verb[*]} == run || ${verb[*]} == profile ]] && candidates+=(--)
+      [[ ${verb[*]} == run || ${verb[*]} == profile || ${verb[*]} == campaign ]] &&
+        candidates+=(--)
     elif [[ -n $subs ]]; then
       while read -r w; do [[ -n $w ]] && candidates+=("$w"); done <<<"$subs"
     else

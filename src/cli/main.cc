@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> command;
   int parsed = argc;
   for (int i = 1; i < argc; ++i) {
-    if (std::string_view(argv[i]) != "run" && std::string_view(argv[i]) != "profile")
+    if (std::string_view(argv[i]) != "run" && std::string_view(argv[i]) != "profile" &&
+        std::string_view(argv[i]) != "campaign")
       continue;
     for (int j = i + 1; j < argc; ++j) {
       if (std::string_view(argv[j]) == "--") {
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
   register_kmod_verb(app, action);
   register_run_verb(app, action, parsed < argc ? &command : nullptr);
   register_profile_verb(app, action, parsed < argc ? &command : nullptr);
+  register_campaign_verb(app, action, parsed < argc ? &command : nullptr);
   if (auto message = unknown_verb(app, parsed, argv)) {
     fmt::print(stderr, "{}\nRun with --help for more information.\n", *message);
     return kExitUsage;

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "base/did_you_mean.h"
+#include "campaign/json.h"
+#include "campaign/suggest.h"
 #include "cli/common.h"
 #include "cli/help.h"
 #include "cli/verbs.h"
@@ -193,6 +195,17 @@ int run_errnos(const PolicyVerbOptions&) {
 
 int run_suggest(const PolicyVerbOptions& o) {
   std::string text = read_file(o.profile, "profile");
+  if (campaign::is_campaign_json(text)) {
+    auto c = campaign::parse_campaign_json(text, o.profile);
+    if (!c)
+      throw UserError{c.error().message, c.error().hint};
+    profile::SuggestOptions sopts;
+    sopts.profile_name = o.profile;
+    sopts.observe = o.observe;
+    write_output(o.output,
+                 campaign::suggest_campaign_policy(*c, kb::KnowledgeBase::builtin(), sopts));
+    return kExitOk;
+  }
   auto profile = profile::parse_profile_json(text, o.profile);
   if (!profile)
     throw UserError{fmt::format("{}: {}", o.profile, profile.error().message),
@@ -279,10 +292,14 @@ void register_policy_verb(CLI::App& app, Action& action) {
   bind(groups, run_groups);
 
   CLI::App* suggest = policy->add_subcommand(
-      "suggest", "Write a commented policy for the failures a profile (ftsc profile -o) saw");
+      "suggest",
+      "Write a commented policy for the failures a profile (ftsc profile -o) or a campaign "
+      "(ftsc campaign -o) saw");
   set_usage(suggest, {"ftsc policy suggest [--observe] [-o FILE] PROFILE"},
             {"ftsc policy suggest app.json -o app.toml", "ftsc policy suggest --observe app.json"});
-  suggest->add_option("profile", opts->profile, "Profile JSON written by ftsc profile -o")
+  suggest
+      ->add_option("profile", opts->profile,
+                   "Profile or campaign JSON written by ftsc profile -o or ftsc campaign -o")
       ->required();
   suggest->add_option("-o,--output", opts->output, "Write the TOML here (default: stdout)");
   suggest->add_flag("--observe", opts->observe,

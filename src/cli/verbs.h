@@ -26,6 +26,10 @@ void register_run_verb(CLI::App& app, Action& action, const std::vector<std::str
 // command or on the machine. command as for register_run_verb.
 void register_profile_verb(CLI::App& app, Action& action, const std::vector<std::string>* command);
 
+// `ftsc campaign [options] -- CMD ARGS...`: inject faults one at a time and
+// classify how the command reacts. command as for register_run_verb.
+void register_campaign_verb(CLI::App& app, Action& action, const std::vector<std::string>* command);
+
 // `ftsc kmod load|status|stats|unload`: the system-wide kernel engine.
 void register_kmod_verb(CLI::App& app, Action& action);
 

@@ -11,11 +11,8 @@
 #include "profile/table.h"
 
 namespace ftsc::profile {
-namespace {
 
-using namespace html;  // the report's geometry and palette
-
-std::string escape(std::string_view s) {
+std::string html_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
@@ -37,6 +34,10 @@ std::string escape(std::string_view s) {
   }
   return out;
 }
+
+namespace {
+
+using namespace html;  // the report's geometry and palette
 
 std::vector<SyscallSummary> shown_syscalls(const Profile& p) {
   std::vector<SyscallSummary> rows = summarize_syscalls(p.counts);
@@ -79,7 +80,7 @@ std::string outcome_chart(const Profile& p) {
   }
   int y = 24;
   for (const SyscallSummary& s : rows) {
-    std::string name = escape(profile_syscall_label(s.nr));
+    std::string name = html_escape(profile_syscall_label(s.nr));
     uint64_t ok = s.calls - s.failures;
     svg += fmt::format("<text x=\"{}\" y=\"{}\" class=\"label\">{}</text>\n", kLabelWidth - 8,
                        y + 15, name);
@@ -125,7 +126,7 @@ std::string errno_chart(const Profile& p, std::map<int, std::string>& colors) {
       kLabelWidth + kPlotWidth + 90, height);
   int y = 6;
   for (const SyscallSummary& s : rows) {
-    std::string name = escape(profile_syscall_label(s.nr));
+    std::string name = html_escape(profile_syscall_label(s.nr));
     svg += fmt::format("<text x=\"{}\" y=\"{}\" class=\"label\">{}</text>\n", kLabelWidth - 8,
                        y + 14, name);
     double x = kLabelWidth;
@@ -162,14 +163,14 @@ std::string format_profile_html(const Profile& p) {
   uint64_t calls = p.counts.total_calls(), failures = p.counts.total_failures();
   std::string html;
   html += html::kHead;
-  html += fmt::format("<title>{}</title>\n", escape(heading));
+  html += fmt::format("<title>{}</title>\n", html_escape(heading));
   html += html::kStyle;
-  html += fmt::format("<h1>{}</h1>\n", escape(heading));
+  html += fmt::format("<h1>{}</h1>\n", html_escape(heading));
   html += fmt::format(
       "<p id=\"summary\">{} calls, {} failed ({:.2f}%), in {} syscalls; tracer {}{}.</p>\n", calls,
       failures, calls ? 100.0 * static_cast<double>(failures) / static_cast<double>(calls) : 0.0,
-      summarize_syscalls(p.counts).size(), escape(p.tracer),
-      p.started.empty() ? "" : ", started " + escape(p.started));
+      summarize_syscalls(p.counts).size(), html_escape(p.tracer),
+      p.started.empty() ? "" : ", started " + html_escape(p.started));
   if (p.counts.dropped)
     html += fmt::format("<p>{} failures were not counted: the kernel's table was full.</p>\n",
                         p.counts.dropped);
@@ -206,7 +207,8 @@ std::string format_profile_html(const Profile& p) {
     html += fmt::format(
         "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.1f}%"
         "</td><td>{}</td></tr>\n",
-        escape(profile_syscall_label(s.nr)), s.calls, s.failures, s.failure_ratio() * 100, errnos);
+        html_escape(profile_syscall_label(s.nr)), s.calls, s.failures, s.failure_ratio() * 100,
+        errnos);
   }
   html += "</table>\n";
   std::vector<ProcessSummary> procs = summarize_processes(p.counts);
@@ -220,7 +222,7 @@ std::string format_profile_html(const Profile& p) {
         items += fmt::format("{}{} {} {}", items.empty() ? "" : ", ", profile_syscall_label(i.nr),
                              profile_errno_label(i.err), i.count);
       html += fmt::format("<tr><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n",
-                          escape(ps.comm), ps.failures, escape(items));
+                          html_escape(ps.comm), ps.failures, html_escape(items));
     }
     html += "</table>\n";
   }

@@ -7,12 +7,16 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "profile/profile.h"
 
 namespace ftsc::profile {
 
 std::string format_profile_html(const Profile& p);
+
+// Text made safe for HTML: &, <, > and " as entities (the campaign report uses it too).
+std::string html_escape(std::string_view s);
 
 // How many bars the successes/failures chart draws for this profile (two per
 // syscall shown, zero-height ones left out), for tests.

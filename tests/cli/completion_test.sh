@@ -110,6 +110,10 @@ expect_has "$f run --" --policy --retry --backoff --inject --table --engine --st
 expect_only "$f run --eng" --engine
 expect_has "$f profile --" --system --duration --cgroup --pid --comm --tracer --from-audit \
   --output --report --rows --quiet
+expect_has "$f campaign --" --compare --check --syscalls --errnos --all-errnos --occurrences \
+  --max-runs --seed --policy --jobs --workdir --timeout --output --quiet --
+expect_has "$f campaign --syscalls read,wri" read,write read,writev
+expect_only "$f campaign --errnos ENOSP" ENOSPC
 expect_only "$f kmod unload --" --help --keep-module --wait
 expect_only "$f kmod stats --" --help --json --prometheus
 expect_has "$f policy compile -" -o --output --dry-run --retry
