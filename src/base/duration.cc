@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "base/duration.h"
 
+#include <ctime>
+
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -94,6 +96,15 @@ std::string format_duration(Nanos d) {
       return fmt::format("{}.{}{}", ns / it->ns, (ns % it->ns) * 10 / it->ns, it->name);
   }
   return fmt::format("{}ns", ns);
+}
+
+std::string utc_now() {
+  time_t now = time(nullptr);
+  struct tm tm {};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 }  // namespace ftsc::base

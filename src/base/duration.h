@@ -23,4 +23,7 @@ Result<Nanos> parse_duration(std::string_view text);
 // The shortest exact form: 10ms, 1.5s, 250us, 0s.
 std::string format_duration(Nanos d);
 
+// The wall-clock time now, in UTC, as reports write it: 2026-12-07T23:17:53Z.
+std::string utc_now();
+
 }  // namespace ftsc::base

@@ -47,15 +47,6 @@ struct CampaignOptions {
   bool quiet = false;
 };
 
-std::string utc_now() {
-  time_t now = time(nullptr);
-  struct tm tm {};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
   size_t at = 0;
@@ -162,7 +153,7 @@ int run_campaign(const CampaignOptions& o) {
   Progress progress(o.quiet);
   campaign::Campaign c;
   c.command = o.command;
-  c.started = utc_now();
+  c.started = base::utc_now();
   c.compare = o.compare;
   c.check = o.check;
   c.seed = o.seed;

@@ -32,15 +32,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::string utc_now() {
-  time_t now = time(nullptr);
-  struct tm tm {};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 void notice(const Options& o, const std::string& message) {
   if (o.on_notice)
     o.on_notice(message);
@@ -54,7 +45,7 @@ base::Result<CommandProfile> run_with_bpf(BpfCollector& bpf, const std::vector<s
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   SignalScope signals(options.on_tick ? options.tick : std::chrono::milliseconds(0));
   Clock::time_point start = Clock::now();
-  std::string started = utc_now();
+  std::string started = base::utc_now();
   launch::SpawnOptions spawn;
   spawn.argv = argv;
   spawn.hold = launch::SpawnOptions::Hold::kUntilReleased;
@@ -108,7 +99,7 @@ base::Result<CommandProfile> run_with_ptrace(const std::vector<std::string>& arg
   PtraceCollector collector;
   SignalScope signals(options.on_tick ? options.tick : std::chrono::milliseconds(0));
   Clock::time_point start = Clock::now();
-  std::string started = utc_now();
+  std::string started = base::utc_now();
   if (auto started_ok = collector.start(argv); !started_ok)
     return started_ok.error();
   launch::RunOutcome outcome = collector.wait(signals, [&] {
@@ -212,7 +203,7 @@ base::Result<profile::Profile> profile_system(const SystemTarget& target, const 
                                               : std::string("until Ctrl-C")));
 
   Clock::time_point start = Clock::now();
-  p.started = utc_now();
+  p.started = base::utc_now();
   Clock::time_point next_tick = start + options.tick;
   for (;;) {
     if (signals.stop_requested()) {
