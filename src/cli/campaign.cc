@@ -282,12 +282,7 @@ void register_campaign_verb(CLI::App& app, Action& action,
   cmd->add_flag("-q,--quiet", opts->quiet, "Print no table and no progress");
   cmd->prefix_command();
   cmd->callback([cmd, &action, opts, command] {
-    opts->command = cmd->remaining();
-    if (command != nullptr) {
-      if (!opts->command.empty())
-        throw CLI::ExtrasError("COMMAND", cmd->remaining());
-      opts->command = *command;
-    }
+    opts->command = command_words(cmd, command);
     action = [opts] { return run_campaign(*opts); };
   });
 }

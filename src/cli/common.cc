@@ -27,6 +27,16 @@ CLI::Validator counting_from_one() {
       "N>=1");
 }
 
+std::vector<std::string> command_words(const CLI::App* verb,
+                                       const std::vector<std::string>* after_dashes) {
+  std::vector<std::string> words = verb->remaining();
+  if (after_dashes == nullptr)
+    return words;
+  if (!words.empty())
+    throw CLI::ExtrasError("COMMAND", words);
+  return *after_dashes;
+}
+
 void add_policy_flag_options(CLI::App* cmd, PolicyOptions& opts) {
   cmd->add_option("--retry", opts.flags.retry,
                   "Retry rule SYSCALL[,SYSCALL...]=ERRNO[,ERRNO...] (repeatable, %group allowed)")

@@ -40,6 +40,12 @@ CLI::Validator counting_from_one();
 
 void add_policy_flag_options(CLI::App* cmd, PolicyOptions& opts);
 
+// The command of a verb that runs one (run, profile, campaign), from its
+// callback: the words after the verb's options, or, when main() took them
+// after `--`, *after_dashes; both at once is an error (CLI::ExtrasError).
+std::vector<std::string> command_words(const CLI::App* verb,
+                                       const std::vector<std::string>* after_dashes);
+
 // Reads a whole file; throws UserError saying what could not be read and why.
 std::string read_file(const std::string& path, const char* what);
 // Writes a whole file (or stdout for "-" or ""); throws UserError on failure.

@@ -210,12 +210,7 @@ void register_profile_verb(CLI::App& app, Action& action, const std::vector<std:
   cmd->add_flag("-q,--quiet", opts->quiet, "Print no table");
   cmd->prefix_command();
   cmd->callback([cmd, &action, opts, command] {
-    opts->command = cmd->remaining();
-    if (command != nullptr) {
-      if (!opts->command.empty())
-        throw CLI::ExtrasError("COMMAND", cmd->remaining());
-      opts->command = *command;
-    }
+    opts->command = command_words(cmd, command);
     action = [opts] { return run_profile(*opts); };
   });
 }

@@ -316,12 +316,7 @@ void register_run_verb(CLI::App& app, Action& action, const std::vector<std::str
   // Everything from the command on belongs to the command, options included.
   run->prefix_command();
   run->callback([run, &action, opts, command] {
-    opts->command = run->remaining();
-    if (command != nullptr) {
-      if (!opts->command.empty())
-        throw CLI::ExtrasError("COMMAND", run->remaining());
-      opts->command = *command;
-    }
+    opts->command = command_words(run, command);
     if (opts->command.empty())
       throw CLI::ValidationError("COMMAND",
                                  "no command given: ftsc run [OPTIONS] -- COMMAND [ARGS...]");
