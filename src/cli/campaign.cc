@@ -87,32 +87,13 @@ campaign::PlanOptions plan_options(const CampaignOptions& o) {
   return p;
 }
 
-// Progress on a terminal: one line on stderr, rewritten in place.
-class Progress {
- public:
-  explicit Progress(bool quiet) : enabled_(!quiet && isatty(STDERR_FILENO)) {}
-  ~Progress() { clear(); }
-  void show(const char* what, size_t done, size_t total, const campaign::Tally& t) {
-    if (!enabled_)
-      return;
-    fmt::print(stderr,
-               "\r\033[K{} {}/{}: {} tolerated, {} handled, {} crashed, {} hung, {} corrupted",
-               what, done, total, t[campaign::Outcome::kTolerated], t[campaign::Outcome::kHandled],
-               t[campaign::Outcome::kCrashed], t[campaign::Outcome::kHung],
-               t[campaign::Outcome::kCorrupted]);
-    fflush(stderr);
-    shown_ = true;
-  }
-  void clear() {
-    if (shown_)
-      fmt::print(stderr, "\r\033[K");
-    shown_ = false;
-  }
-
- private:
-  bool enabled_;
-  bool shown_ = false;
-};
+// The progress line: "WHAT DONE/TOTAL: N tolerated, ...".
+std::string progress_line(const char* what, size_t done, size_t total, const campaign::Tally& t) {
+  return fmt::format("{} {}/{}: {} tolerated, {} handled, {} crashed, {} hung, {} corrupted", what,
+                     done, total, t[campaign::Outcome::kTolerated], t[campaign::Outcome::kHandled],
+                     t[campaign::Outcome::kCrashed], t[campaign::Outcome::kHung],
+                     t[campaign::Outcome::kCorrupted]);
+}
 
 // The policy a second pass runs under, checked before any run: its text.
 std::string read_policy(const std::string& file) {
@@ -150,7 +131,7 @@ int run_campaign(const CampaignOptions& o) {
   std::string policy_text = o.policy.empty() ? std::string() : read_policy(o.policy);
   const kb::KnowledgeBase& kb = kb::KnowledgeBase::builtin();
 
-  Progress progress(o.quiet);
+  LiveLine progress(!o.quiet && isatty(STDERR_FILENO));
   campaign::Campaign c;
   c.command = o.command;
   c.started = base::utc_now();
@@ -168,7 +149,7 @@ int run_campaign(const CampaignOptions& o) {
   ropts.timeout_s = timeout;
   const char* what = "faults";
   ropts.on_progress = [&](size_t done, size_t total, const campaign::Tally& t) {
-    progress.show(what, done, total, t);
+    progress.show(progress_line(what, done, total, t));
   };
   c.jobs = ropts.jobs;
   campaign::Runner runner(ropts);

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +26,20 @@ CLI::Validator counting_from_one() {
         return {};
       },
       "N>=1");
+}
+
+void LiveLine::show(const std::string& line) {
+  if (!enabled_)
+    return;
+  fmt::print(stderr, "\r\033[K{}", line);
+  fflush(stderr);
+  shown_ = true;
+}
+
+void LiveLine::clear() {
+  if (shown_)
+    fmt::print(stderr, "\r\033[K");
+  shown_ = false;
 }
 
 std::vector<std::string> command_words(const CLI::App* verb,

@@ -46,6 +46,23 @@ void add_policy_flag_options(CLI::App* cmd, PolicyOptions& opts);
 std::vector<std::string> command_words(const CLI::App* verb,
                                        const std::vector<std::string>* after_dashes);
 
+// A line of live progress on stderr, rewritten in place, shown only when
+// `enabled` (the caller asks isatty); cleared when it goes.
+class LiveLine {
+ public:
+  explicit LiveLine(bool enabled) : enabled_(enabled) {}
+  ~LiveLine() { clear(); }
+  LiveLine(const LiveLine&) = delete;
+  LiveLine& operator=(const LiveLine&) = delete;
+  bool enabled() const { return enabled_; }
+  void show(const std::string& line);
+  void clear();
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+};
+
 // Reads a whole file; throws UserError saying what could not be read and why.
 std::string read_file(const std::string& path, const char* what);
 // Writes a whole file (or stdout for "-" or ""); throws UserError on failure.

@@ -37,30 +37,6 @@ struct ProfileOptions {
   int rows = 25;
 };
 
-// Live counts on a terminal: one line on stderr, rewritten in place, and only
-// when stdout and stderr both are terminals.
-class LiveLine {
- public:
-  LiveLine() : enabled_(isatty(STDOUT_FILENO) && isatty(STDERR_FILENO)) {}
-  ~LiveLine() { clear(); }
-  bool enabled() const { return enabled_; }
-  void show(const profile::ProfileCounts& counts, double elapsed_s) {
-    std::string line = profile::format_profile_live(counts, elapsed_s);
-    fmt::print(stderr, "\r\033[K{}", line);
-    fflush(stderr);
-    shown_ = true;
-  }
-  void clear() {
-    if (shown_)
-      fmt::print(stderr, "\r\033[K");
-    shown_ = false;
-  }
-
- private:
-  bool enabled_;
-  bool shown_ = false;
-};
-
 observe::Options collector_options(const ProfileOptions& o, LiveLine& live) {
   observe::Options opts;
   opts.tracer = o.tracer == "ebpf"     ? observe::Tracer::kEbpf
@@ -68,7 +44,7 @@ observe::Options collector_options(const ProfileOptions& o, LiveLine& live) {
                                        : observe::Tracer::kAuto;
   if (live.enabled()) {
     opts.on_tick = [&live](const profile::ProfileCounts& counts, double elapsed_s) {
-      live.show(counts, elapsed_s);
+      live.show(profile::format_profile_live(counts, elapsed_s));
     };
   }
   opts.on_notice = [](const std::string& message) { fmt::print(stderr, "ftsc: {}\n", message); };
@@ -124,7 +100,8 @@ int run_profile(const ProfileOptions& o) {
   if (o.output == "-" && o.command.empty() && !o.quiet)
     throw UserError{"-o - would mix the JSON with the table on stdout", "add -q", kExitUsage};
 
-  LiveLine live;
+  // Live counts only when stdout and stderr both are terminals.
+  LiveLine live(isatty(STDOUT_FILENO) && isatty(STDERR_FILENO));
   observe::Options opts = collector_options(o, live);
   if (!o.command.empty()) {
     auto path = launch::find_program(o.command[0]);

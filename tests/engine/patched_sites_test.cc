@@ -16,22 +16,6 @@
 namespace ftsc::test {
 namespace {
 
-size_t count_lines(const std::string& text, const std::vector<std::string>& parts) {
-  size_t n = 0, start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    std::string line = text.substr(start, end == std::string::npos ? end : end - start);
-    bool all = true;
-    for (const std::string& p : parts)
-      all = all && contains(line, p);
-    n += all ? 1 : 0;
-    if (end == std::string::npos)
-      break;
-    start = end + 1;
-  }
-  return n;
-}
-
 // The N of each "libc.so.6: patched N of M" line, in order.
 std::vector<std::string> patched_counts(const std::string& err) {
   std::vector<std::string> counts;

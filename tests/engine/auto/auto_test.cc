@@ -16,23 +16,6 @@
 namespace ftsc::test {
 namespace {
 
-// The lines of text that contain every one of `parts`.
-size_t count_lines(const std::string& text, const std::vector<std::string>& parts) {
-  size_t n = 0, start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    std::string line = text.substr(start, end == std::string::npos ? end : end - start);
-    bool all = true;
-    for (const std::string& p : parts)
-      all = all && contains(line, p);
-    n += all ? 1 : 0;
-    if (end == std::string::npos)
-      break;
-    start = end + 1;
-  }
-  return n;
-}
-
 TEST(Auto, IsTheDefaultEngine) {
   ProcessResult r = run_ftsc({"run", "-v", "--", "true"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
